@@ -3,6 +3,8 @@
 //! Placeholder: only the phase vocabulary exists yet (issue 7 builds the rest).
 #![forbid(unsafe_code)]
 
+pub mod visitor;
+
 /// Where a client session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
