@@ -1,72 +1,91 @@
-//! Sans-IO FastCGI 1.0.
+//! Sans-IO FastCGI 1.0, both ends of the socket.
 //!
-//! Placeholder: only the record header exists yet (issue 5 builds the rest).
+//! FastCGI is how web servers talk to long-running application processes
+//! (php-fpm, fcgiwrap, Python and Go apps). This crate holds the whole
+//! protocol and no I/O: it takes bytes in, hands events out, takes calls in
+//! and hands bytes out. A driver (blocking threads, tokio, a test) moves the
+//! bytes.
+//!
+//! - [`ServerConn`]: the web server's end (what nginx does, and what
+//!   `refserver` uses towards php-fpm): begin requests, stream `PARAMS` and
+//!   `STDIN` with back-pressure, receive `STDOUT`/`STDERR` as
+//!   [`ServerEvent`]s, abort, ask `GET_VALUES`, multiplex many request ids on
+//!   one connection when the application allows it.
+//! - [`AppConn`]: the application's end, to write FastCGI apps in Rust:
+//!   Responder, Authorizer and Filter requests arrive as [`AppEvent`]s;
+//!   management records are answered on their own.
+//! - [`record`] and [`params`]: the codecs underneath (records padded to 8,
+//!   any padding read, split anywhere; name-value pairs in both length forms,
+//!   decoded incrementally under a size limit).
+//!
+//! Every protocol violation is an [`Error`] variant; [`Error::is_fatal`] says
+//! whether the connection is still in sync. Memory a peer can make a
+//! connection hold is bounded by the [`Limits`].
+//!
+//! # Example: both sides through in-memory buffers
+//!
+//! ```
+//! use fcgi_proto::{AppConn, AppEvent, Limits, ProtocolStatus, Role, ServerConn, ServerEvent};
+//!
+//! let mut server = ServerConn::new(Limits::default());
+//! let mut app = AppConn::new(Limits::default());
+//!
+//! // The web server starts a request.
+//! let id = server.begin_request(Role::Responder, true)?;
+//! server.send_params(id, [("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "5")])?;
+//! server.end_params(id)?;
+//! assert_eq!(server.send_stdin(id, b"hello")?, 5);
+//! server.end_stdin(id)?;
+//! while let Some(bytes) = server.poll_transmit() {
+//!     app.feed(&bytes); // a socket write and read, in a real driver
+//! }
+//!
+//! // The application reads it and answers.
+//! let mut body = Vec::new();
+//! while let Some(ev) = app.poll_event()? {
+//!     match ev {
+//!         AppEvent::Stdin { data, .. } => body.extend_from_slice(&data),
+//!         AppEvent::StdinEnd { request_id } => {
+//!             app.send_stdout(request_id, b"Content-Type: text/plain\r\n\r\n")?;
+//!             app.send_stdout(request_id, &body)?;
+//!             app.end_request(request_id, 0)?;
+//!         }
+//!         _ => {}
+//!     }
+//! }
+//! while let Some(bytes) = app.poll_transmit() {
+//!     server.feed(&bytes);
+//! }
+//!
+//! // The web server receives the response.
+//! let mut response = Vec::new();
+//! while let Some(ev) = server.poll_event()? {
+//!     match ev {
+//!         ServerEvent::Stdout { data, .. } => response.extend_from_slice(&data),
+//!         ServerEvent::EndRequest { app_status, protocol_status, .. } => {
+//!             assert_eq!((app_status, protocol_status), (0, ProtocolStatus::RequestComplete));
+//!         }
+//!         _ => {}
+//!     }
+//! }
+//! assert_eq!(response, b"Content-Type: text/plain\r\n\r\nhello");
+//! # Ok::<(), fcgi_proto::Error>(())
+//! ```
+//!
+//! Section references (`§3.3`) are to the FastCGI Specification 1.0 (Open
+//! Market, 1996).
 #![forbid(unsafe_code)]
 
-/// Length of every FastCGI record header (FastCGI spec §3.3).
-pub const HEADER_LEN: usize = 8;
+mod app_side;
+mod error;
+mod limits;
+pub mod params;
+pub mod record;
+mod server_side;
 
-/// A FastCGI record header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RecordHeader {
-    /// Protocol version; 1 for FastCGI 1.0.
-    pub version: u8,
-    /// Record type.
-    pub kind: u8,
-    /// Request id; 0 for management records.
-    pub request_id: u16,
-    /// Bytes of content that follow the header.
-    pub content_length: u16,
-    /// Bytes of padding after the content.
-    pub padding_length: u8,
-}
-
-impl RecordHeader {
-    /// Decodes a header from its 8 wire bytes.
-    #[must_use]
-    pub fn decode(b: [u8; HEADER_LEN]) -> Self {
-        Self {
-            version: b[0],
-            kind: b[1],
-            request_id: u16::from_be_bytes([b[2], b[3]]),
-            content_length: u16::from_be_bytes([b[4], b[5]]),
-            padding_length: b[6],
-        }
-    }
-
-    /// Encodes the header into its 8 wire bytes (the reserved byte is zero).
-    #[must_use]
-    pub fn encode(&self) -> [u8; HEADER_LEN] {
-        let id = self.request_id.to_be_bytes();
-        let len = self.content_length.to_be_bytes();
-        [
-            self.version,
-            self.kind,
-            id[0],
-            id[1],
-            len[0],
-            len[1],
-            self.padding_length,
-            0,
-        ]
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::RecordHeader;
-
-    #[test]
-    fn header_round_trips_big_endian() {
-        let h = RecordHeader {
-            version: 1,
-            kind: 6,
-            request_id: 0x0102,
-            content_length: 0xfffe,
-            padding_length: 2,
-        };
-        let wire = h.encode();
-        assert_eq!(wire, [1, 6, 1, 2, 0xff, 0xfe, 2, 0]);
-        assert_eq!(RecordHeader::decode(wire), h);
-    }
-}
+pub use app_side::{AppConn, AppEvent};
+pub use error::Error;
+pub use limits::Limits;
+pub use params::Param;
+pub use record::{ProtocolStatus, RecordType, Role};
+pub use server_side::{FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS, ServerConn, ServerEvent};

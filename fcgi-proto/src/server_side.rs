@@ -1,0 +1,562 @@
+//! The web server's end of a FastCGI connection (§3.3, §5, §6): the side
+//! nginx, Apache and our `refserver` play against php-fpm or fcgiwrap.
+
+use std::collections::HashMap;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::error::Error;
+use crate::limits::Limits;
+use crate::params::{Param, decode_pairs, encode_pair};
+use crate::record::{
+    BeginRequestBody, EndRequestBody, MANAGEMENT_REQUEST_ID, ProtocolStatus, Record, RecordDecoder,
+    RecordType, Role, UnknownTypeBody, encode_record, encode_stream, encode_stream_end,
+};
+
+/// Names a web server may ask about with [`ServerConn::get_values`] (§4.1).
+pub const FCGI_MAX_CONNS: &str = "FCGI_MAX_CONNS";
+/// Maximum concurrent requests the application accepts (§4.1).
+pub const FCGI_MAX_REQS: &str = "FCGI_MAX_REQS";
+/// "1" when the application multiplexes connections (§4.1).
+pub const FCGI_MPXS_CONNS: &str = "FCGI_MPXS_CONNS";
+
+/// What the application said or did, as [`ServerConn::poll_event`] hands it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent {
+    /// A piece of the response stream (never empty). `data` is a zero-copy
+    /// view of the received bytes.
+    Stdout {
+        /// The request it belongs to.
+        request_id: u16,
+        /// Response bytes (a CGI response: headers, blank line, body).
+        data: Bytes,
+    },
+    /// A piece of the error stream (never empty), for the server's error log.
+    Stderr {
+        /// The request it belongs to.
+        request_id: u16,
+        /// Error-stream bytes.
+        data: Bytes,
+    },
+    /// The request is over; its id is free again. The last event for a request.
+    EndRequest {
+        /// The request that ended.
+        request_id: u16,
+        /// The application's exit status.
+        app_status: u32,
+        /// Why it ended: [`ProtocolStatus::RequestComplete`] normally, else a
+        /// refusal (`CantMpxConn`, `Overloaded`, `UnknownRole`).
+        protocol_status: ProtocolStatus,
+    },
+    /// The answer to [`ServerConn::get_values`]. The connection has already
+    /// applied `FCGI_MAX_REQS` and `FCGI_MPXS_CONNS` to
+    /// [`max_concurrent`](ServerConn::max_concurrent).
+    GetValuesResult {
+        /// The pairs the application answered with.
+        values: Vec<Param>,
+    },
+    /// The application did not understand a management record we sent.
+    UnknownType {
+        /// The type byte it did not understand.
+        record_type: u8,
+    },
+}
+
+#[derive(Debug)]
+struct ServerRequest {
+    role: Role,
+    params_open: bool,
+    stdin_open: bool,
+    data_open: bool,
+    stdout_open: bool,
+    stderr_open: bool,
+    aborted: bool,
+}
+
+/// The web server's end of one FastCGI connection, Sans-IO.
+///
+/// The driver loop:
+/// 1. start requests with [`begin_request`](Self::begin_request), then
+///    [`send_params`](Self::send_params), [`end_params`](Self::end_params),
+///    [`send_stdin`](Self::send_stdin) (which accepts only as many bytes as
+///    the send buffer has room for: that is the back-pressure) and
+///    [`end_stdin`](Self::end_stdin);
+/// 2. write everything [`poll_transmit`](Self::poll_transmit) returns to the socket;
+/// 3. [`feed`](Self::feed) what the socket gives and call
+///    [`poll_event`](Self::poll_event) until it returns `Ok(None)`.
+///
+/// Only one request is active at a time until the application says it
+/// multiplexes (a `GET_VALUES` answer with `FCGI_MPXS_CONNS=1`, or
+/// [`set_app_max_requests`](Self::set_app_max_requests)); then up to
+/// [`max_concurrent`](Self::max_concurrent) requests interleave.
+///
+/// ```
+/// use fcgi_proto::{Limits, Role, ServerConn};
+/// let mut conn = ServerConn::new(Limits::default());
+/// let id = conn.begin_request(Role::Responder, true).unwrap();
+/// conn.send_params(id, [("REQUEST_METHOD", "GET"), ("SCRIPT_FILENAME", "/srv/a.php")]).unwrap();
+/// conn.end_params(id).unwrap();
+/// conn.end_stdin(id).unwrap();
+/// let wire = conn.poll_transmit().unwrap();
+/// assert_eq!(wire.len() % 8, 0);
+/// assert!(conn.poll_transmit().is_none());
+/// ```
+#[derive(Debug)]
+pub struct ServerConn {
+    limits: Limits,
+    decoder: RecordDecoder,
+    out: BytesMut,
+    scratch: BytesMut,
+    requests: HashMap<u16, ServerRequest>,
+    app_max_requests: usize,
+    /// A request was begun without `FCGI_KEEP_CONN`: the application closes
+    /// the connection after it, so no other request may start.
+    closing: bool,
+}
+
+impl ServerConn {
+    /// A fresh connection, assuming the application does not multiplex until told otherwise.
+    #[must_use]
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            decoder: RecordDecoder::new(),
+            out: BytesMut::new(),
+            scratch: BytesMut::new(),
+            requests: HashMap::new(),
+            app_max_requests: 1,
+            closing: false,
+        }
+    }
+
+    /// The limits this connection enforces.
+    #[must_use]
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Requests begun and not yet ended by `END_REQUEST`.
+    #[must_use]
+    pub fn active_requests(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// Most requests that may be active at once: the smaller of
+    /// [`Limits::max_concurrent_requests`] and what the application allows (1
+    /// until it says it multiplexes). Changes after a `GET_VALUES_RESULT` or an
+    /// `END_REQUEST` with `FCGI_CANT_MPX_CONN`.
+    #[must_use]
+    pub fn max_concurrent(&self) -> usize {
+        self.app_max_requests
+            .min(self.limits.max_concurrent_requests())
+            .max(1)
+    }
+
+    /// Tells the connection how many concurrent requests the application
+    /// accepts, as `GET_VALUES` would (e.g. from configuration).
+    pub fn set_app_max_requests(&mut self, n: usize) {
+        self.app_max_requests = n.max(1);
+    }
+
+    /// Whether [`begin_request`](Self::begin_request) would succeed now. May
+    /// change after an [`ServerEvent::EndRequest`] or a `GET_VALUES_RESULT`.
+    #[must_use]
+    pub fn can_begin_request(&self) -> bool {
+        !self.closing && self.requests.len() < self.max_concurrent()
+    }
+
+    /// Whether the connection can carry more requests after the active ones
+    /// end: false once a request was begun without `keep_conn` (the
+    /// application closes the connection after ending it, §5.1).
+    #[must_use]
+    pub fn is_reusable(&self) -> bool {
+        !self.closing
+    }
+
+    /// Starts a request: queues `BEGIN_REQUEST` and returns its request id.
+    /// With `keep_conn` false the application closes the connection after the
+    /// request and no other request may start on it.
+    ///
+    /// # Errors
+    /// [`Error::ConnectionBusy`] when [`can_begin_request`](Self::can_begin_request) is false.
+    pub fn begin_request(&mut self, role: Role, keep_conn: bool) -> Result<u16, Error> {
+        if !self.can_begin_request() {
+            return Err(Error::ConnectionBusy {
+                active: self.requests.len(),
+            });
+        }
+        // Lowest free id: id 1 for the common one-at-a-time case (like nginx).
+        // can_begin_request bounds the active set below 65535, so one is free.
+        let Some(id) = (1..=u16::MAX).find(|id| !self.requests.contains_key(id)) else {
+            return Err(Error::ConnectionBusy {
+                active: self.requests.len(),
+            });
+        };
+        let body = BeginRequestBody { role, keep_conn }.encode();
+        let _ = encode_record(&mut self.out, RecordType::BeginRequest, id, &body);
+        self.requests.insert(
+            id,
+            ServerRequest {
+                role,
+                params_open: true,
+                stdin_open: true,
+                data_open: role == Role::Filter,
+                stdout_open: true,
+                stderr_open: true,
+                aborted: false,
+            },
+        );
+        if !keep_conn {
+            self.closing = true;
+        }
+        Ok(id)
+    }
+
+    fn request_mut(&mut self, request_id: u16) -> Result<&mut ServerRequest, Error> {
+        self.requests
+            .get_mut(&request_id)
+            .ok_or(Error::RequestNotActive { request_id })
+    }
+
+    /// Queues name-value pairs on the request's `PARAMS` stream, split into
+    /// records of at most 65535 bytes. Pass all params in one call where you
+    /// can: each call writes at least one record. Params are not subject to
+    /// back-pressure (they are small and bounded by the caller).
+    ///
+    /// # Errors
+    /// [`Error::RequestNotActive`], [`Error::StreamClosed`] after
+    /// [`end_params`](Self::end_params), [`Error::ParamTooLong`].
+    pub fn send_params<I, N, V>(&mut self, request_id: u16, params: I) -> Result<(), Error>
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: AsRef<[u8]>,
+        V: AsRef<[u8]>,
+    {
+        let req = self.request_mut(request_id)?;
+        if !req.params_open {
+            return Err(Error::StreamClosed {
+                record_type: RecordType::Params,
+                request_id,
+            });
+        }
+        self.scratch.clear();
+        for (n, v) in params {
+            encode_pair(&mut self.scratch, n.as_ref(), v.as_ref())?;
+        }
+        encode_stream(&mut self.out, RecordType::Params, request_id, &self.scratch);
+        Ok(())
+    }
+
+    /// Ends the `PARAMS` stream (the empty record, §3.3).
+    ///
+    /// # Errors
+    /// [`Error::RequestNotActive`], [`Error::StreamClosed`] when already ended.
+    pub fn end_params(&mut self, request_id: u16) -> Result<(), Error> {
+        let req = self.request_mut(request_id)?;
+        close_stream(&mut req.params_open, RecordType::Params, request_id)?;
+        encode_stream_end(&mut self.out, RecordType::Params, request_id);
+        Ok(())
+    }
+
+    /// Room left in the send buffer: how many stream bytes
+    /// [`send_stdin`](Self::send_stdin) or [`send_data`](Self::send_data) will
+    /// take now. Grows after [`poll_transmit`](Self::poll_transmit).
+    #[must_use]
+    pub fn send_capacity(&self) -> usize {
+        self.limits
+            .send_buffer_bytes()
+            .saturating_sub(self.out.len())
+    }
+
+    fn send_stream(
+        &mut self,
+        request_id: u16,
+        record_type: RecordType,
+        data: &[u8],
+    ) -> Result<usize, Error> {
+        let cap = self.send_capacity();
+        let req = self.request_mut(request_id)?;
+        let open = match record_type {
+            RecordType::Stdin => req.stdin_open,
+            _ => req.data_open,
+        };
+        if !open {
+            return Err(Error::StreamClosed {
+                record_type,
+                request_id,
+            });
+        }
+        let n = data.len().min(cap);
+        if let Some(chunk) = data.get(..n) {
+            encode_stream(&mut self.out, record_type, request_id, chunk);
+        }
+        Ok(n)
+    }
+
+    /// Queues request-body bytes on `STDIN`, as many as
+    /// [`send_capacity`](Self::send_capacity) allows, and returns how many it
+    /// took (0 when the buffer is full: transmit, then call again). Empty
+    /// input queues nothing.
+    ///
+    /// # Errors
+    /// [`Error::RequestNotActive`], [`Error::StreamClosed`] after [`end_stdin`](Self::end_stdin).
+    pub fn send_stdin(&mut self, request_id: u16, data: &[u8]) -> Result<usize, Error> {
+        self.send_stream(request_id, RecordType::Stdin, data)
+    }
+
+    /// Ends `STDIN`. Every request must end it, even one with no body.
+    ///
+    /// # Errors
+    /// [`Error::RequestNotActive`], [`Error::StreamClosed`] when already ended.
+    pub fn end_stdin(&mut self, request_id: u16) -> Result<(), Error> {
+        let req = self.request_mut(request_id)?;
+        close_stream(&mut req.stdin_open, RecordType::Stdin, request_id)?;
+        encode_stream_end(&mut self.out, RecordType::Stdin, request_id);
+        Ok(())
+    }
+
+    /// Queues file bytes on `DATA` (Filter role only, §6.4), like [`send_stdin`](Self::send_stdin).
+    ///
+    /// # Errors
+    /// [`Error::RequestNotActive`]; [`Error::StreamClosed`] after
+    /// [`end_data`](Self::end_data) or when the role is not Filter.
+    pub fn send_data(&mut self, request_id: u16, data: &[u8]) -> Result<usize, Error> {
+        self.send_stream(request_id, RecordType::Data, data)
+    }
+
+    /// Ends `DATA` (Filter role only).
+    ///
+    /// # Errors
+    /// As [`send_data`](Self::send_data).
+    pub fn end_data(&mut self, request_id: u16) -> Result<(), Error> {
+        let req = self.request_mut(request_id)?;
+        close_stream(&mut req.data_open, RecordType::Data, request_id)?;
+        encode_stream_end(&mut self.out, RecordType::Data, request_id);
+        Ok(())
+    }
+
+    /// Queues `ABORT_REQUEST` (§5.4), e.g. when the HTTP client went away. The
+    /// request stays active until the application answers with `END_REQUEST`;
+    /// streams we had not ended stay as they are (nothing more need be sent).
+    /// A second abort of the same request queues nothing.
+    ///
+    /// # Errors
+    /// [`Error::RequestNotActive`].
+    pub fn abort_request(&mut self, request_id: u16) -> Result<(), Error> {
+        let req = self.request_mut(request_id)?;
+        if req.aborted {
+            return Ok(());
+        }
+        req.aborted = true;
+        req.params_open = false;
+        req.stdin_open = false;
+        req.data_open = false;
+        let _ = encode_record(&mut self.out, RecordType::AbortRequest, request_id, &[]);
+        Ok(())
+    }
+
+    /// The role a request was begun with.
+    #[must_use]
+    pub fn role(&self, request_id: u16) -> Option<Role> {
+        self.requests.get(&request_id).map(|r| r.role)
+    }
+
+    /// Queues a `GET_VALUES` management record asking for `names` (usually
+    /// [`FCGI_MAX_CONNS`], [`FCGI_MAX_REQS`], [`FCGI_MPXS_CONNS`]). The answer
+    /// arrives as [`ServerEvent::GetValuesResult`].
+    ///
+    /// # Errors
+    /// [`Error::ContentTooLong`] when the names do not fit one record;
+    /// [`Error::ParamTooLong`].
+    pub fn get_values<I, N>(&mut self, names: I) -> Result<(), Error>
+    where
+        I: IntoIterator<Item = N>,
+        N: AsRef<[u8]>,
+    {
+        self.scratch.clear();
+        for n in names {
+            encode_pair(&mut self.scratch, n.as_ref(), b"")?;
+        }
+        encode_record(
+            &mut self.out,
+            RecordType::GetValues,
+            MANAGEMENT_REQUEST_ID,
+            &self.scratch,
+        )
+    }
+
+    /// Takes all queued output, to be written to the socket in full before the
+    /// next [`send_capacity`](Self::send_capacity) check means anything.
+    /// Returns `None` when nothing is queued. More output may be queued by any
+    /// `send`/`end`/`begin`/`abort`/`get_values` call.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if self.out.is_empty() {
+            None
+        } else {
+            Some(self.out.split().freeze())
+        }
+    }
+
+    /// Whether [`poll_transmit`](Self::poll_transmit) has bytes to give.
+    #[must_use]
+    pub fn wants_write(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// Appends bytes read from the socket. Call [`poll_event`](Self::poll_event)
+    /// until it returns `Ok(None)` before feeding more.
+    pub fn feed(&mut self, data: &[u8]) {
+        self.decoder.feed(data);
+    }
+
+    /// The receive buffer, for reading straight into it instead of [`feed`](Self::feed).
+    pub fn receive_buffer(&mut self) -> &mut BytesMut {
+        self.decoder.buffer_mut()
+    }
+
+    /// Whether bytes of a partial record are buffered: at end of file, a
+    /// truncated record.
+    #[must_use]
+    pub fn has_partial_record(&self) -> bool {
+        self.decoder.buffered() > 0
+    }
+
+    /// The next thing the application did, or `Ok(None)` when more bytes must
+    /// be fed. Call again until `Ok(None)` after every [`feed`](Self::feed).
+    ///
+    /// # Errors
+    /// Every peer fault of [`Error`]. After a fatal one ([`Error::is_fatal`])
+    /// the connection must be closed and every call fails again; after any
+    /// other, the offending record was dropped and polling may go on. An
+    /// [`Error::EndRequestBeforeStdoutClosed`] still ends the request.
+    pub fn poll_event(&mut self) -> Result<Option<ServerEvent>, Error> {
+        while let Some(rec) = self.decoder.decode()? {
+            if let Some(ev) = self.handle_record(rec)? {
+                return Ok(Some(ev));
+            }
+        }
+        Ok(None)
+    }
+
+    fn handle_record(&mut self, rec: Record) -> Result<Option<ServerEvent>, Error> {
+        let Record {
+            record_type,
+            request_id,
+            content,
+        } = rec;
+        if request_id == MANAGEMENT_REQUEST_ID {
+            return match record_type {
+                RecordType::GetValuesResult => {
+                    let values = decode_pairs(content, self.limits.max_params_bytes(), request_id)?;
+                    self.apply_values(&values);
+                    Ok(Some(ServerEvent::GetValuesResult { values }))
+                }
+                RecordType::UnknownType => {
+                    let body = UnknownTypeBody::decode(&content)?;
+                    Ok(Some(ServerEvent::UnknownType {
+                        record_type: body.record_type,
+                    }))
+                }
+                _ => Err(Error::UnexpectedRecord {
+                    record_type,
+                    request_id,
+                }),
+            };
+        }
+        let Some(req) = self.requests.get_mut(&request_id) else {
+            return Err(Error::UnknownRequestId {
+                record_type,
+                request_id,
+            });
+        };
+        match record_type {
+            RecordType::Stdout | RecordType::Stderr => {
+                let open = if record_type == RecordType::Stdout {
+                    &mut req.stdout_open
+                } else {
+                    &mut req.stderr_open
+                };
+                if !*open {
+                    return Err(Error::StreamAlreadyEnded {
+                        record_type,
+                        request_id,
+                    });
+                }
+                if content.is_empty() {
+                    *open = false;
+                    return Ok(None);
+                }
+                Ok(Some(if record_type == RecordType::Stdout {
+                    ServerEvent::Stdout {
+                        request_id,
+                        data: content,
+                    }
+                } else {
+                    ServerEvent::Stderr {
+                        request_id,
+                        data: content,
+                    }
+                }))
+            }
+            RecordType::EndRequest => {
+                let body = EndRequestBody::decode(&content)?;
+                let stdout_open = req.stdout_open;
+                let aborted = req.aborted;
+                self.requests.remove(&request_id);
+                if body.protocol_status == ProtocolStatus::CantMpxConn {
+                    self.app_max_requests = 1;
+                }
+                // §6.2: a responder ends STDOUT before END_REQUEST. Refusals
+                // (CANT_MPX_CONN, OVERLOADED, UNKNOWN_ROLE) and aborted
+                // requests may come with no stream at all.
+                if stdout_open
+                    && !aborted
+                    && body.protocol_status == ProtocolStatus::RequestComplete
+                {
+                    return Err(Error::EndRequestBeforeStdoutClosed { request_id });
+                }
+                Ok(Some(ServerEvent::EndRequest {
+                    request_id,
+                    app_status: body.app_status,
+                    protocol_status: body.protocol_status,
+                }))
+            }
+            _ => Err(Error::UnexpectedRecord {
+                record_type,
+                request_id,
+            }),
+        }
+    }
+
+    fn apply_values(&mut self, values: &[Param]) {
+        let parse =
+            |v: &[u8]| -> Option<usize> { std::str::from_utf8(v).ok()?.trim().parse().ok() };
+        let mut mpxs = None;
+        let mut max_reqs = None;
+        for p in values {
+            if &p.name[..] == FCGI_MPXS_CONNS.as_bytes() {
+                mpxs = parse(&p.value);
+            } else if &p.name[..] == FCGI_MAX_REQS.as_bytes() {
+                max_reqs = parse(&p.value);
+            }
+        }
+        match (mpxs, max_reqs) {
+            (Some(0), _) => self.app_max_requests = 1,
+            (Some(_), Some(n)) => self.app_max_requests = n.max(1),
+            // Multiplexes but did not say how much: our own limit decides.
+            (Some(_), None) => self.app_max_requests = usize::MAX,
+            (None, _) => {}
+        }
+    }
+}
+
+fn close_stream(open: &mut bool, record_type: RecordType, request_id: u16) -> Result<(), Error> {
+    if !*open {
+        return Err(Error::StreamClosed {
+            record_type,
+            request_id,
+        });
+    }
+    *open = false;
+    Ok(())
+}
