@@ -1,0 +1,510 @@
+//! The request meta-variables (RFC 3875 §4.1) and the de-facto extras real programs need.
+//!
+//! [`Environment::build`] turns a [`CgiRequest`] (what the server knows about the request
+//! and itself), a [`ScriptResolution`] and the request's header fields into an ordered
+//! list of `(name, value)` byte pairs. The CGI gateway passes them to the child's
+//! environment; the FastCGI gateway sends them as `FCGI_PARAMS` name-value pairs.
+//!
+//! RFC 3875 §4.1 treats a variable that is unset and one whose value is empty alike
+//! ("NULL"). This builder is exact about which it produces, variable by variable:
+//!
+//! | variable | rule |
+//! |---|---|
+//! | `GATEWAY_INTERFACE` | always `CGI/1.1` (§4.1.4) |
+//! | `SERVER_SOFTWARE` | always (§4.1.17) |
+//! | `SERVER_NAME` | always (§4.1.14): [`CgiRequest::server_name`], else the `Host` field without its port, else the server's address |
+//! | `SERVER_PROTOCOL` | always, as received (§4.1.16) |
+//! | `SERVER_PORT` | always (§4.1.15), from [`CgiRequest::server_addr`] |
+//! | `SERVER_ADDR` | always (de facto: Apache, nginx) |
+//! | `REQUEST_METHOD` | always, case preserved (§4.1.12) |
+//! | `REQUEST_URI` | always, the request target as received (de facto) |
+//! | `SCRIPT_NAME` | always, possibly empty (§4.1.13) |
+//! | `SCRIPT_FILENAME` | always (de facto; php-fpm needs it) |
+//! | `PATH_INFO` | only when not empty (§4.1.5) |
+//! | `PATH_TRANSLATED` | only when `PATH_INFO` is set: §4.1.6 says it MUST be NULL otherwise |
+//! | `QUERY_STRING` | always, `""` when the target has no `?` (§4.1.7 MUST), still URL-encoded |
+//! | `DOCUMENT_ROOT` | always (de facto) |
+//! | `REMOTE_ADDR` | always (§4.1.8); an IPv4-mapped IPv6 address is shown as IPv4 |
+//! | `REMOTE_PORT` | always (de facto) |
+//! | `REMOTE_HOST` | always (§4.1.9 SHOULD): the host name when known, else `REMOTE_ADDR`, as the RFC allows |
+//! | `REMOTE_IDENT` | only when an ident lookup produced one (§4.1.10 MAY) |
+//! | `AUTH_TYPE` | only when the server authenticated the request (§4.1.1) |
+//! | `REMOTE_USER` | only when the server authenticated the request (§4.1.11) |
+//! | `CONTENT_TYPE` | only when the request has a `Content-Type` field (§4.1.3) |
+//! | `CONTENT_LENGTH` | only when the request has a body (§4.1.2): its length after transfer-codings are removed |
+//! | `HTTPS` | `on` only over TLS (de facto, Apache/nginx) |
+//! | `REQUEST_SCHEME` | always, `http` or `https` (de facto, Apache 2.4/nginx) |
+//! | `REDIRECT_STATUS` | when [`CgiRequest::redirect_status`] is set, by default `200` (php-cgi's `cgi.force_redirect` refuses to run without it) |
+//! | `HTTP_*` | one per distinct request field name, see below (§4.1.18) |
+//!
+//! `HTTP_*` rules (§4.1.18): the name is upper-cased, `-` becomes `_`, `HTTP_` goes in
+//! front. Fields with the same name are joined into one value with `, ` (RFC 9110
+//! §5.3), except `Cookie`, joined with `; ` so the value keeps its meaning (RFC 6265
+//! §5.4). Left out:
+//!
+//! - `Authorization` and `Proxy-Authorization` (credentials, §4.1.18 SHOULD remove),
+//!   unless [`CgiRequest::pass_authorization`] is set (Apache's `CGIPassAuth On`);
+//! - `Content-Length` and `Content-Type` (already in `CONTENT_*`);
+//! - `Proxy`: `HTTP_PROXY` is the variable HTTP client libraries read for their proxy,
+//!   so a client could redirect a script's outgoing requests (the "httpoxy" hole,
+//!   CVE-2016-5385 and relatives);
+//! - any field whose name holds anything but ASCII letters, digits and `-`: `X_Real_IP`
+//!   would otherwise map to the same variable as `X-Real-IP` and could spoof it (Apache
+//!   2.4 and nginx's default `underscores_in_headers off` drop them likewise).
+
+use std::net::{IpAddr, SocketAddr};
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::{Error, ScriptResolution};
+
+/// What the server knows about one request and itself: the input of
+/// [`Environment::build`].
+///
+/// Every field is public; start from [`CgiRequest::default`] and set what differs.
+/// Header fields are passed to `build` separately, as any iterator of name-value pairs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgiRequest<'a> {
+    /// The request method, exactly as received (`REQUEST_METHOD`).
+    pub method: &'a [u8],
+    /// The request target as received, path and query (`REQUEST_URI`; `QUERY_STRING`
+    /// is the part after the first `?`).
+    pub request_target: &'a [u8],
+    /// The protocol version as received, e.g. `HTTP/1.1` (`SERVER_PROTOCOL`).
+    pub protocol: &'a [u8],
+    /// Length of the request body after transfer-codings were removed, `None` when the
+    /// request has no body (`CONTENT_LENGTH`). A chunked body must be read whole (or its
+    /// length otherwise known) before the script starts.
+    pub content_length: Option<u64>,
+    /// The client's address and port (`REMOTE_ADDR`, `REMOTE_PORT`).
+    pub remote_addr: SocketAddr,
+    /// The local address and port the request arrived on (`SERVER_ADDR`, `SERVER_PORT`).
+    pub server_addr: SocketAddr,
+    /// The configured server name (`SERVER_NAME`); empty means "use the `Host` field".
+    pub server_name: &'a [u8],
+    /// Name and version of the server (`SERVER_SOFTWARE`).
+    pub server_software: &'a [u8],
+    /// The connection is TLS (`HTTPS=on`, `REQUEST_SCHEME=https`).
+    pub https: bool,
+    /// The authentication scheme the server checked, e.g. `Basic` (`AUTH_TYPE`).
+    pub auth_type: Option<&'a [u8]>,
+    /// The user the server authenticated (`REMOTE_USER`).
+    pub remote_user: Option<&'a [u8]>,
+    /// The client's host name if the server looked it up (`REMOTE_HOST`).
+    pub remote_host: Option<&'a [u8]>,
+    /// The RFC 1413 identity if the server asked for one (`REMOTE_IDENT`).
+    pub remote_ident: Option<&'a [u8]>,
+    /// `REDIRECT_STATUS`; `Some(200)` by default, `None` leaves it out.
+    pub redirect_status: Option<u16>,
+    /// Pass `Authorization` and `Proxy-Authorization` as `HTTP_*` (default `false`).
+    pub pass_authorization: bool,
+}
+
+impl Default for CgiRequest<'_> {
+    fn default() -> Self {
+        let unspecified = SocketAddr::new(IpAddr::from([0, 0, 0, 0]), 0);
+        Self {
+            method: b"GET",
+            request_target: b"/",
+            protocol: b"HTTP/1.1",
+            content_length: None,
+            remote_addr: unspecified,
+            server_addr: unspecified,
+            server_name: b"",
+            server_software: concat!("cgi-env/", env!("CARGO_PKG_VERSION")).as_bytes(),
+            https: false,
+            auth_type: None,
+            remote_user: None,
+            remote_host: None,
+            remote_ident: None,
+            redirect_status: Some(200),
+            pass_authorization: false,
+        }
+    }
+}
+
+/// Splits a request target into its path and query (the part after the first `?`).
+///
+/// An absolute-form target (`http://host/p?q`, RFC 9112 §3.2.2) yields its path (`/`
+/// when it has none); any other form that does not start with `/` (the asterisk form
+/// `*`, an authority) is returned whole as the path, and the resolver will refuse it.
+///
+/// ```
+/// assert_eq!(cgi_env::split_request_target(b"/a/b?x=1"), (&b"/a/b"[..], Some(&b"x=1"[..])));
+/// assert_eq!(cgi_env::split_request_target(b"http://h/p"), (&b"/p"[..], None));
+/// ```
+#[must_use]
+pub fn split_request_target(target: &[u8]) -> (&[u8], Option<&[u8]>) {
+    let (before, query) = match memchr::memchr(b'?', target) {
+        Some(q) => (&target[..q], Some(&target[q + 1..])),
+        None => (target, None),
+    };
+    if before.starts_with(b"/") {
+        return (before, query);
+    }
+    if let Some(scheme_end) = memchr::memmem::find(before, b"://") {
+        let authority_and_path = &before[scheme_end + 3..];
+        let path = match memchr::memchr(b'/', authority_and_path) {
+            Some(slash) => &authority_and_path[slash..],
+            None => b"/",
+        };
+        return (path, query);
+    }
+    (before, query)
+}
+
+/// Maps a request field name to its `HTTP_*` meta-variable name (RFC 3875 §4.1.18):
+/// upper-case, `-` becomes `_`, prefixed with `HTTP_`.
+///
+/// This is the bare mapping; [`Environment::build`] also decides which fields are
+/// mapped at all.
+///
+/// ```
+/// assert_eq!(cgi_env::http_variable_name(b"User-Agent"), b"HTTP_USER_AGENT");
+/// ```
+#[must_use]
+pub fn http_variable_name(header: &[u8]) -> Vec<u8> {
+    let mut name = Vec::with_capacity(5 + header.len());
+    name.extend_from_slice(b"HTTP_");
+    name.extend(header.iter().map(|&b| {
+        if b == b'-' {
+            b'_'
+        } else {
+            b.to_ascii_uppercase()
+        }
+    }));
+    name
+}
+
+/// Whether a request field becomes an `HTTP_*` variable (see the module docs).
+fn is_passed_header(name: &[u8], pass_authorization: bool) -> bool {
+    if name.is_empty() || !name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-') {
+        return false;
+    }
+    let excluded: &[&[u8]] = &[b"content-length", b"content-type", b"proxy"];
+    if excluded.iter().any(|e| name.eq_ignore_ascii_case(e)) {
+        return false;
+    }
+    let credentials: &[&[u8]] = &[b"authorization", b"proxy-authorization"];
+    pass_authorization || !credentials.iter().any(|e| name.eq_ignore_ascii_case(e))
+}
+
+/// An ordered list of meta-variables: `(name, value)` byte pairs, names unique.
+///
+/// Build one per request with [`build`](Self::build), add the gateway's own variables
+/// (`PATH`, `GIT_PROJECT_ROOT`, ...) with [`set`](Self::set), then hand
+/// [`iter`](Self::iter) to the child process or the FastCGI params encoder.
+///
+/// ```
+/// use cgi_env::{CgiRequest, Environment, ScriptResolution};
+///
+/// let request = CgiRequest {
+///     method: b"POST",
+///     request_target: b"/cgi-bin/form.cgi/extra?lang=en",
+///     content_length: Some(11),
+///     ..CgiRequest::default()
+/// };
+/// let script = ScriptResolution::new(
+///     b"/cgi-bin/form.cgi".to_vec(),
+///     b"/extra".to_vec(),
+///     "/usr/lib/cgi-bin/form.cgi".into(),
+///     "/var/www".into(),
+/// );
+/// let headers: [(&[u8], &[u8]); 3] = [
+///     (b"Host", b"example.com"),
+///     (b"Content-Type", b"application/x-www-form-urlencoded"),
+///     (b"Proxy", b"http://evil.example/"),
+/// ];
+/// let env = Environment::build(&request, &script, headers).unwrap();
+/// assert_eq!(env.get(b"QUERY_STRING"), Some(&b"lang=en"[..]));
+/// assert_eq!(env.get(b"PATH_TRANSLATED"), Some(&b"/var/www/extra"[..]));
+/// assert_eq!(env.get(b"CONTENT_LENGTH"), Some(&b"11"[..]));
+/// assert_eq!(env.get(b"SERVER_NAME"), Some(&b"example.com"[..]));
+/// assert_eq!(env.get(b"HTTP_PROXY"), None);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Environment {
+    vars: Vec<(Bytes, Bytes)>,
+}
+
+impl Environment {
+    /// Builds the meta-variables for one request; see the module docs for the rule of
+    /// each variable. `headers` are the request's fields in the order received.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NulInVariable`] if a value (method, target, a header value, ...) holds a
+    /// NUL byte: no environment can carry it, so the request must be refused (400).
+    pub fn build<I, N, V>(
+        request: &CgiRequest<'_>,
+        script: &ScriptResolution,
+        headers: I,
+    ) -> Result<Self, Error>
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: AsRef<[u8]>,
+        V: AsRef<[u8]>,
+    {
+        let mut env = Self {
+            vars: Vec::with_capacity(48),
+        };
+        let (_, query) = split_request_target(request.request_target);
+
+        // Collect the fields first: SERVER_NAME and CONTENT_TYPE come from them, and
+        // HTTP_* variables go last.
+        let mut http: Vec<(Vec<u8>, BytesMut)> = Vec::new();
+        let mut content_type: Option<Bytes> = None;
+        let mut host: Option<Bytes> = None;
+        for (name, value) in headers {
+            let (name, value) = (name.as_ref(), value.as_ref());
+            if name.eq_ignore_ascii_case(b"content-type") && content_type.is_none() {
+                content_type = Some(Bytes::copy_from_slice(value));
+            }
+            if name.eq_ignore_ascii_case(b"host") && host.is_none() {
+                host = Some(Bytes::copy_from_slice(value));
+            }
+            if !is_passed_header(name, request.pass_authorization) {
+                continue;
+            }
+            let var = http_variable_name(name);
+            if let Some((_, joined)) = http.iter_mut().find(|(n, _)| *n == var) {
+                let separator: &[u8] = if var == b"HTTP_COOKIE" { b"; " } else { b", " };
+                joined.put_slice(separator);
+                joined.put_slice(value);
+            } else {
+                http.push((var, BytesMut::from(value)));
+            }
+        }
+
+        env.push_static(b"GATEWAY_INTERFACE", Bytes::from_static(b"CGI/1.1"))?;
+        env.push_static(b"SERVER_SOFTWARE", copy(request.server_software))?;
+        let server_name = if !request.server_name.is_empty() {
+            copy(request.server_name)
+        } else if let Some(host) = host.filter(|h| !h.is_empty()) {
+            host_without_port(&host)
+        } else {
+            Bytes::from(ip_text(request.server_addr.ip()))
+        };
+        env.push_static(b"SERVER_NAME", server_name)?;
+        env.push_static(b"SERVER_PROTOCOL", copy(request.protocol))?;
+        env.push_static(
+            b"SERVER_PORT",
+            Bytes::from(request.server_addr.port().to_string()),
+        )?;
+        env.push_static(
+            b"SERVER_ADDR",
+            Bytes::from(ip_text(request.server_addr.ip())),
+        )?;
+        env.push_static(b"REQUEST_METHOD", copy(request.method))?;
+        env.push_static(b"REQUEST_URI", copy(request.request_target))?;
+        env.push_static(b"SCRIPT_NAME", copy(&script.script_name))?;
+        env.push_static(b"SCRIPT_FILENAME", path_bytes(&script.script_filename))?;
+        if !script.path_info.is_empty() {
+            env.push_static(b"PATH_INFO", copy(&script.path_info))?;
+            if let Some(translated) = &script.path_translated {
+                env.push_static(b"PATH_TRANSLATED", path_bytes(translated))?;
+            }
+        }
+        env.push_static(b"QUERY_STRING", copy(query.unwrap_or_default()))?;
+        env.push_static(b"DOCUMENT_ROOT", path_bytes(&script.document_root))?;
+        let remote_addr = Bytes::from(ip_text(request.remote_addr.ip()));
+        env.push_static(b"REMOTE_ADDR", remote_addr.clone())?;
+        env.push_static(
+            b"REMOTE_PORT",
+            Bytes::from(request.remote_addr.port().to_string()),
+        )?;
+        let remote_host = request
+            .remote_host
+            .filter(|h| !h.is_empty())
+            .map_or(remote_addr, copy);
+        env.push_static(b"REMOTE_HOST", remote_host)?;
+        if let Some(ident) = request.remote_ident {
+            env.push_static(b"REMOTE_IDENT", copy(ident))?;
+        }
+        if let Some(auth_type) = request.auth_type {
+            env.push_static(b"AUTH_TYPE", copy(auth_type))?;
+        }
+        if let Some(user) = request.remote_user {
+            env.push_static(b"REMOTE_USER", copy(user))?;
+        }
+        if let Some(content_type) = content_type {
+            env.push_static(b"CONTENT_TYPE", content_type)?;
+        }
+        if let Some(length) = request.content_length {
+            env.push_static(b"CONTENT_LENGTH", Bytes::from(length.to_string()))?;
+        }
+        if request.https {
+            env.push_static(b"HTTPS", Bytes::from_static(b"on"))?;
+        }
+        let scheme: &'static [u8] = if request.https { b"https" } else { b"http" };
+        env.push_static(b"REQUEST_SCHEME", Bytes::from_static(scheme))?;
+        if let Some(status) = request.redirect_status {
+            env.push_static(b"REDIRECT_STATUS", Bytes::from(status.to_string()))?;
+        }
+        for (name, value) in http {
+            let value = value.freeze();
+            check_value(&name, &value)?;
+            env.vars.push((Bytes::from(name), value));
+        }
+        Ok(env)
+    }
+
+    fn push_static(&mut self, name: &'static [u8], value: Bytes) -> Result<(), Error> {
+        check_value(name, &value)?;
+        self.vars.push((Bytes::from_static(name), value));
+        Ok(())
+    }
+
+    /// Sets `name` to `value`: replaces the value in place if the name exists, appends
+    /// otherwise. Use it for the gateway's own variables (`PATH`, `GIT_PROJECT_ROOT`,
+    /// `GIT_HTTP_EXPORT_ALL`, ...).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidVariableName`] for an empty name or one with `=` or NUL;
+    /// [`Error::NulInVariable`] for a value with NUL.
+    pub fn set(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> Result<(), Error> {
+        let (name, value) = (name.into(), value.into());
+        if name.is_empty() || name.iter().any(|&b| b == b'=' || b == 0) {
+            return Err(Error::InvalidVariableName {
+                name: name.to_vec(),
+            });
+        }
+        check_value(&name, &value)?;
+        match self.vars.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, old)) => *old = value,
+            None => self.vars.push((name, value)),
+        }
+        Ok(())
+    }
+
+    /// Removes `name`, returning its value.
+    pub fn remove(&mut self, name: &[u8]) -> Option<Bytes> {
+        let index = self.vars.iter().position(|(n, _)| n == name)?;
+        Some(self.vars.remove(index).1)
+    }
+
+    /// The value of `name`, if set.
+    #[must_use]
+    pub fn get(&self, name: &[u8]) -> Option<&[u8]> {
+        self.vars
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// The variables in order: the RFC 3875 and de-facto variables in the order of the
+    /// module table, then `HTTP_*` in the order their fields first appeared, then what
+    /// [`set`](Self::set) appended.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&[u8], &[u8])> {
+        self.vars.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))
+    }
+
+    /// The pairs as a slice.
+    #[must_use]
+    pub fn as_slice(&self) -> &[(Bytes, Bytes)] {
+        &self.vars
+    }
+
+    /// The pairs, by value.
+    #[must_use]
+    pub fn into_vec(self) -> Vec<(Bytes, Bytes)> {
+        self.vars
+    }
+
+    /// Number of variables.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.vars.len()
+    }
+
+    /// No variables at all (only a default-constructed `Environment`).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.vars.is_empty()
+    }
+}
+
+fn check_value(name: &[u8], value: &[u8]) -> Result<(), Error> {
+    if memchr::memchr(0, value).is_some() {
+        return Err(Error::NulInVariable {
+            name: name.to_vec(),
+        });
+    }
+    Ok(())
+}
+
+fn copy(value: &[u8]) -> Bytes {
+    Bytes::copy_from_slice(value)
+}
+
+fn ip_text(ip: IpAddr) -> String {
+    ip.to_canonical().to_string()
+}
+
+#[cfg(unix)]
+fn path_bytes(path: &std::path::Path) -> Bytes {
+    use std::os::unix::ffi::OsStrExt;
+    copy(path.as_os_str().as_bytes())
+}
+
+#[cfg(not(unix))]
+fn path_bytes(path: &std::path::Path) -> Bytes {
+    copy(path.to_string_lossy().as_bytes())
+}
+
+/// `example.com:8080` → `example.com`; `[::1]:8080` → `[::1]`.
+fn host_without_port(host: &Bytes) -> Bytes {
+    let end = if host.starts_with(b"[") {
+        memchr::memchr(b']', host).map_or(host.len(), |i| i + 1)
+    } else {
+        memchr::memrchr(b':', host).unwrap_or(host.len())
+    };
+    host.slice(..end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_names_map_to_http_variables() {
+        assert_eq!(http_variable_name(b"User-Agent"), b"HTTP_USER_AGENT");
+        assert_eq!(
+            http_variable_name(b"x-forwarded-for"),
+            b"HTTP_X_FORWARDED_FOR"
+        );
+    }
+
+    #[test]
+    fn host_port_is_stripped() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"example.com", b"example.com"),
+            (b"example.com:8080", b"example.com"),
+            (b"[::1]:8080", b"[::1]"),
+            (b"[::1]", b"[::1]"),
+            (b"127.0.0.1:80", b"127.0.0.1"),
+        ];
+        for (host, expected) in cases {
+            assert_eq!(host_without_port(&Bytes::copy_from_slice(host)), *expected);
+        }
+    }
+
+    #[test]
+    #[allow(clippy::type_complexity)] // A table literal reads best inline.
+    fn request_target_forms() {
+        let cases: &[(&[u8], &[u8], Option<&[u8]>)] = &[
+            (b"/", b"/", None),
+            (b"/a?", b"/a", Some(b"")),
+            (b"/a?b?c", b"/a", Some(b"b?c")),
+            (b"http://h:1/x/y?q", b"/x/y", Some(b"q")),
+            (b"https://h", b"/", None),
+            (b"https://h?q", b"/", Some(b"q")),
+            (b"*", b"*", None),
+            (b"", b"", None),
+        ];
+        for (target, path, query) in cases {
+            assert_eq!(split_request_target(target), (*path, *query));
+        }
+    }
+}

@@ -1,0 +1,531 @@
+//! Script resolution: which file a URL path names, and what is left over as PATH_INFO.
+//!
+//! RFC 3875 §3.3 splits the Script-URI's path into `SCRIPT_NAME` (the part that
+//! identifies the script) and `PATH_INFO` (the rest, handed to the script). How the
+//! split is found is the server's business; this module does what Apache's `mod_cgi`
+//! and lighttpd do: walk the filesystem from the mapped root, one segment at a time,
+//! until the first regular file. That file is the script; everything after it is
+//! `PATH_INFO`.
+//!
+//! The other form, [`ScriptResolver::single_program`], maps a URL prefix to one program
+//! (Apache's `ScriptAlias /git/ /usr/lib/git-core/git-http-backend/`): the prefix is
+//! `SCRIPT_NAME`, everything after it is `PATH_INFO`, and no filesystem walk happens.
+//!
+//! Safety rules, in the order they apply:
+//!
+//! 1. The path is percent-decoded exactly once, per segment. `%2F` (an encoded `/`)
+//!    and NUL bytes (raw or `%00`) are refused: RFC 3875 §4.1.5 lets a server reject an
+//!    encoded `/` because decoding it loses information; a NUL cannot be in a file name
+//!    or an environment value. A malformed `%` escape is refused too.
+//! 2. Empty segments (`//`) and `.` segments are dropped; `..` removes the segment before
+//!    it (RFC 3986 §5.2.4 applied to the decoded segments). A `..` that would climb
+//!    above `/` is refused, and the result must still lie under the resolver's prefix.
+//!    So neither `SCRIPT_NAME`, `PATH_INFO` nor `PATH_TRANSLATED` ever holds a `..`.
+//! 3. While walking, a symbolic link is followed only if its target (fully
+//!    canonicalised) is inside the canonical root, unless
+//!    [`ScriptResolver::allow_symlinks_outside_root`] says otherwise.
+//!
+//! The resolver reads file metadata; it opens no file, touches no socket and spawns
+//! nothing. A file can change between resolution and execution (a time-of-check race);
+//! a gateway that cares runs scripts with the privileges the root deserves.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Limits};
+
+/// Where a URL path led: the values behind `SCRIPT_NAME`, `PATH_INFO`,
+/// `SCRIPT_FILENAME`, `PATH_TRANSLATED` and `DOCUMENT_ROOT`.
+///
+/// Built by [`ScriptResolver::resolve`]; the fields are public so a gateway with its own
+/// routing (a FastCGI upstream serving PHP files, say) can fill one in by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptResolution {
+    /// `SCRIPT_NAME`: the decoded, normalised URL path that names the script, `""` or
+    /// starting with `/` (RFC 3875 §4.1.13).
+    pub script_name: Vec<u8>,
+    /// `PATH_INFO`: the decoded remainder after `script_name`, `""` or starting with `/`
+    /// (RFC 3875 §4.1.5). A trailing `/` in the request is kept (`/` alone is a single
+    /// void segment).
+    pub path_info: Vec<u8>,
+    /// `SCRIPT_FILENAME`: the file to execute (or hand to a FastCGI application).
+    pub script_filename: PathBuf,
+    /// `PATH_TRANSLATED`: `path_info` mapped onto `document_root` as if it were a request
+    /// URI of its own (RFC 3875 §4.1.6); `None` when `path_info` is empty, which the RFC
+    /// requires.
+    pub path_translated: Option<PathBuf>,
+    /// `DOCUMENT_ROOT`: the directory `PATH_TRANSLATED` is computed against.
+    pub document_root: PathBuf,
+}
+
+impl ScriptResolution {
+    /// A resolution for a script the caller located itself; computes `path_translated`
+    /// from `path_info` and `document_root` with the same rule the resolver uses.
+    ///
+    /// `path_info` must be `""` or start with `/`; the caller is responsible for having
+    /// checked it (it comes from the caller's own routing).
+    #[must_use]
+    pub fn new(
+        script_name: Vec<u8>,
+        path_info: Vec<u8>,
+        script_filename: PathBuf,
+        document_root: PathBuf,
+    ) -> Self {
+        let path_translated = translate(&document_root, &path_info);
+        Self {
+            script_name,
+            path_info,
+            script_filename,
+            path_translated,
+            document_root,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Mode {
+    /// Walk the filesystem under this canonical directory.
+    Directory { root: PathBuf },
+    /// Always this program.
+    SingleProgram { program: PathBuf },
+}
+
+/// Maps URL paths under a prefix to scripts: either by walking a directory tree
+/// ([`directory`](Self::directory)) or to one program ([`single_program`](Self::single_program)).
+///
+/// Build one per configured CGI location when the server starts and call
+/// [`resolve`](Self::resolve) per request; it holds no per-request state.
+///
+/// ```
+/// use cgi_env::ScriptResolver;
+///
+/// let git = ScriptResolver::single_program(b"/git", "/usr/lib/git-core/git-http-backend")
+///     .with_document_root("/srv/git");
+/// let r = git.resolve(b"/git/project.git/info/refs").unwrap();
+/// assert_eq!(r.script_name, b"/git");
+/// assert_eq!(r.path_info, b"/project.git/info/refs");
+/// assert_eq!(
+///     r.path_translated.as_deref(),
+///     Some(std::path::Path::new("/srv/git/project.git/info/refs"))
+/// );
+/// ```
+#[derive(Debug, Clone)]
+pub struct ScriptResolver {
+    /// Decoded prefix segments.
+    prefix: Vec<Vec<u8>>,
+    mode: Mode,
+    document_root: PathBuf,
+    require_executable: bool,
+    allow_symlinks_outside_root: bool,
+    limits: Limits,
+}
+
+impl ScriptResolver {
+    /// Scripts live under `root`, reached through URL paths under `url_prefix` (e.g.
+    /// `b"/cgi-bin"` for `/usr/lib/cgi-bin`, or `b"/"` for a whole site).
+    ///
+    /// `root` is canonicalised now, so it must exist and be a directory. The document
+    /// root (for `PATH_TRANSLATED` and `DOCUMENT_ROOT`) defaults to the canonical `root`;
+    /// scripts must be executable by default.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when `root` cannot be canonicalised or is not a directory;
+    /// the path errors of [`resolve`](Self::resolve) when `url_prefix` is malformed.
+    pub fn directory(url_prefix: &[u8], root: impl AsRef<Path>) -> Result<Self, Error> {
+        let root = fs::canonicalize(root.as_ref()).map_err(|e| Error::Io(e.kind()))?;
+        if !root.is_dir() {
+            return Err(Error::Io(std::io::ErrorKind::NotADirectory));
+        }
+        let limits = Limits::default();
+        let prefix = normalize(url_prefix, &limits)?.segments;
+        Ok(Self {
+            prefix,
+            document_root: root.clone(),
+            mode: Mode::Directory { root },
+            require_executable: true,
+            allow_symlinks_outside_root: false,
+            limits,
+        })
+    }
+
+    /// Every URL path equal to `url_prefix` or below it runs `program`, with the rest of
+    /// the path as `PATH_INFO` (the form git-http-backend needs).
+    ///
+    /// The program is not checked here (the gateway finds out when it spawns it). The
+    /// document root defaults to the program's directory; set the directory the
+    /// program expects `PATH_TRANSLATED` under with
+    /// [`with_document_root`](Self::with_document_root).
+    ///
+    /// A malformed `url_prefix` (one that [`resolve`](Self::resolve) would refuse) is
+    /// treated as `/`-separated literal segments.
+    #[must_use]
+    pub fn single_program(url_prefix: &[u8], program: impl Into<PathBuf>) -> Self {
+        let program = program.into();
+        let limits = Limits::default();
+        let prefix = normalize(url_prefix, &limits).map_or_else(
+            |_| {
+                url_prefix
+                    .split(|&b| b == b'/')
+                    .filter(|s| !s.is_empty())
+                    .map(<[u8]>::to_vec)
+                    .collect()
+            },
+            |n| n.segments,
+        );
+        let document_root = program
+            .parent()
+            .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+        Self {
+            prefix,
+            mode: Mode::SingleProgram { program },
+            document_root,
+            require_executable: true,
+            allow_symlinks_outside_root: false,
+            limits,
+        }
+    }
+
+    /// Sets the directory `PATH_TRANSLATED` and `DOCUMENT_ROOT` refer to (RFC 3875
+    /// §4.1.6: the server's document root, or the directory a single program serves).
+    #[must_use]
+    pub fn with_document_root(mut self, document_root: impl Into<PathBuf>) -> Self {
+        self.document_root = document_root.into();
+        self
+    }
+
+    /// Whether the script file must have an execute bit (default `true`). A FastCGI
+    /// location serving PHP files turns this off: php-fpm reads the file, nobody
+    /// executes it. Has no effect on [`single_program`](Self::single_program).
+    #[must_use]
+    pub fn require_executable(mut self, yes: bool) -> Self {
+        self.require_executable = yes;
+        self
+    }
+
+    /// Whether symbolic links may lead outside the root (default `false`, Apache's
+    /// `Options -FollowSymLinks`-like safety). Links that stay inside are always followed.
+    #[must_use]
+    pub fn allow_symlinks_outside_root(mut self, yes: bool) -> Self {
+        self.allow_symlinks_outside_root = yes;
+        self
+    }
+
+    /// Replaces the limits (only `max_path_segments` applies here).
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The canonical root directory of a [`directory`](Self::directory) resolver, or the
+    /// program of a [`single_program`](Self::single_program) one.
+    #[must_use]
+    pub fn root(&self) -> &Path {
+        match &self.mode {
+            Mode::Directory { root } => root,
+            Mode::SingleProgram { program } => program,
+        }
+    }
+
+    /// Splits `url_path` (the path part of the request target, before any `?`; see
+    /// [`split_request_target`](crate::split_request_target)) into the script and its
+    /// `PATH_INFO`.
+    ///
+    /// Call once per request. For a directory resolver this reads file metadata along
+    /// the path: at most one `symlink_metadata` per segment, plus a `canonicalize` per
+    /// symbolic link met.
+    ///
+    /// # Errors
+    ///
+    /// The path errors ([`Error::NotAbsolutePath`], [`Error::BadPercentEncoding`],
+    /// [`Error::EncodedSlash`], [`Error::NulInPath`], [`Error::EscapesRoot`],
+    /// [`Error::TooManySegments`]), [`Error::PrefixMismatch`] when the path is not under
+    /// the prefix, and for directory resolvers [`Error::ScriptNotFound`],
+    /// [`Error::NotExecutable`], [`Error::SymlinkOutsideRoot`] or [`Error::Io`].
+    pub fn resolve(&self, url_path: &[u8]) -> Result<ScriptResolution, Error> {
+        let path = normalize(url_path, &self.limits)?;
+        let rest = path
+            .segments
+            .strip_prefix(self.prefix.as_slice())
+            .ok_or(Error::PrefixMismatch)?;
+        let prefix_len = self.prefix.len();
+        match &self.mode {
+            Mode::SingleProgram { program } => {
+                let script_name = join(&self.prefix, false);
+                let path_info = join(rest, path.trailing_slash);
+                Ok(ScriptResolution::new(
+                    script_name,
+                    path_info,
+                    program.clone(),
+                    self.document_root.clone(),
+                ))
+            }
+            Mode::Directory { root } => {
+                let found = self.walk(root, rest)?;
+                let script_end = prefix_len + found;
+                let script_name = join(&path.segments[..script_end], false);
+                let after = &path.segments[script_end..];
+                let path_info = join(after, path.trailing_slash);
+                let mut script_filename = root.clone();
+                for segment in &rest[..found] {
+                    script_filename.push(os_segment(segment));
+                }
+                Ok(ScriptResolution::new(
+                    script_name,
+                    path_info,
+                    script_filename,
+                    self.document_root.clone(),
+                ))
+            }
+        }
+    }
+
+    /// Walks `segments` under `root`; returns how many segments name the script file.
+    fn walk(&self, root: &Path, segments: &[Vec<u8>]) -> Result<usize, Error> {
+        let mut current = root.to_path_buf();
+        for (index, segment) in segments.iter().enumerate() {
+            current.push(os_segment(segment));
+            let link = fs::symlink_metadata(&current).map_err(not_found_or_io)?;
+            let meta = if link.file_type().is_symlink() {
+                let target = fs::canonicalize(&current).map_err(not_found_or_io)?;
+                if !self.allow_symlinks_outside_root && !target.starts_with(root) {
+                    return Err(Error::SymlinkOutsideRoot);
+                }
+                fs::metadata(&target).map_err(not_found_or_io)?
+            } else {
+                link
+            };
+            if meta.is_dir() {
+                continue;
+            }
+            if !meta.is_file() {
+                // A FIFO, socket or device is never a script.
+                return Err(Error::ScriptNotFound);
+            }
+            if self.require_executable && !is_executable(&meta) {
+                return Err(Error::NotExecutable);
+            }
+            return Ok(index + 1);
+        }
+        Err(Error::ScriptNotFound)
+    }
+}
+
+#[allow(clippy::needless_pass_by_value)] // Used as `map_err(not_found_or_io)`.
+fn not_found_or_io(e: std::io::Error) -> Error {
+    match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => Error::ScriptNotFound,
+        kind => Error::Io(kind),
+    }
+}
+
+#[cfg(unix)]
+fn is_executable(meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_meta: &fs::Metadata) -> bool {
+    true
+}
+
+#[cfg(unix)]
+fn os_segment(segment: &[u8]) -> &std::ffi::OsStr {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::OsStr::from_bytes(segment)
+}
+
+#[cfg(not(unix))]
+fn os_segment(segment: &[u8]) -> std::borrow::Cow<'_, std::ffi::OsStr> {
+    match String::from_utf8_lossy(segment) {
+        std::borrow::Cow::Borrowed(s) => std::borrow::Cow::Borrowed(std::ffi::OsStr::new(s)),
+        std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(s.into()),
+    }
+}
+
+/// `PATH_TRANSLATED` (RFC 3875 §4.1.6): `path_info` parsed as a local URI and mapped onto
+/// the document root; NULL (`None`) when `path_info` is.
+pub(crate) fn translate(document_root: &Path, path_info: &[u8]) -> Option<PathBuf> {
+    if path_info.is_empty() {
+        return None;
+    }
+    let mut out = document_root.as_os_str().to_owned();
+    let info = if out.as_encoded_bytes().ends_with(b"/") {
+        path_info.strip_prefix(b"/").unwrap_or(path_info)
+    } else {
+        path_info
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        out.push(std::ffi::OsStr::from_bytes(info));
+    }
+    #[cfg(not(unix))]
+    out.push(String::from_utf8_lossy(info).as_ref());
+    Some(PathBuf::from(out))
+}
+
+/// A decoded, dot-segment-free path.
+struct Normalized {
+    segments: Vec<Vec<u8>>,
+    /// The path ended in `/` (or a dot segment, which RFC 3986 §5.2.4 turns into one).
+    trailing_slash: bool,
+}
+
+fn normalize(url_path: &[u8], limits: &Limits) -> Result<Normalized, Error> {
+    let Some(body) = url_path.strip_prefix(b"/") else {
+        return Err(Error::NotAbsolutePath);
+    };
+    let mut segments: Vec<Vec<u8>> = Vec::new();
+    let mut trailing_slash = true;
+    let mut offset = 1;
+    for (count, raw) in body.split(|&b| b == b'/').enumerate() {
+        if count >= limits.max_path_segments {
+            return Err(Error::TooManySegments {
+                limit: limits.max_path_segments,
+            });
+        }
+        let segment = decode_segment(raw, offset)?;
+        offset += raw.len() + 1;
+        match segment.as_slice() {
+            b"" | b"." => trailing_slash = true,
+            b".." => {
+                segments.pop().ok_or(Error::EscapesRoot)?;
+                trailing_slash = true;
+            }
+            _ => {
+                segments.push(segment);
+                trailing_slash = false;
+            }
+        }
+    }
+    Ok(Normalized {
+        segments,
+        trailing_slash,
+    })
+}
+
+/// Percent-decodes one segment (RFC 3986 §2.1), refusing `%2F`, NULs and bad escapes.
+fn decode_segment(raw: &[u8], base: usize) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        match b {
+            0 => return Err(Error::NulInPath { offset: base + i }),
+            b'%' => {
+                let hi = raw.get(i + 1).copied().and_then(hex_value);
+                let lo = raw.get(i + 2).copied().and_then(hex_value);
+                let (Some(hi), Some(lo)) = (hi, lo) else {
+                    return Err(Error::BadPercentEncoding { offset: base + i });
+                };
+                match hi << 4 | lo {
+                    b'/' => return Err(Error::EncodedSlash { offset: base + i }),
+                    0 => return Err(Error::NulInPath { offset: base + i }),
+                    decoded => out.push(decoded),
+                }
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// `/a/b` from `[a, b]`; `""` from `[]` unless `trailing_slash` (then `/`).
+fn join(segments: &[Vec<u8>], trailing_slash: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    for segment in segments {
+        out.push(b'/');
+        out.extend_from_slice(segment);
+    }
+    if trailing_slash {
+        out.push(b'/');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(path: &[u8]) -> Result<(Vec<u8>, bool), Error> {
+        normalize(path, &Limits::default()).map(|n| (join(&n.segments, false), n.trailing_slash))
+    }
+
+    #[test]
+    #[allow(clippy::type_complexity)] // A table literal reads best inline.
+    fn normalisation_table() {
+        let table: &[(&[u8], Result<(&[u8], bool), Error>)] = &[
+            (b"/", Ok((b"", true))),
+            (b"/a/b", Ok((b"/a/b", false))),
+            (b"/a//b/", Ok((b"/a/b", true))),
+            (b"/a/./b", Ok((b"/a/b", false))),
+            (b"/a/../b", Ok((b"/b", false))),
+            (b"/a/..", Ok((b"", true))),
+            (b"/a/.", Ok((b"/a", true))),
+            (b"/%61%2e%2E/x", Ok((b"/a../x", false))),
+            (b"/a/%2e%2e/b", Ok((b"/b", false))),
+            (b"/%252e%252e", Ok((b"/%2e%2e", false))),
+            (b"/..", Err(Error::EscapesRoot)),
+            (b"/a/../../b", Err(Error::EscapesRoot)),
+            (b"/%2e%2e/etc", Err(Error::EscapesRoot)),
+            (b"/a%2fb", Err(Error::EncodedSlash { offset: 2 })),
+            (b"/a%2Fb", Err(Error::EncodedSlash { offset: 2 })),
+            (b"/a%00", Err(Error::NulInPath { offset: 2 })),
+            (b"/a\0", Err(Error::NulInPath { offset: 2 })),
+            (b"/a%zz", Err(Error::BadPercentEncoding { offset: 2 })),
+            (b"/a%4", Err(Error::BadPercentEncoding { offset: 2 })),
+            (b"/ok/x%", Err(Error::BadPercentEncoding { offset: 5 })),
+            (b"a/b", Err(Error::NotAbsolutePath)),
+            (b"", Err(Error::NotAbsolutePath)),
+            (b"*", Err(Error::NotAbsolutePath)),
+        ];
+        for (input, expected) in table {
+            let got = norm(input);
+            let expected = expected.clone().map(|(p, t)| (p.to_vec(), t));
+            assert_eq!(got, expected, "{}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn segment_limit() {
+        let limits = Limits {
+            max_path_segments: 3,
+            ..Limits::default()
+        };
+        assert!(normalize(b"/a/b/c", &limits).is_ok());
+        assert_eq!(
+            normalize(b"/a/b/c/d", &limits).err(),
+            Some(Error::TooManySegments { limit: 3 })
+        );
+    }
+
+    #[test]
+    fn path_translated_rules() {
+        let root = Path::new("/srv/www");
+        assert_eq!(translate(root, b""), None);
+        assert_eq!(translate(root, b"/"), Some(PathBuf::from("/srv/www/")));
+        assert_eq!(
+            translate(root, b"/a/b"),
+            Some(PathBuf::from("/srv/www/a/b"))
+        );
+        assert_eq!(
+            translate(Path::new("/srv/www/"), b"/a"),
+            Some(PathBuf::from("/srv/www/a"))
+        );
+    }
+}
