@@ -735,6 +735,50 @@ mod tests {
         assert!(header.contains("; Domain=example.com; Path=/app;"));
     }
 
+    /// An independent, slow oracle for `civil_from_days`: walk years, then months.
+    fn civil_by_walking(mut days: u64) -> (u64, u64, u64) {
+        let leap = |y: u64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let mut year = 1970;
+        loop {
+            let length = if leap(year) { 366 } else { 365 };
+            if days < length {
+                break;
+            }
+            days -= length;
+            year += 1;
+        }
+        let lengths = [
+            31,
+            if leap(year) { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        let mut month = 1;
+        for length in lengths {
+            if days < length {
+                break;
+            }
+            days -= length;
+            month += 1;
+        }
+        (year, month, days + 1)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn civil_from_days_matches_walking(days in 0u64..2_932_897) {
+            proptest::prop_assert_eq!(civil_from_days(days), civil_by_walking(days));
+        }
+    }
+
     #[test]
     fn imf_fixdate_known_values() {
         let table: &[(u64, &str)] = &[
