@@ -135,6 +135,8 @@ struct HeadScan {
     /// Where the next unscanned line starts.
     line_start: usize,
     fields: Vec<Field>,
+    /// Header lines seen, `Status` included, the NPH status line not.
+    lines: usize,
     nph: Option<NphLine>,
     status: Option<(u16, std::ops::Range<usize>)>,
     location: Option<(std::ops::Range<usize>, usize)>,
@@ -303,7 +305,8 @@ impl ResponseParser {
                 scan.nph = Some(parse_nph_line(line, start)?);
                 continue;
             }
-            if scan.fields.len() >= limits.max_headers {
+            scan.lines += 1;
+            if scan.lines > limits.max_headers {
                 return Err(Error::TooManyHeaders {
                     limit: limits.max_headers,
                 });
