@@ -1,0 +1,502 @@
+//! Request heads: the request-line (RFC 9112 §3) and an incremental parser.
+
+use super::Version;
+use super::fields::{FieldFacts, FieldSection, Headers, SectionEnd, Span, line_end, parse_fields};
+use super::scan::{target_len, token_len};
+use crate::error::{Error, ErrorKind};
+use crate::framing::{Framing, request_framing};
+use crate::limits::Limits;
+use bytes::{Bytes, BytesMut};
+
+/// A request method (RFC 9110 §9). Methods are case-sensitive: `get` is an extension method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Method {
+    /// GET
+    Get,
+    /// HEAD
+    Head,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// DELETE
+    Delete,
+    /// CONNECT
+    Connect,
+    /// OPTIONS
+    Options,
+    /// TRACE
+    Trace,
+    /// PATCH (RFC 5789)
+    Patch,
+    /// Any other token; read it with [`RequestHead::method_bytes`].
+    Other,
+}
+
+impl Method {
+    /// Classifies a method token.
+    #[must_use]
+    pub fn from_bytes(token: &[u8]) -> Self {
+        match token {
+            b"GET" => Self::Get,
+            b"HEAD" => Self::Head,
+            b"POST" => Self::Post,
+            b"PUT" => Self::Put,
+            b"DELETE" => Self::Delete,
+            b"CONNECT" => Self::Connect,
+            b"OPTIONS" => Self::Options,
+            b"TRACE" => Self::Trace,
+            b"PATCH" => Self::Patch,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// The four forms of request-target (RFC 9112 §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TargetForm {
+    /// `/path?query`, the usual form.
+    Origin,
+    /// `http://host/path`, sent to proxies (and accepted by servers).
+    Absolute,
+    /// `host:port`, CONNECT only.
+    Authority,
+    /// `*`, OPTIONS only.
+    Asterisk,
+}
+
+/// A parsed request head. Every slice is a view into the bytes the head arrived in.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RequestHead {
+    pub(crate) headers: Headers,
+    method: Method,
+    method_span: Span,
+    target: Span,
+    form: TargetForm,
+    version: Version,
+    framing: Framing,
+    pub(crate) facts: FieldFacts,
+}
+
+impl RequestHead {
+    /// Parses one complete request head at the start of `buf`, without copying.
+    ///
+    /// Returns the head and its length in bytes, or `Ok(None)` when `buf` holds only part of
+    /// a head. For input that arrives in pieces, [`RequestParser`] resumes where it stopped.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http_proto::{Limits, Method, RequestHead};
+    ///
+    /// let buf = Bytes::from_static(b"GET /a?b=1 HTTP/1.1\r\nHost: example.com\r\n\r\nrest");
+    /// let (head, len) = RequestHead::parse(&buf, &Limits::default())?.expect("complete");
+    /// assert_eq!(head.method(), Method::Get);
+    /// assert_eq!(head.path(), b"/a");
+    /// assert_eq!(head.query(), Some(&b"b=1"[..]));
+    /// assert_eq!(head.headers().get("host"), Some(&b"example.com"[..]));
+    /// assert_eq!(&buf[len..], b"rest");
+    /// # Ok::<(), http_proto::Error>(())
+    /// ```
+    pub fn parse(buf: &Bytes, limits: &Limits) -> Result<Option<(Self, usize)>, Error> {
+        let mut parser = RequestParser::new();
+        Ok(parser.advance(buf, limits)?.map(|accepted| {
+            let len = accepted.len;
+            (parser.finish(accepted, buf.slice(..len)), len)
+        }))
+    }
+
+    /// The method.
+    #[must_use]
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The method token as received.
+    #[must_use]
+    pub fn method_bytes(&self) -> &[u8] {
+        self.method_span.of(&self.headers.buf)
+    }
+
+    /// The request-target as received.
+    #[must_use]
+    pub fn target(&self) -> &[u8] {
+        self.target.of(&self.headers.buf)
+    }
+
+    /// The request-target as a zero-copy [`Bytes`].
+    #[must_use]
+    pub fn target_bytes(&self) -> Bytes {
+        self.headers
+            .buf
+            .slice(self.target.start as usize..self.target.end as usize)
+    }
+
+    /// Which form the request-target has.
+    #[must_use]
+    pub fn target_form(&self) -> TargetForm {
+        self.form
+    }
+
+    /// The path part of the target, without the query: `/a/b` of `/a/b?c`, and of
+    /// `http://h/a/b?c`. Empty for authority-form; `*` for asterisk-form.
+    #[must_use]
+    pub fn path(&self) -> &[u8] {
+        let target = self.target();
+        let without_query = &target[..memchr::memchr(b'?', target).unwrap_or(target.len())];
+        match self.form {
+            TargetForm::Origin | TargetForm::Asterisk => without_query,
+            TargetForm::Authority => &[],
+            TargetForm::Absolute => {
+                let after_scheme = memchr::memmem::find(without_query, b"://").map_or(0, |i| i + 3);
+                let rest = &without_query[after_scheme..];
+                let slash = memchr::memchr(b'/', rest).unwrap_or(rest.len());
+                &rest[slash..]
+            }
+        }
+    }
+
+    /// The query string after `?`, if the target has one.
+    #[must_use]
+    pub fn query(&self) -> Option<&[u8]> {
+        let target = self.target();
+        memchr::memchr(b'?', target).map(|i| &target[i + 1..])
+    }
+
+    /// The HTTP version.
+    #[must_use]
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The header fields.
+    #[must_use]
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// How the body is delimited (RFC 9112 §6.3), decided when the head was parsed.
+    #[must_use]
+    pub fn framing(&self) -> Framing {
+        self.framing
+    }
+
+    /// Whether the client lets the connection stay open after this exchange (RFC 9112 §9.3):
+    /// HTTP/1.1 unless `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`.
+    #[must_use]
+    pub fn keep_alive(&self) -> bool {
+        match self.version {
+            Version::Http11 => !self.facts.conn_close,
+            Version::Http10 => self.facts.conn_keep_alive && !self.facts.conn_close,
+        }
+    }
+
+    /// Whether the client sent `Expect: 100-continue` and waits before sending its body
+    /// (RFC 9110 §10.1.1; ignored for HTTP/1.0 and for requests without a body).
+    #[must_use]
+    pub fn expects_continue(&self) -> bool {
+        self.facts.expect_continue && self.version == Version::Http11 && self.framing.has_body()
+    }
+
+    /// Whether the client asks to switch protocols (`Upgrade` listed in `Connection`,
+    /// RFC 9110 §7.8) or to open a tunnel (CONNECT).
+    #[must_use]
+    pub fn wants_upgrade(&self) -> bool {
+        self.method == Method::Connect || (self.facts.upgrade && self.facts.conn_upgrade)
+    }
+
+    /// The whole head as received, including the final empty line.
+    #[must_use]
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.headers.buf
+    }
+}
+
+impl std::fmt::Debug for RequestHead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestHead")
+            .field("method", &String::from_utf8_lossy(self.method_bytes()))
+            .field("target", &String::from_utf8_lossy(self.target()))
+            .field("version", &self.version)
+            .field("headers", &self.headers)
+            .field("framing", &self.framing)
+            .finish()
+    }
+}
+
+/// Where the request-line parse stopped, so the next call resumes there.
+#[derive(Debug, Clone, Copy, Default)]
+enum LineStage {
+    #[default]
+    Start,
+    Method {
+        start: usize,
+    },
+    Target {
+        method: Span,
+    },
+    Version {
+        method: Span,
+        target: Span,
+    },
+    Fields {
+        method: Span,
+        target: Span,
+        version: Version,
+        form: TargetForm,
+        resume: usize,
+    },
+}
+
+/// An incremental request-head parser.
+///
+/// Feed it the growing buffer of bytes received; it remembers how far it got, so the bytes
+/// of lines it has accepted are never scanned again. Reusable: after a head completes it is
+/// ready for the next.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use http_proto::{Limits, RequestParser};
+///
+/// let limits = Limits::default();
+/// let mut parser = RequestParser::new();
+/// let mut buf = BytesMut::from(&b"GET / HTTP/1.1\r\nHo"[..]);
+/// assert!(parser.parse(&mut buf, &limits)?.is_none());
+/// buf.extend_from_slice(b"st: a\r\n\r\n");
+/// let head = parser.parse(&mut buf, &limits)?.expect("complete");
+/// assert_eq!(head.headers().get("Host"), Some(&b"a"[..]));
+/// assert!(buf.is_empty(), "the head's bytes were split off the buffer");
+/// # Ok::<(), http_proto::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RequestParser {
+    stage: LineStage,
+    section: FieldSection,
+}
+
+impl RequestParser {
+    /// A parser waiting for the first byte of a head.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether the parser has accepted part of a head and waits for the rest.
+    #[must_use]
+    pub fn is_mid_head(&self) -> bool {
+        !matches!(self.stage, LineStage::Start)
+    }
+
+    /// Parses from the start of `buf`; when a head completes, splits its bytes off `buf`
+    /// (zero-copy) and returns it. `Ok(None)`: call again once more bytes are appended.
+    pub fn parse(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: &Limits,
+    ) -> Result<Option<RequestHead>, Error> {
+        match self.advance(buf, limits)? {
+            Some(accepted) => {
+                let head = buf.split_to(accepted.len).freeze();
+                Ok(Some(self.finish(accepted, head)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Advances over `buf` (which must start with the same bytes as on the previous call).
+    /// Returns what was accepted once the head is complete and valid.
+    pub(crate) fn advance(
+        &mut self,
+        buf: &[u8],
+        limits: &Limits,
+    ) -> Result<Option<Accepted>, Error> {
+        // Spans are u32: no limit lets a head reach 4 GiB.
+        let head_limit = limits.max_head_len.min(u32::MAX as usize - 1);
+        let window = &buf[..buf.len().min(head_limit)];
+        match self.advance_within(window, limits)? {
+            None if buf.len() > head_limit => Err(Error::new(ErrorKind::HeadTooLarge, head_limit)),
+            done => Ok(done),
+        }
+    }
+
+    fn advance_within(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<Accepted>, Error> {
+        loop {
+            match self.stage {
+                LineStage::Start => {
+                    // RFC 9112 §2.2: ignore a few empty lines before the request-line.
+                    let mut at = 0;
+                    let mut empty_lines = 0;
+                    loop {
+                        match &buf[at..] {
+                            [b'\r', b'\n', ..] => at += 2,
+                            [b'\n', ..] if limits.allow_bare_lf => at += 1,
+                            [b'\r'] => return Ok(None),
+                            _ => break,
+                        }
+                        empty_lines += 1;
+                        if empty_lines > limits.max_leading_empty_lines {
+                            return Err(Error::new(ErrorKind::InvalidRequestLine, at));
+                        }
+                    }
+                    if at == buf.len() {
+                        return Ok(None);
+                    }
+                    self.stage = LineStage::Method { start: at };
+                }
+                LineStage::Method { start } => {
+                    let len = token_len(&buf[start..]);
+                    match buf.get(start + len) {
+                        None => return Ok(None),
+                        Some(b' ') if len > 0 => {
+                            self.stage = LineStage::Target {
+                                method: Span::new(start, start + len),
+                            };
+                        }
+                        Some(_) => return Err(Error::new(ErrorKind::InvalidMethod, start + len)),
+                    }
+                }
+                LineStage::Target { method } => {
+                    let start = method.end as usize + 1;
+                    let len = target_len(&buf[start..]);
+                    if len > limits.max_target_len {
+                        return Err(Error::new(ErrorKind::TargetTooLong, start));
+                    }
+                    match buf.get(start + len) {
+                        None => return Ok(None),
+                        Some(b' ') if len > 0 => {
+                            let target = Span::new(start, start + len);
+                            self.stage = LineStage::Version { method, target };
+                        }
+                        // HTTP/0.9's simple request has no version at all.
+                        Some(b'\r' | b'\n') if len > 0 => {
+                            return Err(Error::new(ErrorKind::InvalidVersion, start + len));
+                        }
+                        Some(_) => return Err(Error::new(ErrorKind::InvalidTarget, start + len)),
+                    }
+                }
+                LineStage::Version { method, target } => {
+                    let at = target.end as usize + 1;
+                    let Some(version) = Version::read(buf, at)? else {
+                        return Ok(None);
+                    };
+                    let Some((_, next)) = line_end(buf, at + 8, limits)? else {
+                        return Ok(None);
+                    };
+                    let form = classify_target(
+                        Method::from_bytes(method.of(buf)),
+                        target.of(buf),
+                        target.start as usize,
+                    )?;
+                    self.stage = LineStage::Fields {
+                        method,
+                        target,
+                        version,
+                        form,
+                        resume: next,
+                    };
+                }
+                LineStage::Fields {
+                    method,
+                    target,
+                    version,
+                    form,
+                    resume,
+                } => match parse_fields(buf, resume, &mut self.section, limits)? {
+                    SectionEnd::Complete(len) => {
+                        let framing = check_request(version, &self.section.facts, len)?;
+                        self.stage = LineStage::Start;
+                        return Ok(Some(Accepted {
+                            len,
+                            method,
+                            target,
+                            version,
+                            form,
+                            framing,
+                        }));
+                    }
+                    SectionEnd::Partial(at) => {
+                        self.stage = LineStage::Fields {
+                            method,
+                            target,
+                            version,
+                            form,
+                            resume: at,
+                        };
+                        return Ok(None);
+                    }
+                },
+            }
+        }
+    }
+
+    /// Builds the head from what `advance` accepted, over the head's bytes.
+    pub(crate) fn finish(&mut self, accepted: Accepted, head: Bytes) -> RequestHead {
+        let section = std::mem::take(&mut self.section);
+        let facts = section.facts;
+        RequestHead {
+            method: Method::from_bytes(accepted.method.of(&head)),
+            headers: section.into_headers(head),
+            method_span: accepted.method,
+            target: accepted.target,
+            form: accepted.form,
+            version: accepted.version,
+            framing: accepted.framing,
+            facts,
+        }
+    }
+}
+
+/// A complete, valid request head's shape, before it is tied to its bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Accepted {
+    pub(crate) len: usize,
+    method: Span,
+    target: Span,
+    version: Version,
+    form: TargetForm,
+    framing: Framing,
+}
+
+/// The whole-head rules: Host (RFC 9112 §3.2) and body framing (§6).
+fn check_request(version: Version, facts: &FieldFacts, len: usize) -> Result<Framing, Error> {
+    if facts.host_count > 1 {
+        return Err(Error::new(ErrorKind::DuplicateHost, len));
+    }
+    if facts.host_count == 0 && version == Version::Http11 {
+        return Err(Error::new(ErrorKind::MissingHost, len));
+    }
+    request_framing(version, facts).map_err(|kind| Error::new(kind, len))
+}
+
+/// RFC 9112 §3.2: which target form, and whether the method allows it.
+fn classify_target(method: Method, target: &[u8], at: usize) -> Result<TargetForm, Error> {
+    let invalid = Error::new(ErrorKind::InvalidTarget, at);
+    if method == Method::Connect {
+        // authority-form = uri-host ":" port, nothing else.
+        let colon = target.iter().rposition(|&b| b == b':').ok_or(invalid)?;
+        let (host, port) = (&target[..colon], &target[colon + 1..]);
+        let ok = !host.is_empty()
+            && !port.is_empty()
+            && port.iter().all(u8::is_ascii_digit)
+            && !host.contains(&b'/');
+        return if ok {
+            Ok(TargetForm::Authority)
+        } else {
+            Err(invalid)
+        };
+    }
+    match target {
+        b"*" if method == Method::Options => Ok(TargetForm::Asterisk),
+        [b'/', ..] => Ok(TargetForm::Origin),
+        [first, rest @ ..] if first.is_ascii_alphabetic() => {
+            let scheme_len = rest
+                .iter()
+                .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')));
+            match scheme_len.map(|n| &rest[n..]) {
+                Some([b':', ..]) => Ok(TargetForm::Absolute),
+                _ => Err(invalid),
+            }
+        }
+        _ => Err(invalid),
+    }
+}
