@@ -65,9 +65,15 @@ pub fn run_chunks(chunks: &[&[u8]], limits: Limits) -> Outcome {
 }
 
 /// Parses `input` whole, then split at every position, then byte by byte, and (for
-/// short inputs) split at every pair of positions; asserts every run gives the same
-/// outcome and returns it.
+/// inputs up to 120 bytes) split at every pair of positions; asserts every run gives
+/// the same outcome and returns it.
 pub fn assert_split_anywhere(input: &[u8], limits: Limits) -> Outcome {
+    assert_split_anywhere_upto(input, limits, 120)
+}
+
+/// [`assert_split_anywhere`], with the every-pair-of-positions pass only for inputs
+/// of at most `pairwise_max` bytes (it is quadratic).
+pub fn assert_split_anywhere_upto(input: &[u8], limits: Limits, pairwise_max: usize) -> Outcome {
     let whole = run_chunks(&[input], limits);
     for i in 0..=input.len() {
         let (a, b) = input.split_at(i);
@@ -75,7 +81,7 @@ pub fn assert_split_anywhere(input: &[u8], limits: Limits) -> Outcome {
     }
     let bytes: Vec<&[u8]> = input.chunks(1).collect();
     assert_eq!(run_chunks(&bytes, limits), whole, "byte by byte");
-    if input.len() <= 120 {
+    if input.len() <= pairwise_max {
         for i in 0..=input.len() {
             for j in i..=input.len() {
                 let parts = [&input[..i], &input[i..j], &input[j..]];
