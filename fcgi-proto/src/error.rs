@@ -60,7 +60,9 @@ pub enum Error {
     },
     /// `END_REQUEST` arrived before the empty `STDOUT` record that ends the
     /// response stream (§3.3, §6.2: the application closes its streams, then
-    /// ends the request).
+    /// ends the request). Reported only when
+    /// [`Limits::require_stdout_end`](crate::Limits::require_stdout_end) is
+    /// on, since php-fpm omits that record.
     EndRequestBeforeStdoutClosed {
         /// The request id.
         request_id: u16,

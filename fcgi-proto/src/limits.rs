@@ -20,6 +20,7 @@ pub struct Limits {
     max_concurrent_requests: usize,
     send_buffer_bytes: usize,
     max_conns: usize,
+    require_stdout_end: bool,
 }
 
 impl Default for Limits {
@@ -29,6 +30,7 @@ impl Default for Limits {
             max_concurrent_requests: 128,
             send_buffer_bytes: 256 * 1024,
             max_conns: 64,
+            require_stdout_end: false,
         }
     }
 }
@@ -92,6 +94,24 @@ impl Limits {
     #[must_use]
     pub fn with_max_conns(mut self, n: usize) -> Self {
         self.max_conns = n;
+        self
+    }
+
+    /// Whether the web-server side refuses an `END_REQUEST` that arrives
+    /// before the empty `STDOUT` record ending the response stream, with
+    /// [`Error::EndRequestBeforeStdoutClosed`](crate::Error::EndRequestBeforeStdoutClosed).
+    /// Default false: §5.5 implies the order, but php-fpm (8.2 at least) never
+    /// sends the empty `STDOUT` record, and nginx accepts that; when false,
+    /// `END_REQUEST` ends the streams.
+    #[must_use]
+    pub fn require_stdout_end(&self) -> bool {
+        self.require_stdout_end
+    }
+
+    /// Sets [`require_stdout_end`](Self::require_stdout_end).
+    #[must_use]
+    pub fn with_require_stdout_end(mut self, on: bool) -> Self {
+        self.require_stdout_end = on;
         self
     }
 }

@@ -337,7 +337,7 @@ impl ServerConn {
 
     /// Queues `ABORT_REQUEST` (§5.4), e.g. when the HTTP client went away. The
     /// request stays active until the application answers with `END_REQUEST`;
-    /// streams we had not ended stay as they are (nothing more need be sent).
+    /// our streams count as ended (nothing more may be sent on them).
     /// A second abort of the same request queues nothing.
     ///
     /// # Errors
@@ -428,7 +428,8 @@ impl ServerConn {
     /// Every peer fault of [`Error`]. After a fatal one ([`Error::is_fatal`])
     /// the connection must be closed and every call fails again; after any
     /// other, the offending record was dropped and polling may go on. An
-    /// [`Error::EndRequestBeforeStdoutClosed`] still ends the request.
+    /// [`Error::EndRequestBeforeStdoutClosed`] (only with
+    /// [`Limits::require_stdout_end`]) still ends the request.
     pub fn poll_event(&mut self) -> Result<Option<ServerEvent>, Error> {
         while let Some(rec) = self.decoder.decode()? {
             if let Some(ev) = self.handle_record(rec)? {
@@ -506,10 +507,12 @@ impl ServerConn {
                 if body.protocol_status == ProtocolStatus::CantMpxConn {
                     self.app_max_requests = 1;
                 }
-                // §6.2: a responder ends STDOUT before END_REQUEST. Refusals
+                // §6.2: a responder ends STDOUT before END_REQUEST (checked
+                // only on request: php-fpm skips the empty record). Refusals
                 // (CANT_MPX_CONN, OVERLOADED, UNKNOWN_ROLE) and aborted
                 // requests may come with no stream at all.
-                if stdout_open
+                if self.limits.require_stdout_end()
+                    && stdout_open
                     && !aborted
                     && body.protocol_status == ProtocolStatus::RequestComplete
                 {

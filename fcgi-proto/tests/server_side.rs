@@ -177,7 +177,8 @@ fn peer_faults_table() {
         ),
     ];
     for (name, wire, want) in cases {
-        let (mut c, _) = started();
+        let mut c = ServerConn::new(Limits::default().with_require_stdout_end(true));
+        c.begin_request(Role::Responder, true).unwrap();
         c.feed(&wire);
         let errs: Vec<Error> = events(&mut c).into_iter().filter_map(Result::err).collect();
         assert_eq!(errs, vec![want], "{name}");
@@ -369,4 +370,25 @@ fn filter_role_has_a_data_stream() {
     assert_eq!(c.role(id), Some(Role::Filter));
     assert_eq!(c.send_data(id, b"file").unwrap(), 4);
     c.end_data(id).unwrap();
+}
+
+#[test]
+fn end_request_ends_stdout_by_default_like_php_fpm_does() {
+    // php-fpm 8.2 sends STDOUT then END_REQUEST with no empty STDOUT between.
+    let (mut c, id) = started();
+    c.feed(
+        &[
+            rec(RecordType::Stdout, id, b"x"),
+            end(id, ProtocolStatus::RequestComplete),
+        ]
+        .concat(),
+    );
+    assert!(matches!(
+        c.poll_event(),
+        Ok(Some(ServerEvent::Stdout { .. }))
+    ));
+    assert!(matches!(
+        c.poll_event(),
+        Ok(Some(ServerEvent::EndRequest { .. }))
+    ));
 }

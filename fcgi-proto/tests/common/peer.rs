@@ -302,3 +302,58 @@ pub fn run_requests<S: Sock>(
     }
     replies
 }
+
+/// Spawns `cmd` as the leader of a new process group, so the guard can end
+/// the peer together with any workers it forked.
+pub fn spawn_group(cmd: &mut std::process::Command) -> GroupGuard {
+    use std::os::unix::process::CommandExt;
+    let child = cmd
+        .process_group(0)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    GroupGuard(child)
+}
+
+/// Ends a process group on drop: SIGTERM (so a master such as php-fpm stops
+/// its workers), a short grace period, then SIGKILL, and reaps the leader.
+pub struct GroupGuard(pub Child);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let signal = |sig: &str| {
+            let _ = std::process::Command::new("kill")
+                .args([sig, "--", &group])
+                .stderr(std::process::Stdio::null())
+                .status();
+        };
+        signal("-TERM");
+        let end = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        signal("-KILL");
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Whether this process runs as root (php-fpm then needs `-R` and a pool user).
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.trim_ascii() == b"0")
+        .unwrap_or(false)
+}
+
+/// A body of `len` bytes with a recognisable, non-repeating-at-8 pattern.
+pub fn pattern(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789"[i % 36])
+        .collect()
+}
