@@ -1,46 +1,41 @@
-//! Sans-IO session lifecycle.
+//! Sans-IO session lifecycle for an HTTP/1 server: what makes a server survive ten thousand
+//! clients, half of them slow or hostile.
 //!
-//! Placeholder: only the phase vocabulary exists yet (issue 7 builds the rest).
+//! A [`Session`] wraps an [`http_proto::ServerConn`] and owns the session's phase
+//! ([`Phase`]), every deadline (first byte, whole head, body rate, handler, keep-alive idle,
+//! write stall, lifetime), request count, pipelining depth and output back-pressure, and
+//! graceful drain, all set by one [`Limits`] value. Time comes in as an argument
+//! (`handle_timeout(now)`), the next deadline goes out (`poll_timeout()`); the driver
+//! carries out [`Event`]s. An idle keep-alive session holds no buffers.
+//!
+//! A [`Registry`] counts sessions by phase, admits or rejects new ones, and carries the
+//! drain signal. [`visitor`] is the application-layer session: ids, cookies and a store.
+//!
+//! The driver loop, in full:
+//!
+//! ```text
+//! loop {
+//!     match session.poll_event(now) {
+//!         Event::Request(head) => dispatch, then send_response / send_data / send_end,
+//!         Event::BodyData(bytes) => hand to the handler,
+//!         Event::BodyEnd => tell the handler,
+//!         Event::Close => break,
+//!         Event::Idle => wait for: writable (if pending_output), readable (if wants_read),
+//!                        poll_timeout() (then handle_timeout(now)),
+//!     }
+//! }
+//! ```
 #![forbid(unsafe_code)]
 
+mod limits;
+mod phase;
+mod registry;
+mod session;
 pub mod visitor;
 
-/// Where a client session is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// Waiting for or reading a request head.
-    ReadingHead,
-    /// Reading a request body.
-    ReadingBody,
-    /// Waiting for the handler's response.
-    Handling,
-    /// Writing a response.
-    Writing,
-    /// Keep-alive idle between requests.
-    Idle,
-    /// Finishing in-flight work before closing.
-    Draining,
-    /// Closed.
-    Closed,
-}
-
-impl Phase {
-    /// Whether the session may still accept a new request in this phase.
-    #[must_use]
-    pub fn accepts_requests(self) -> bool {
-        matches!(self, Self::ReadingHead | Self::Idle)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Phase;
-
-    #[test]
-    fn only_reading_and_idle_accept_requests() {
-        assert!(Phase::Idle.accepts_requests());
-        assert!(Phase::ReadingHead.accepts_requests());
-        assert!(!Phase::Draining.accepts_requests());
-        assert!(!Phase::Closed.accepts_requests());
-    }
-}
+pub use limits::Limits;
+pub use phase::Phase;
+pub use registry::{
+    Admission, OVERLOAD_RESPONSE, OverloadPolicy, Registry, RegistryConfig, Snapshot, Ticket,
+};
+pub use session::{CloseReason, Event, Session};

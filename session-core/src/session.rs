@@ -1,0 +1,574 @@
+//! One client session: an HTTP/1 server connection plus every rule about its time and memory.
+
+use crate::limits::Limits;
+use crate::phase::Phase;
+use crate::registry::Ticket;
+use bytes::{Buf, Bytes, BytesMut};
+use http_proto::{ErrorKind, RequestHead, Response, ServerConn, ServerEvent, SideState};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What the driver must do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+// The head is the common event: boxing it would cost an allocation per request.
+#[allow(clippy::large_enum_variant)]
+pub enum Event {
+    /// Dispatch this request to a handler, then answer with `send_response`, `send_data`
+    /// and `send_end`. Its body arrives as `BodyData` events and one `BodyEnd`.
+    Request(RequestHead),
+    /// A piece of the current request's body.
+    BodyData(Bytes),
+    /// The current request's body is complete.
+    BodyEnd,
+    /// Nothing to do now. Write [`Session::pending_output`] if it is not empty, read if
+    /// [`Session::wants_read`], and call [`Session::handle_timeout`] at
+    /// [`Session::poll_timeout`]. Poll again after any of those.
+    Idle,
+    /// Close the connection now; [`Session::close_reason`] says why.
+    Close,
+}
+
+/// Why a session ended (or is ending once its output is flushed). Log it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The client closed the connection.
+    ClientClosed,
+    /// No byte arrived within `first_byte_timeout` of accept.
+    FirstByteTimeout,
+    /// A head did not complete within `header_timeout` (answered 408).
+    HeaderTimeout,
+    /// The request body arrived slower than `body_min_rate` (answered 408).
+    BodyTooSlow,
+    /// Keep-alive idle past `keepalive_timeout`.
+    IdleTimeout,
+    /// The client did not read its responses within `write_stall_timeout`.
+    WriteStalled,
+    /// The handler did not answer within `handler_timeout` (answered 504 if it could be).
+    HandlerTimeout,
+    /// The session reached `max_lifetime`.
+    LifetimeExceeded,
+    /// The session served `max_requests`.
+    MaxRequests,
+    /// The request was malformed; answered with the status of this kind.
+    ProtocolError(ErrorKind),
+    /// The response did not allow keep-alive (`Connection: close`, HTTP/1.0, close-delimited).
+    NotKeepAlive,
+    /// A graceful drain closed the session.
+    Drained,
+    /// A 101 or CONNECT handed the connection to another protocol.
+    Upgraded,
+}
+
+/// A client session: phases, deadlines, limits, back-pressure and drain around an
+/// [`http_proto::ServerConn`]. Sans-IO: the driver moves bytes and reads the clock.
+///
+/// ```
+/// use session_core::{Event, Limits, Session, Ticket};
+/// use http_proto::Response;
+/// use std::sync::Arc;
+/// use std::time::Instant;
+///
+/// let now = Instant::now();
+/// let mut s = Session::new(Arc::new(Limits::default()), Ticket::detached(), now);
+/// let req = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+/// s.read_buf().extend_from_slice(req);
+/// s.handle_read(req.len(), now);
+/// let Event::Request(head) = s.poll_event(now) else { panic!() };
+/// assert_eq!(head.path(), b"/");
+/// s.send_response(&Response::new(204), now)?;
+/// s.send_end(now)?;
+/// assert!(s.pending_output().starts_with(b"HTTP/1.1 204 No Content\r\n"));
+/// let n = s.pending_output().len();
+/// s.handle_written(n, now);
+/// assert_eq!(s.poll_event(now), Event::BodyEnd);
+/// assert_eq!(s.poll_event(now), Event::Idle);
+/// assert!(s.poll_timeout().is_some(), "the keep-alive deadline");
+/// # Ok::<(), http_proto::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Session {
+    limits: Arc<Limits>,
+    conn: ServerConn,
+    out: BytesMut,
+    ticket: Ticket,
+    phase: Phase,
+    created: Instant,
+    /// When the first byte of the head being read arrived.
+    head_started: Option<Instant>,
+    /// When the session last became idle (or was accepted).
+    idle_since: Instant,
+    /// While the handler waits for body bytes: the window's start and bytes seen in it.
+    body_window: Option<(Instant, u64)>,
+    /// Last write progress, or when output became pending.
+    write_progress: Instant,
+    /// Last handler progress (dispatch or a piece of response) while a request is in flight.
+    handler_progress: Instant,
+    /// Output offsets (counted from the session's start) where queued responses end.
+    response_ends: VecDeque<u64>,
+    written: u64,
+    requests: u32,
+    in_flight: bool,
+    /// After the response in flight, close (drain, lifetime, max requests).
+    last_response: Option<CloseReason>,
+    drain_seen: bool,
+    /// Close once the output is flushed.
+    closing: Option<CloseReason>,
+    closed: Option<CloseReason>,
+}
+
+impl Session {
+    /// A session for a connection accepted at `now`.
+    #[must_use]
+    pub fn new(limits: Arc<Limits>, ticket: Ticket, now: Instant) -> Self {
+        let conn = ServerConn::new(limits.http.clone());
+        Self {
+            limits,
+            conn,
+            out: BytesMut::new(),
+            ticket,
+            phase: Phase::ReadingHead,
+            created: now,
+            head_started: None,
+            idle_since: now,
+            body_window: None,
+            write_progress: now,
+            handler_progress: now,
+            response_ends: VecDeque::new(),
+            written: 0,
+            requests: 0,
+            in_flight: false,
+            last_response: None,
+            drain_seen: false,
+            closing: None,
+            closed: None,
+        }
+    }
+
+    /// The phase now.
+    #[must_use]
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Why the session closed or is closing.
+    #[must_use]
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.closed.or(self.closing)
+    }
+
+    /// Requests dispatched so far.
+    #[must_use]
+    pub fn requests(&self) -> u32 {
+        self.requests
+    }
+
+    /// Heap and inline bytes this session holds: the struct plus its buffers' capacity.
+    /// An idle keep-alive session holds no buffers.
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.conn.buffer_capacity()
+            + self.out.capacity()
+            + self.response_ends.capacity() * std::mem::size_of::<u64>()
+    }
+
+    /// Whether the driver should read from the socket now. False while closing, under
+    /// output back-pressure (`write_watermark`, `max_queued_responses`) or while
+    /// `max_read_ahead` received bytes wait to be parsed.
+    #[must_use]
+    pub fn wants_read(&self) -> bool {
+        self.closed.is_none()
+            && self.closing.is_none()
+            && self.conn.their_state() != SideState::Closed
+            && self.out.len() < self.limits.write_watermark
+            && self.response_ends.len() < self.limits.max_queued_responses
+            && self.conn.buffered() < self.limits.max_read_ahead
+    }
+
+    /// The buffer to read into, with room for `read_chunk` bytes. Then call
+    /// [`handle_read`](Self::handle_read) with the count.
+    pub fn read_buf(&mut self) -> &mut BytesMut {
+        let chunk = self.limits.read_chunk;
+        let buf = self.conn.read_buf();
+        if buf.capacity() - buf.len() < chunk / 4 {
+            buf.reserve(chunk);
+        }
+        buf
+    }
+
+    /// `n` bytes were read into [`read_buf`](Self::read_buf); 0 means the client closed.
+    pub fn handle_read(&mut self, n: usize, now: Instant) {
+        if n == 0 {
+            self.conn.feed_eof();
+        } else if self.conn.their_state() == SideState::Idle
+            && self.head_started.is_none()
+            && !self.in_flight
+        {
+            self.head_started = Some(now);
+        }
+        self.update_phase(now);
+    }
+
+    /// Output waiting to be written, oldest first.
+    #[must_use]
+    pub fn pending_output(&self) -> &[u8] {
+        &self.out
+    }
+
+    /// `n` bytes of [`pending_output`](Self::pending_output) were written.
+    pub fn handle_written(&mut self, n: usize, now: Instant) {
+        let n = n.min(self.out.len());
+        self.out.advance(n);
+        self.written += n as u64;
+        while self
+            .response_ends
+            .front()
+            .is_some_and(|&end| end <= self.written)
+        {
+            self.response_ends.pop_front();
+        }
+        if n > 0 {
+            self.write_progress = now;
+        }
+        self.update_phase(now);
+    }
+
+    /// Hands out what the driver must do next. Call it after every read, write, send
+    /// and timeout, until it returns [`Event::Idle`] or [`Event::Close`].
+    pub fn poll_event(&mut self, now: Instant) -> Event {
+        let event = self.next_event(now);
+        self.update_phase(now);
+        event
+    }
+
+    fn next_event(&mut self, now: Instant) -> Event {
+        if self.closed.is_some() {
+            return Event::Close;
+        }
+        self.check_drain();
+        if self.closed.is_some() {
+            return Event::Close;
+        }
+        if let Some(reason) = self.closing {
+            if self.out.is_empty() {
+                self.closed = Some(reason);
+                return Event::Close;
+            }
+            return Event::Idle;
+        }
+        match self.conn.poll_event() {
+            Ok(ServerEvent::Request(head)) => {
+                self.requests += 1;
+                self.ticket.count_request();
+                self.in_flight = true;
+                self.head_started = None;
+                self.body_window = None;
+                self.handler_progress = now;
+                if self.requests >= self.limits.max_requests {
+                    self.last_response.get_or_insert(CloseReason::MaxRequests);
+                }
+                Event::Request(head)
+            }
+            Ok(ServerEvent::Data(data)) => {
+                if let Some((_, seen)) = &mut self.body_window {
+                    *seen += data.len() as u64;
+                }
+                Event::BodyData(data)
+            }
+            Ok(ServerEvent::End(_)) => {
+                self.body_window = None;
+                Event::BodyEnd
+            }
+            Ok(ServerEvent::NeedData) => {
+                match self.conn.their_state() {
+                    SideState::Body => {
+                        // The handler asks for body bytes: release a waiting client, time the rate.
+                        let _ = self.conn.send_continue(&mut self.out);
+                        self.body_window.get_or_insert((now, 0));
+                    }
+                    SideState::Idle if self.conn.is_mid_head() => {
+                        self.head_started.get_or_insert(now);
+                    }
+                    _ => {}
+                }
+                Event::Idle
+            }
+            Ok(ServerEvent::Paused) => Event::Idle,
+            Ok(ServerEvent::Closed) => {
+                if self.in_flight || !self.out.is_empty() {
+                    self.closing = Some(CloseReason::ClientClosed);
+                    Event::Idle
+                } else {
+                    self.closed = Some(CloseReason::ClientClosed);
+                    Event::Close
+                }
+            }
+            Err(e) => {
+                let reason = CloseReason::ProtocolError(e.kind());
+                if self.conn.can_respond() {
+                    self.respond_and_close(e.status(), reason, now);
+                    Event::Idle
+                } else {
+                    self.closed = Some(reason);
+                    Event::Close
+                }
+            }
+        }
+    }
+
+    /// Writes a short error response and closes once it is flushed.
+    fn respond_and_close(&mut self, status: u16, reason: CloseReason, now: Instant) {
+        let mut body = [0u8; 64];
+        let text = error_body(status, &mut body);
+        let fields: [(&[u8], &[u8]); 1] = [(b"content-type", b"text/plain; charset=utf-8")];
+        let response = Response::new(status)
+            .headers(&fields)
+            .body_len(text.len() as u64);
+        let sent = self.conn.send_response(&response, &mut self.out).is_ok()
+            && self.conn.send_data(text, &mut self.out).is_ok()
+            && self.conn.send_end(&[], &mut self.out).is_ok();
+        self.in_flight = false;
+        if sent {
+            self.write_progress = now;
+            self.closing = Some(reason);
+        } else {
+            self.closed = Some(reason);
+        }
+    }
+
+    /// Writes the response head for the request in flight (or, with none, for an error the
+    /// driver detected). Adds `Connection: close` when the session will end after it.
+    pub fn send_response(
+        &mut self,
+        response: &Response<'_>,
+        now: Instant,
+    ) -> Result<(), http_proto::Error> {
+        if self.out.is_empty() {
+            self.write_progress = now;
+        }
+        self.handler_progress = now;
+        let result = if self.last_response.is_some() {
+            let mut fields: Vec<(&[u8], &[u8])> = response.headers.to_vec();
+            fields.push((b"connection", b"close"));
+            self.conn
+                .send_response(&response.headers(&fields), &mut self.out)
+        } else {
+            self.conn.send_response(response, &mut self.out)
+        };
+        self.update_phase(now);
+        result
+    }
+
+    /// Appends response body bytes.
+    pub fn send_data(&mut self, data: &[u8], now: Instant) -> Result<(), http_proto::Error> {
+        if self.out.is_empty() {
+            self.write_progress = now;
+        }
+        self.handler_progress = now;
+        let result = self.conn.send_data(data, &mut self.out);
+        self.update_phase(now);
+        result
+    }
+
+    /// Ends the response. The next pipelined request, if any, is ready to poll.
+    pub fn send_end(&mut self, now: Instant) -> Result<(), http_proto::Error> {
+        if self.out.is_empty() {
+            self.write_progress = now;
+        }
+        self.conn.send_end(&[], &mut self.out)?;
+        self.in_flight = false;
+        self.response_ends
+            .push_back(self.written + self.out.len() as u64);
+        if self.conn.is_upgraded() {
+            self.closing = Some(CloseReason::Upgraded);
+        } else if self.conn.must_close() {
+            self.closing = Some(self.last_response.unwrap_or(CloseReason::NotKeepAlive));
+        }
+        self.idle_since = now;
+        self.update_phase(now);
+        Ok(())
+    }
+
+    /// Begins a graceful drain of this session (the registry's drain does the same).
+    pub fn begin_drain(&mut self, now: Instant) {
+        self.drain_seen = false;
+        self.last_response.get_or_insert(CloseReason::Drained);
+        self.apply_drain();
+        self.update_phase(now);
+    }
+
+    fn check_drain(&mut self) {
+        if !self.drain_seen && self.ticket.registry().is_draining() {
+            self.last_response.get_or_insert(CloseReason::Drained);
+            self.apply_drain();
+        }
+    }
+
+    /// Idle sessions close at once; a dispatched request finishes with `Connection: close`.
+    /// A head still arriving is not in flight: it is closed too.
+    fn apply_drain(&mut self) {
+        self.drain_seen = true;
+        if !self.in_flight && self.closing.is_none() && self.closed.is_none() {
+            if self.out.is_empty() {
+                self.closed = Some(CloseReason::Drained);
+            } else {
+                self.closing = Some(CloseReason::Drained);
+            }
+        }
+    }
+
+    /// The next instant [`handle_timeout`](Self::handle_timeout) must be called, or `None`
+    /// once closed. May change after any other call.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed.is_some() {
+            return None;
+        }
+        let l = &self.limits;
+        let mut next = self.created + l.max_lifetime.unwrap_or(std::time::Duration::MAX / 4);
+        let mut consider = |t: Instant| next = next.min(t);
+        if !self.out.is_empty() {
+            consider(self.write_progress + l.write_stall_timeout);
+        }
+        if self.in_flight {
+            consider(self.handler_progress + l.handler_timeout);
+            if let (Some((start, _)), true) = (self.body_window, l.body_min_rate > 0) {
+                consider(start + l.body_rate_window);
+            }
+        } else if self.closing.is_none() {
+            consider(self.read_deadline());
+        }
+        Some(next)
+    }
+
+    /// The deadline for the client's next bytes when no request is in flight.
+    fn read_deadline(&self) -> Instant {
+        let l = &self.limits;
+        match self.head_started {
+            Some(start) => start + l.header_timeout,
+            None if self.requests == 0 => self.created + l.first_byte_timeout,
+            None => self.idle_since + l.keepalive_timeout,
+        }
+    }
+
+    /// Acts on every deadline that has passed at `now`. Then poll for events.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed.is_some() {
+            return;
+        }
+        self.check_drain();
+        self.expire(now);
+        self.update_phase(now);
+    }
+
+    fn expire(&mut self, now: Instant) {
+        let l = Arc::clone(&self.limits);
+        if l.max_lifetime.is_some_and(|max| now >= self.created + max)
+            && self.last_response.is_none()
+        {
+            self.last_response = Some(CloseReason::LifetimeExceeded);
+            if !self.in_flight {
+                self.closed = Some(CloseReason::LifetimeExceeded);
+                return;
+            }
+        }
+        if !self.out.is_empty() && now >= self.write_progress + l.write_stall_timeout {
+            self.closed = Some(CloseReason::WriteStalled);
+            return;
+        }
+        if self.closing.is_some() {
+            return;
+        }
+        if self.in_flight {
+            if now >= self.handler_progress + l.handler_timeout {
+                if self.conn.can_respond() {
+                    self.respond_and_close(504, CloseReason::HandlerTimeout, now);
+                } else {
+                    self.closed = Some(CloseReason::HandlerTimeout);
+                }
+                return;
+            }
+            if let Some((start, seen)) = self.body_window
+                && l.body_min_rate > 0
+                && now >= start + l.body_rate_window
+            {
+                let needed = l
+                    .body_min_rate
+                    .saturating_mul(l.body_rate_window.as_secs().max(1));
+                if seen < needed {
+                    self.respond_or_close(408, CloseReason::BodyTooSlow, now);
+                } else {
+                    self.body_window = Some((now, 0));
+                }
+            }
+            return;
+        }
+        if now >= self.read_deadline() {
+            match self.head_started {
+                // RFC 9110 §15.5.9: 408 when a request was started, silent close when idle.
+                Some(_) => self.respond_or_close(408, CloseReason::HeaderTimeout, now),
+                None if self.requests == 0 => self.closed = Some(CloseReason::FirstByteTimeout),
+                None => self.closed = Some(CloseReason::IdleTimeout),
+            }
+        }
+    }
+
+    fn respond_or_close(&mut self, status: u16, reason: CloseReason, now: Instant) {
+        if self.conn.can_respond() {
+            self.respond_and_close(status, reason, now);
+        } else {
+            self.closed = Some(reason);
+        }
+    }
+
+    fn update_phase(&mut self, now: Instant) {
+        let phase = if self.closed.is_some() {
+            Phase::Closed
+        } else if self.closing.is_some() || (self.last_response.is_some() && self.drain_seen) {
+            Phase::Draining
+        } else if !self.out.is_empty() || self.conn.our_state() == SideState::Body {
+            Phase::Writing
+        } else {
+            match self.conn.their_state() {
+                SideState::Body if self.body_window.is_some() => Phase::ReadingBody,
+                SideState::Body | SideState::Done => Phase::Handling,
+                _ if self.in_flight => Phase::Handling,
+                _ if self.head_started.is_some()
+                    || self.requests == 0
+                    || self.conn.buffered() > 0 =>
+                {
+                    Phase::ReadingHead
+                }
+                _ => Phase::Idle,
+            }
+        };
+        if phase == Phase::Idle && self.phase != Phase::Idle {
+            // C10K memory discipline: an idle session keeps no buffers.
+            self.conn.release_buffer();
+            self.out = BytesMut::new();
+            self.response_ends = VecDeque::new();
+            self.idle_since = now;
+        }
+        self.phase = phase;
+        self.ticket.set_phase(phase);
+    }
+}
+
+/// `"400 Bad Request\n"` into `buf`.
+fn error_body(status: u16, buf: &mut [u8; 64]) -> &[u8] {
+    let reason = http_proto::reason_phrase(status).as_bytes();
+    let digits = [
+        b'0' + (status / 100 % 10) as u8,
+        b'0' + (status / 10 % 10) as u8,
+        b'0' + (status % 10) as u8,
+    ];
+    let mut len = 0;
+    for part in [&digits[..], b" ", reason, b"\n"] {
+        let n = part.len().min(buf.len() - len);
+        buf[len..len + n].copy_from_slice(&part[..n]);
+        len += n;
+    }
+    &buf[..len]
+}
