@@ -118,6 +118,16 @@ proptest! {
         let _ = cookies.get("id");
     }
 
+    /// `get_all` (names compared first) agrees with filtering `iter` (everything checked).
+    #[test]
+    fn get_all_agrees_with_iter(text in strategies::hostile_text(), name in "[a-z;= ]{0,2}") {
+        let cookies = CookieHeader::parse(text.as_bytes());
+        let fast: Vec<&str> = cookies.get_all(&name).collect();
+        let slow: Vec<&str> = cookies.iter().filter(|(n, _)| *n == name).map(|(_, v)| v).collect();
+        prop_assert_eq!(cookies.get(&name), slow.first().copied());
+        prop_assert_eq!(fast, slow);
+    }
+
     /// Same, with input made of the characters that matter.
     #[test]
     fn cookie_parse_hostile_text(text in strategies::hostile_text()) {

@@ -73,8 +73,11 @@ impl<'a> CookieHeader<'a> {
     where
         'a: 'n,
     {
-        self.iter()
-            .filter(move |(pair_name, _)| *pair_name == name)
+        // Compare names first and check the grammar only of matches: most pairs are skipped
+        // without a look at their value.
+        RawPairs { rest: self.value }
+            .filter(move |(pair_name, _)| *pair_name == name.as_bytes())
+            .filter_map(|(pair_name, value)| checked(pair_name, value))
             .map(|(_, value)| value)
     }
 }
@@ -98,13 +101,29 @@ impl<'a> Iterator for CookiePairs<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
+        let mut raw = RawPairs { rest: self.rest };
+        let found = raw.find_map(|(name, value)| checked(name, value));
+        self.rest = raw.rest;
+        found
+    }
+}
+
+/// The `name=value` pieces of a header, trimmed and unquoted but not yet checked.
+struct RawPairs<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for RawPairs<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
         while !self.rest.is_empty() {
             let (piece, rest) = match self.rest.iter().position(|&b| b == b';') {
                 Some(at) => (&self.rest[..at], &self.rest[at + 1..]),
                 None => (self.rest, &[][..]),
             };
             self.rest = rest;
-            if let Some(pair) = read_pair(piece) {
+            if let Some(pair) = split_pair(piece) {
                 return Some(pair);
             }
         }
@@ -112,8 +131,9 @@ impl<'a> Iterator for CookiePairs<'a> {
     }
 }
 
-/// One `name=value` piece, or `None` when it is not well-formed.
-fn read_pair(piece: &[u8]) -> Option<(&str, &str)> {
+/// Splits one piece at its first `=`, trims whitespace and strips a pair of quotes; `None`
+/// when there is no `=`.
+fn split_pair(piece: &[u8]) -> Option<(&[u8], &[u8])> {
     let equals = piece.iter().position(|&b| b == b'=')?;
     let name = trim_ows(&piece[..equals]);
     let mut value = trim_ows(&piece[equals + 1..]);
@@ -121,6 +141,11 @@ fn read_pair(piece: &[u8]) -> Option<(&str, &str)> {
     if let [b'"', inner @ .., b'"'] = value {
         value = inner;
     }
+    Some((name, value))
+}
+
+/// The pair as text if the name is a token and the value cookie-octets, else `None`.
+fn checked<'a>(name: &'a [u8], value: &'a [u8]) -> Option<(&'a str, &'a str)> {
     if check_name(name).is_err() || check_value(value).is_err() {
         return None;
     }
