@@ -26,7 +26,11 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(id.encode().as_str(), value);
         }
     }
-    let _ = cookies.get("id");
+    // The name-first lookup agrees with the fully checked iterator.
+    for name in ["id", "a", "__Host-id"] {
+        let slow = cookies.iter().filter(|(n, _)| *n == name).map(|(_, v)| v);
+        assert!(cookies.get_all(name).eq(slow));
+    }
     // Arbitrary text as a name or value is either refused or yields a header without CR/LF.
     if let Ok(text) = std::str::from_utf8(data) {
         let mut middle = text.len() / 2;
