@@ -182,9 +182,13 @@ impl Session {
         self.closed.is_none()
             && self.closing.is_none()
             && self.conn.their_state() != SideState::Closed
-            && self.out.len() < self.limits.write_watermark
-            && self.response_ends.len() < self.limits.max_queued_responses
+            && !self.output_is_backed_up()
             && self.conn.buffered() < self.limits.max_read_ahead
+    }
+
+    fn output_is_backed_up(&self) -> bool {
+        self.out.len() >= self.limits.write_watermark
+            || self.response_ends.len() >= self.limits.max_queued_responses
     }
 
     /// The buffer to read into, with room for `read_chunk` bytes. Then call
@@ -256,6 +260,10 @@ impl Session {
                 self.closed = Some(reason);
                 return Event::Close;
             }
+            return Event::Idle;
+        }
+        if self.conn.their_state() == SideState::Idle && self.output_is_backed_up() {
+            // Back-pressure reaches the parser too: no new request while the client lags.
             return Event::Idle;
         }
         match self.conn.poll_event() {

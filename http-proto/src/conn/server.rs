@@ -375,7 +375,8 @@ impl ServerConn {
         let mut keep_alive = cycle.started && cycle.keep_alive && self.error.is_none();
 
         write_status_line(status, response.reason, out)?;
-        keep_alive &= !write_fields(response.headers, out)?;
+        let caller_close = write_fields(response.headers, out)?;
+        keep_alive &= !caller_close;
         if let Some(date) = response.date {
             write_field(b"date", date.as_bytes(), out)?;
         }
@@ -410,7 +411,7 @@ impl ServerConn {
             self.our = Our::Upgraded;
             return Ok(());
         }
-        if !keep_alive {
+        if !keep_alive && !caller_close {
             out.put_slice(b"connection: close\r\n");
         } else if cycle.version == Version::Http10 {
             out.put_slice(b"connection: keep-alive\r\n");
