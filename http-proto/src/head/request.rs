@@ -379,7 +379,16 @@ impl RequestParser {
                     let Some(version) = Version::read(buf, at)? else {
                         return Ok(None);
                     };
-                    let Some((_, next)) = line_end(buf, at + 8, limits)? else {
+                    // Anything but the line end after the 8-byte token (`HTTP/1.10`,
+                    // `HTTP/1.1 `) is a malformed version.
+                    let Some((_, next)) = line_end(buf, at + 8, limits).map_err(|e| {
+                        if e.kind() == ErrorKind::InvalidHeaderValue {
+                            Error::new(ErrorKind::InvalidVersion, e.offset())
+                        } else {
+                            e
+                        }
+                    })?
+                    else {
                         return Ok(None);
                     };
                     let form = classify_target(
