@@ -137,6 +137,19 @@ pub(crate) fn trim_ows(mut v: &[u8]) -> &[u8] {
     v
 }
 
+/// Trims whitespace and obs-fold line breaks (CR and LF, the only ones a folded value can
+/// hold) from both ends of `buf[start..end]`.
+fn trim_folded(buf: &[u8], mut start: usize, mut end: usize) -> (usize, usize) {
+    let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    while start < end && blank(buf[start]) {
+        start += 1;
+    }
+    while end > start && blank(buf[end - 1]) {
+        end -= 1;
+    }
+    (start, end)
+}
+
 /// What the framing and connection rules need, gathered while the fields are parsed so
 /// nothing is scanned twice.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -280,8 +293,12 @@ pub(crate) fn parse_fields(
             section.folds.truncate(folds_before);
             return Ok(SectionEnd::Partial(line_start));
         };
-        let value = trim_ows(&buf[vstart..vend]);
-        let vend = vstart + value.len();
+        let (vstart, vend) = if section.folds.len() > folds_before {
+            // Folded line breaks become spaces: trim them like the whitespace they become.
+            trim_folded(buf, vstart, vend)
+        } else {
+            (vstart, vstart + trim_ows(&buf[vstart..vend]).len())
+        };
         if section.fields.len() >= limits.max_headers {
             return Err(Error::new(ErrorKind::TooManyHeaders, line_start));
         }
