@@ -17,6 +17,9 @@ pub struct ChunkedDecoder {
     /// Bytes consumed so far, for error offsets.
     consumed: u64,
     ext_len: usize,
+    /// Sum of the chunk sizes announced so far, checked against `max_body_len` when a size
+    /// line ends, so the error comes at the same byte however the input is split.
+    declared: u64,
     trailers: FieldSection,
     trailer_resume: usize,
 }
@@ -124,6 +127,10 @@ impl ChunkedDecoder {
     fn step(&mut self, b: u8, limits: &Limits) -> Result<(), Error> {
         use State::*;
         let ext_byte = |this: &mut Self| -> Result<(), Error> {
+            // The line end is not part of the extension.
+            if b == b'\r' || b == b'\n' {
+                return Ok(());
+            }
             this.ext_len += 1;
             if this.ext_len > limits.max_chunk_ext_len {
                 return Err(this.err(ErrorKind::InvalidChunkExtension));
@@ -263,7 +270,8 @@ impl ChunkedDecoder {
             self.trailer_resume = 0;
             return Ok(State::Trailers);
         }
-        if size > limits.max_body_len {
+        self.declared = self.declared.saturating_add(size);
+        if self.declared > limits.max_body_len {
             return Err(self.err(ErrorKind::BodyTooLarge));
         }
         Ok(State::Data { remaining: size })

@@ -83,6 +83,14 @@ impl BodyDecoder {
         let event = match &mut self.kind {
             Kind::Done => return Ok(BodyEvent::End(None)),
             Kind::Length(remaining) => {
+                // Refused before any byte is handed out, so every split of the input
+                // gives the same events.
+                if *remaining > limits.max_body_len.saturating_sub(self.received) {
+                    return Err(Error::new(
+                        ErrorKind::BodyTooLarge,
+                        usize::try_from(self.received).unwrap_or(usize::MAX),
+                    ));
+                }
                 if buf.is_empty() {
                     return Ok(BodyEvent::NeedData);
                 }
@@ -105,7 +113,17 @@ impl BodyDecoder {
                 if buf.is_empty() {
                     return Ok(BodyEvent::NeedData);
                 }
-                BodyEvent::Data(buf.split().freeze())
+                // Hand out bytes up to the limit, then refuse: the same events for every
+                // split of the input.
+                let allowance = limits.max_body_len.saturating_sub(self.received);
+                if allowance == 0 {
+                    return Err(Error::new(
+                        ErrorKind::BodyTooLarge,
+                        usize::try_from(self.received).unwrap_or(usize::MAX),
+                    ));
+                }
+                let take = usize::try_from(allowance).map_or(buf.len(), |a| a.min(buf.len()));
+                BodyEvent::Data(buf.split_to(take).freeze())
             }
         };
         if let BodyEvent::Data(data) = &event {
