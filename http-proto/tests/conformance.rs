@@ -1,0 +1,1657 @@
+//! Conformance tables: raw messages and the outcome RFC 9112 (as this crate reads it)
+//! demands. Every case is also fed in every split and must give the same answer.
+//!
+//! Cases marked `llhttp:` are transcribed from llhttp's `test/request/*.md` and
+//! `test/response/*.md` (input and accept/reject; our own test code). Where llhttp's
+//! default answer differs from a strictness decision documented in `lib.rs`, the case
+//! encodes our decision and says why.
+
+mod support;
+
+use http_proto::{ErrorKind, Framing, Limits, TargetForm, Version};
+use support::{
+    B, Ev, ReqSummary, assert_split_anywhere, crlf, folding, lenient_lf, run_body, run_client,
+    run_request_head, run_response_heads,
+};
+
+/// What a request head must parse to.
+#[derive(Debug, Clone)]
+struct OkSpec {
+    method: &'static str,
+    target: &'static str,
+    version: Version,
+    form: TargetForm,
+    framing: Framing,
+    keep_alive: bool,
+    headers: Vec<(&'static str, Vec<u8>)>,
+}
+
+#[derive(Debug, Clone)]
+enum Expect {
+    Ok(OkSpec),
+    Err(ErrorKind, u16),
+}
+
+fn ok(method: &'static str, target: &'static str) -> OkSpec {
+    OkSpec {
+        method,
+        target,
+        version: Version::Http11,
+        form: TargetForm::Origin,
+        framing: Framing::None,
+        keep_alive: true,
+        headers: Vec::new(),
+    }
+}
+
+impl OkSpec {
+    fn v10(mut self) -> Self {
+        self.version = Version::Http10;
+        self.keep_alive = false;
+        self
+    }
+    fn form(mut self, form: TargetForm) -> Self {
+        self.form = form;
+        self
+    }
+    fn framing(mut self, framing: Framing) -> Self {
+        self.framing = framing;
+        self
+    }
+    fn keep_alive(mut self, keep_alive: bool) -> Self {
+        self.keep_alive = keep_alive;
+        self
+    }
+    /// The values of every field named `name` must be exactly the `hdr` calls for it, in order.
+    fn hdr(mut self, name: &'static str, value: impl AsRef<[u8]>) -> Self {
+        self.headers.push((name, value.as_ref().to_vec()));
+        self
+    }
+    fn done(self) -> Expect {
+        Expect::Ok(self)
+    }
+}
+
+fn err(kind: ErrorKind, status: u16) -> Expect {
+    Expect::Err(kind, status)
+}
+
+struct Case {
+    name: &'static str,
+    input: Vec<u8>,
+    limits: Limits,
+    expect: Expect,
+}
+
+fn case(name: &'static str, input: impl Into<Input>, expect: Expect) -> Case {
+    Case {
+        name,
+        input: input.into().0,
+        limits: Limits::default(),
+        expect,
+    }
+}
+
+fn case_with(name: &'static str, input: impl Into<Input>, limits: Limits, expect: Expect) -> Case {
+    Case {
+        limits,
+        ..case(name, input, expect)
+    }
+}
+
+/// Case input: `&str` goes through [`crlf`], raw bytes are taken as they are.
+struct Input(Vec<u8>);
+
+impl From<&str> for Input {
+    fn from(s: &str) -> Self {
+        Self(crlf(s))
+    }
+}
+
+impl From<&[u8]> for Input {
+    fn from(b: &[u8]) -> Self {
+        Self(b.to_vec())
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for Input {
+    fn from(b: &[u8; N]) -> Self {
+        Self(b.to_vec())
+    }
+}
+
+impl From<Vec<u8>> for Input {
+    fn from(b: Vec<u8>) -> Self {
+        Self(b)
+    }
+}
+
+fn check_request(case: &Case) {
+    let outcome = assert_split_anywhere(&case.input, |parts| run_request_head(parts, &case.limits));
+    match (&case.expect, outcome) {
+        (Expect::Ok(spec), Ok(Some((got, _rest)))) => check_spec(case.name, spec, &got),
+        (Expect::Err(kind, status), Err(got)) => {
+            assert_eq!(got, *kind, "{}: error kind", case.name);
+            assert_eq!(got.status(), *status, "{}: status", case.name);
+        }
+        (expect, got) => panic!("{}: expected {expect:?}, got {got:?}", case.name),
+    }
+}
+
+fn check_spec(name: &str, spec: &OkSpec, got: &ReqSummary) {
+    assert_eq!(got.method, B::from(spec.method), "{name}: method");
+    assert_eq!(got.target, B::from(spec.target), "{name}: target");
+    assert_eq!(got.version, spec.version, "{name}: version");
+    assert_eq!(got.form, spec.form, "{name}: target form");
+    assert_eq!(got.framing, spec.framing, "{name}: framing");
+    assert_eq!(got.keep_alive, spec.keep_alive, "{name}: keep-alive");
+    for (field, _) in &spec.headers {
+        let want: Vec<B> = spec
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(field))
+            .map(|(_, v)| B(v.clone()))
+            .collect();
+        let have: Vec<B> = got
+            .headers
+            .iter()
+            .filter(|(n, _)| n.0.eq_ignore_ascii_case(field.as_bytes()))
+            .map(|(_, v)| v.clone())
+            .collect();
+        assert_eq!(have, want, "{name}: values of {field}");
+    }
+}
+
+fn run_table(cases: &[Case]) {
+    let mut names = std::collections::HashSet::new();
+    for case in cases {
+        assert!(names.insert(case.name), "duplicate case name {}", case.name);
+        check_request(case);
+    }
+}
+
+fn small_limits() -> Limits {
+    let mut limits = Limits::default();
+    limits.max_headers = 3;
+    limits.max_head_len = 64;
+    limits.max_target_len = 16;
+    limits
+}
+
+use ErrorKind as K;
+
+#[test]
+fn request_line_and_versions() {
+    run_table(&[
+        case(
+            "simple GET",
+            "GET / HTTP/1.1\nHost: a\n\n",
+            ok("GET", "/").hdr("host", "a").done(),
+        ),
+        case(
+            "HTTP/1.0 without Host",
+            "GET / HTTP/1.0\n\n",
+            ok("GET", "/").v10().done(),
+        ),
+        case(
+            "path and query",
+            "GET /a/b?c=d&e HTTP/1.1\nHost: a\n\n",
+            ok("GET", "/a/b?c=d&e").done(),
+        ),
+        // RFC 9110 §9.1: the method is a case-sensitive token; unknown ones are the
+        // application's to refuse (501/405), not the parser's.
+        case(
+            "extension method",
+            "MKCOL /x HTTP/1.1\nHost: a\n\n",
+            ok("MKCOL", "/x").done(),
+        ),
+        case(
+            "lowercase method",
+            "get / HTTP/1.1\nHost: a\n\n",
+            ok("get", "/").done(),
+        ),
+        // llhttp: "Invalid method" (`MKCOLA`) and ANNOUNCE over HTTP: llhttp knows a fixed
+        // method list per protocol; RFC 9110 says any token, so we accept both.
+        case(
+            "llhttp: MKCOLA",
+            "MKCOLA / HTTP/1.1\nHost: a\n\n",
+            ok("MKCOLA", "/").done(),
+        ),
+        case(
+            "llhttp: ANNOUNCE over HTTP",
+            "ANNOUNCE /music/sweet/music HTTP/1.0\nHost: example.com\n\n",
+            ok("ANNOUNCE", "/music/sweet/music").v10().done(),
+        ),
+        case(
+            "method with @",
+            "G@T / HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidMethod, 400),
+        ),
+        case(
+            "empty method",
+            " / HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidMethod, 400),
+        ),
+        case(
+            "tab after method",
+            "GET\\t/ HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidMethod, 400),
+        ),
+        case(
+            "two spaces after method",
+            "GET  / HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "HTTP/1.2 is 505",
+            "GET / HTTP/1.2\nHost: a\n\n",
+            err(K::UnsupportedVersion, 505),
+        ),
+        case(
+            "HTTP/2.0 is 505",
+            "GET / HTTP/2.0\nHost: a\n\n",
+            err(K::UnsupportedVersion, 505),
+        ),
+        case(
+            "HTTP/0.9 is 505",
+            "GET / HTTP/0.9\n\n",
+            err(K::UnsupportedVersion, 505),
+        ),
+        // llhttp answers "Invalid HTTP version" (400); a well-formed HTTP/DIGIT.DIGIT that
+        // we do not speak is 505 (RFC 9110 §15.6.6).
+        case(
+            "llhttp: HTTP/5.6",
+            "GET / HTTP/5.6\n\n",
+            err(K::UnsupportedVersion, 505),
+        ),
+        case(
+            "lowercase http",
+            "GET / http/1.1\nHost: a\n\n",
+            err(K::InvalidVersion, 400),
+        ),
+        case(
+            "HTTP/11",
+            "GET / HTTP/11\nHost: a\n\n",
+            err(K::InvalidVersion, 400),
+        ),
+        case(
+            "HTTP/1",
+            "GET / HTTP/1\nHost: a\n\n",
+            err(K::InvalidVersion, 400),
+        ),
+        case(
+            "HTTP/1.x",
+            "GET / HTTP/1.x\nHost: a\n\n",
+            err(K::InvalidVersion, 400),
+        ),
+        case(
+            "HTTP/1.10",
+            "GET / HTTP/1.10\nHost: a\n\n",
+            err(K::InvalidVersion, 400),
+        ),
+        case(
+            "space after version",
+            "GET / HTTP/1.1 \nHost: a\n\n",
+            err(K::InvalidVersion, 400),
+        ),
+        case(
+            "no version (HTTP/0.9 simple request)",
+            "GET /\n\n",
+            err(K::InvalidVersion, 400),
+        ),
+        case(
+            "llhttp: ICE protocol",
+            "GET /music/sweet/music ICE/1.0\nHost: example.com\n\n",
+            err(K::InvalidVersion, 400),
+        ),
+        case(
+            "llhttp: IHTTP protocol",
+            "GET /music/sweet/music IHTTP/1.0\nHost: example.com\n\n",
+            err(K::InvalidVersion, 400),
+        ),
+        case(
+            "llhttp: RTSP protocol",
+            "PUT /music/sweet/music RTSP/1.0\nHost: example.com\n\n",
+            err(K::InvalidVersion, 400),
+        ),
+        case(
+            "leading empty line",
+            "\nGET / HTTP/1.1\nHost: a\n\n",
+            ok("GET", "/").done(),
+        ),
+        case(
+            "four leading empty lines",
+            "\n\n\n\nGET / HTTP/1.1\nHost: a\n\n",
+            ok("GET", "/").done(),
+        ),
+        case(
+            "five leading empty lines",
+            "\n\n\n\n\nGET / HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidRequestLine, 400),
+        ),
+        case(
+            "leading bare CR",
+            "\\rGET / HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidMethod, 400),
+        ),
+        case(
+            "leading bare LF",
+            "\\nGET / HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidMethod, 400),
+        ),
+        case_with(
+            "leading bare LF, lenient",
+            "\\nGET / HTTP/1.1\nHost: a\n\n",
+            lenient_lf(),
+            ok("GET", "/").done(),
+        ),
+    ]);
+}
+
+#[test]
+fn request_targets() {
+    run_table(&[
+        case(
+            "absolute-form",
+            "GET http://example.com/x?y HTTP/1.1\nHost: example.com\n\n",
+            ok("GET", "http://example.com/x?y")
+                .form(TargetForm::Absolute)
+                .done(),
+        ),
+        case(
+            "authority-form with CONNECT",
+            "CONNECT example.com:443 HTTP/1.1\nHost: example.com:443\n\n",
+            ok("CONNECT", "example.com:443")
+                .form(TargetForm::Authority)
+                .done(),
+        ),
+        case(
+            "authority-form IPv6 with CONNECT",
+            "CONNECT [::1]:443 HTTP/1.1\nHost: [::1]:443\n\n",
+            ok("CONNECT", "[::1]:443")
+                .form(TargetForm::Authority)
+                .done(),
+        ),
+        case(
+            "CONNECT without port",
+            "CONNECT example.com HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "CONNECT with empty port",
+            "CONNECT example.com: HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "CONNECT with origin-form",
+            "CONNECT / HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "CONNECT with absolute-form",
+            "CONNECT http://a:80/ HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "authority-form outside CONNECT",
+            "GET 127.0.0.1:80 HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "asterisk-form with OPTIONS",
+            "OPTIONS * HTTP/1.1\nHost: a\n\n",
+            ok("OPTIONS", "*").form(TargetForm::Asterisk).done(),
+        ),
+        case(
+            "asterisk-form with GET",
+            "GET * HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "relative target",
+            "GET a/b HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "NUL in target",
+            "GET /a\\0b HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "tab in target",
+            "GET /a\\tb HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "raw UTF-8 in target",
+            &b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n"[..],
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "DEL in target",
+            &b"GET /\x7f HTTP/1.1\r\nHost: a\r\n\r\n"[..],
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "llhttp: fragment in target",
+            "POST /post_identity_body_world?q=search#hey HTTP/1.1\nHost: a\nContent-Length: 5\n\nWorld",
+            ok("POST", "/post_identity_body_world?q=search#hey")
+                .framing(Framing::Length(5))
+                .done(),
+        ),
+        case_with(
+            "target at the limit",
+            "GET /aaaaaaaaaaaaaaa HTTP/1.1\nHost: a\n\n",
+            small_limits(),
+            ok("GET", "/aaaaaaaaaaaaaaa").done(),
+        ),
+        case_with(
+            "target past the limit is 414",
+            "GET /aaaaaaaaaaaaaaaa HTTP/1.1\nHost: a\n\n",
+            small_limits(),
+            err(K::TargetTooLong, 414),
+        ),
+    ]);
+}
+
+#[test]
+fn default_target_limit_is_414() {
+    let mut input = b"GET /".to_vec();
+    input.resize(5 + 8 * 1024, b'a');
+    input.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(
+        run_request_head(&[&input], &Limits::default()).map_err(|k| k.status()),
+        Err(414)
+    );
+}
+
+#[test]
+fn header_fields() {
+    run_table(&[
+        case("whitespace before colon", "GET / HTTP/1.1\nHost : a\n\n", err(K::WhitespaceBeforeColon, 400)),
+        case("tab before colon", "GET / HTTP/1.1\nHost\\t: a\n\n", err(K::WhitespaceBeforeColon, 400)),
+        case("llhttp: invalid header token @", "GET / HTTP/1.1\nFo@: Failure\n\n", err(K::InvalidHeaderName, 400)),
+        case("llhttp: NUL in name", "GET / HTTP/1.1\nFoo\\0test: Bar\n\n", err(K::InvalidHeaderName, 400)),
+        case("llhttp: empty name", "GET / HTTP/1.1\n: Bar\n\n", err(K::InvalidHeaderName, 400)),
+        case("name without colon", "GET / HTTP/1.1\nHost: a\nFoo\n\n", err(K::InvalidHeaderName, 400)),
+        case(
+            "llhttp: illegal field name line folding",
+            "GET / HTTP/1.1\nname\n : value\n\n",
+            err(K::InvalidHeaderName, 400),
+        ),
+        case(
+            "llhttp: corrupted Connection header",
+            &b"GET / HTTP/1.1\r\nHost: www.example.com\r\nConnection\r\x1b5\xd5eep-Alive\r\nAccept-Encoding: gzip\r\n\r\n"[..],
+            err(K::InvalidHeaderName, 400),
+        ),
+        case("NUL in value", "GET / HTTP/1.1\nHost: a\nX: a\\0b\n\n", err(K::InvalidHeaderValue, 400)),
+        case("DEL in value", &b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x7fb\r\n\r\n"[..], err(K::InvalidHeaderValue, 400)),
+        case("control byte in value", &b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n"[..], err(K::InvalidHeaderValue, 400)),
+        case("llhttp: headers separated by CR", "GET / HTTP/1.1\nFoo: 1\\rBar: 2\n\n", err(K::BareCr, 400)),
+        case(
+            "llhttp: empty headers separated by CR",
+            "POST / HTTP/1.1\nHost: localhost:5000\nx:\\rTransfer-Encoding: chunked\n\n1\nA\n0\n\n",
+            err(K::BareCr, 400),
+        ),
+        case(
+            "llhttp: headers separated by dummy characters",
+            "GET / HTTP/1.1\nConnection: close\nHost: a\n\\rZGET /evil: HTTP/1.1\nHost: a\n\n",
+            err(K::BareCr, 400),
+        ),
+        case(
+            "llhttp: headers separated by LF",
+            "POST / HTTP/1.1\nHost: localhost:5000\nx:x\\nTransfer-Encoding: chunked\n\n1\nA\n0\n\n",
+            err(K::BareLf, 400),
+        ),
+        case(
+            "llhttp: missing CR between headers (smuggling)",
+            "GET / HTTP/1.1\nHost: localhost\nDummy: x\\nContent-Length: 23\n\nGET / HTTP/1.1\nDummy: GET /admin HTTP/1.1\nHost: localhost\n\n",
+            err(K::BareLf, 400),
+        ),
+        case_with(
+            "bare LF inside the head, lenient",
+            "GET / HTTP/1.1\nHost: a\nx:x\\nY: z\n\n",
+            lenient_lf(),
+            ok("GET", "/").hdr("x", "x").hdr("y", "z").done(),
+        ),
+        case(
+            "obs-text in value",
+            &b"GET / HTTP/1.1\r\nHost: a\r\nX: caf\xc3\xa9\r\n\r\n"[..],
+            ok("GET", "/").hdr("x", b"caf\xc3\xa9").done(),
+        ),
+        case(
+            "tab inside value, whitespace around it trimmed",
+            "GET / HTTP/1.1\nHost: a\nX:  \\ta\\tb \\t\n\n",
+            ok("GET", "/").hdr("x", "a\tb").done(),
+        ),
+        case("empty value", "GET / HTTP/1.1\nHost: a\nX:\nY:   \n\n", ok("GET", "/").hdr("x", "").hdr("y", "").done()),
+        case(
+            "repeated fields kept in order",
+            "GET / HTTP/1.1\nHost: a\nX: 1\nx: 2\nX: 3\n\n",
+            ok("GET", "/").hdr("x", "1").hdr("x", "2").hdr("x", "3").done(),
+        ),
+        case("obs-fold rejected", "GET / HTTP/1.1\nHost: a\nX: a\n b\n\n", err(K::ObsFold, 400)),
+        case("obs-fold with tab rejected", "GET / HTTP/1.1\nHost: a\nX: a\n\\tb\n\n", err(K::ObsFold, 400)),
+        case(
+            "llhttp: spaces before headers (smuggling)",
+            "POST /hello HTTP/1.1\nHost: localhost\nFoo: bar\n Content-Length: 38\n\nGET /bye HTTP/1.1\nHost: localhost\n\n",
+            err(K::ObsFold, 400),
+        ),
+        case(
+            "llhttp: whitespace after the start line",
+            "GET / HTTP/1.1\n Host: foo\n\n",
+            err(K::ObsFold, 400),
+        ),
+        case_with(
+            "whitespace after the start line, even with folding",
+            "GET / HTTP/1.1\n Host: foo\n\n",
+            folding(),
+            err(K::ObsFold, 400),
+        ),
+        case_with(
+            "obs-fold folded to spaces",
+            "GET / HTTP/1.1\nHost: a\nX: a\n b\nY: c\n\n",
+            folding(),
+            ok("GET", "/").hdr("x", "a   b").hdr("y", "c").done(),
+        ),
+        case_with(
+            "obs-fold twice",
+            "GET / HTTP/1.1\nHost: a\nX: a\n b\n\\tc\n\n",
+            folding(),
+            ok("GET", "/").hdr("x", "a   b  \tc").done(),
+        ),
+        case_with(
+            "obs-fold after an empty first line is trimmed",
+            "GET / HTTP/1.1\nHost: a\nX:\n b\n\n",
+            folding(),
+            ok("GET", "/").hdr("x", "b").done(),
+        ),
+        case_with(
+            "obs-fold of only whitespace is trimmed",
+            "GET / HTTP/1.1\nHost: a\nX: a\n \n\n",
+            folding(),
+            ok("GET", "/").hdr("x", "a").done(),
+        ),
+        case("bare LF ends the head", "GET / HTTP/1.1\nHost: a\n\\n", err(K::BareLf, 400)),
+        case("bare LF after the request-line", "GET / HTTP/1.1\\nHost: a\n\n", err(K::BareLf, 400)),
+        case("bare CR after the request-line", "GET / HTTP/1.1\\rHost: a\n\n", err(K::BareCr, 400)),
+        case_with(
+            "all bare LF, lenient",
+            "GET / HTTP/1.1\\nHost: a\\nX: y\\n\\n",
+            lenient_lf(),
+            ok("GET", "/").hdr("host", "a").hdr("x", "y").done(),
+        ),
+        case_with(
+            "three fields at a limit of three",
+            "GET / HTTP/1.1\nHost: a\nB: 1\nC: 2\n\n",
+            small_limits(),
+            ok("GET", "/").done(),
+        ),
+        case_with(
+            "four fields past a limit of three is 431",
+            "GET / HTTP/1.1\nHost: a\nB: 1\nC: 2\nD: 3\n\n",
+            small_limits(),
+            err(K::TooManyHeaders, 431),
+        ),
+        case_with(
+            // 64 bytes exactly: 16 + 9 + 37 + 2.
+            "head at the size limit",
+            "GET / HTTP/1.1\nHost: a\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n\n",
+            small_limits(),
+            ok("GET", "/").done(),
+        ),
+        case_with(
+            "head one byte past the size limit is 431",
+            "GET / HTTP/1.1\nHost: a\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n\n",
+            small_limits(),
+            err(K::HeadTooLarge, 431),
+        ),
+    ]);
+}
+
+#[test]
+fn too_many_headers_at_default_limits() {
+    let mut input = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
+    for i in 0..100 {
+        input.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+    }
+    input.extend_from_slice(b"\r\n");
+    assert_eq!(
+        run_request_head(&[&input], &Limits::default()).map_err(|k| (k, k.status())),
+        Err((K::TooManyHeaders, 431))
+    );
+    let mut input = b"GET / HTTP/1.1\r\nHost: a\r\nX: ".to_vec();
+    input.resize(17 * 1024, b'v');
+    assert_eq!(
+        run_request_head(&[&input], &Limits::default()).map_err(|k| (k, k.status())),
+        Err((K::HeadTooLarge, 431))
+    );
+}
+
+#[test]
+fn host_rules() {
+    run_table(&[
+        case(
+            "missing Host in 1.1",
+            "GET / HTTP/1.1\nX: y\n\n",
+            err(K::MissingHost, 400),
+        ),
+        case(
+            "duplicate Host",
+            "GET / HTTP/1.1\nHost: a\nHost: a\n\n",
+            err(K::DuplicateHost, 400),
+        ),
+        case(
+            "duplicate Host in 1.0",
+            "GET / HTTP/1.0\nHost: a\nHost: b\n\n",
+            err(K::DuplicateHost, 400),
+        ),
+        case(
+            "empty Host",
+            "GET / HTTP/1.1\nHost:\n\n",
+            ok("GET", "/").hdr("host", "").done(),
+        ),
+        case(
+            "Host with port",
+            "GET / HTTP/1.1\nhOsT: a.b:8080\n\n",
+            ok("GET", "/").hdr("host", "a.b:8080").done(),
+        ),
+        case(
+            "IPv6 Host",
+            "GET / HTTP/1.1\nHost: [::1]:80\n\n",
+            ok("GET", "/").hdr("host", "[::1]:80").done(),
+        ),
+        case(
+            "Host with a space",
+            "GET / HTTP/1.1\nHost: a b\n\n",
+            err(K::InvalidHost, 400),
+        ),
+        case(
+            "Host with userinfo",
+            "GET / HTTP/1.1\nHost: u@a\n\n",
+            err(K::InvalidHost, 400),
+        ),
+        case(
+            "Host with a path",
+            "GET / HTTP/1.1\nHost: a/b\n\n",
+            err(K::InvalidHost, 400),
+        ),
+        case(
+            "Host with a bad port",
+            "GET / HTTP/1.1\nHost: a:b\n\n",
+            err(K::InvalidHost, 400),
+        ),
+    ]);
+}
+
+#[test]
+fn content_length_rules() {
+    let cl = |v: &str| format!("POST / HTTP/1.1\nHost: a\nContent-Length: {v}\n\n");
+    run_table(&[
+        case(
+            "Content-Length 5",
+            cl("5").as_str(),
+            ok("POST", "/").framing(Framing::Length(5)).done(),
+        ),
+        case(
+            "Content-Length 0",
+            cl("0").as_str(),
+            ok("POST", "/").framing(Framing::None).done(),
+        ),
+        case(
+            "llhttp: Content-Length with zeroes",
+            cl("003").as_str(),
+            ok("POST", "/").framing(Framing::Length(3)).done(),
+        ),
+        case(
+            "llhttp: spaces around Content-Length",
+            "POST / HTTP/1.1\nHost: a\nContent-Length:  42 \n\n",
+            ok("POST", "/").framing(Framing::Length(42)).done(),
+        ),
+        case(
+            "llhttp: funky Content-Length name case",
+            "GET /get_funky_content_length_body_hello HTTP/1.0\nconTENT-Length: 5\n\nHELLO",
+            ok("GET", "/get_funky_content_length_body_hello")
+                .v10()
+                .framing(Framing::Length(5))
+                .done(),
+        ),
+        case(
+            "largest Content-Length",
+            cl("18446744073709551615").as_str(),
+            ok("POST", "/").framing(Framing::Length(u64::MAX)).done(),
+        ),
+        case(
+            "Content-Length +5",
+            cl("+5").as_str(),
+            err(K::InvalidContentLength, 400),
+        ),
+        case(
+            "Content-Length -1",
+            cl("-1").as_str(),
+            err(K::InvalidContentLength, 400),
+        ),
+        case(
+            "Content-Length 0x5",
+            cl("0x5").as_str(),
+            err(K::InvalidContentLength, 400),
+        ),
+        case(
+            "llhttp: Content-Length 4 2",
+            cl("4 2").as_str(),
+            err(K::InvalidContentLength, 400),
+        ),
+        case(
+            "llhttp: Content-Length 13 37",
+            cl("13 37").as_str(),
+            err(K::InvalidContentLength, 400),
+        ),
+        case(
+            "llhttp: empty Content-Length",
+            cl("").as_str(),
+            err(K::InvalidContentLength, 400),
+        ),
+        case(
+            "Content-Length 5.0",
+            cl("5.0").as_str(),
+            err(K::InvalidContentLength, 400),
+        ),
+        case(
+            "Content-Length overflow by one",
+            cl("18446744073709551616").as_str(),
+            err(K::InvalidContentLength, 400),
+        ),
+        case(
+            "llhttp: Content-Length overflow",
+            cl("1000000000000000000000").as_str(),
+            err(K::InvalidContentLength, 400),
+        ),
+        case(
+            "Content-Length 5, 5 merged",
+            cl("5, 5").as_str(),
+            ok("POST", "/").framing(Framing::Length(5)).done(),
+        ),
+        case(
+            "Content-Length 5,5,5 merged",
+            cl("5,5,5").as_str(),
+            ok("POST", "/").framing(Framing::Length(5)).done(),
+        ),
+        case(
+            "Content-Length 5, 6 in one field",
+            cl("5, 6").as_str(),
+            err(K::InvalidContentLength, 400),
+        ),
+        case(
+            "Content-Length with an empty element",
+            cl("5,,5").as_str(),
+            err(K::InvalidContentLength, 400),
+        ),
+        case(
+            "two identical Content-Length fields merged",
+            "POST / HTTP/1.1\nHost: a\nContent-Length: 5\nContent-Length: 5\n\n",
+            ok("POST", "/").framing(Framing::Length(5)).done(),
+        ),
+        case(
+            "llhttp: duplicate conflicting Content-Length",
+            "PUT /url HTTP/1.1\nHost: a\nContent-Length: 1\nContent-Length: 2\n\n",
+            err(K::ConflictingContentLength, 400),
+        ),
+        case(
+            "llhttp: CR instead of dash in Content-Length",
+            "PUT /url HTTP/1.1\nContent\\rLength: 003\n\nabc",
+            err(K::InvalidHeaderName, 400),
+        ),
+    ]);
+}
+
+#[test]
+fn transfer_encoding_rules() {
+    let te = |v: &str| format!("POST / HTTP/1.1\nHost: a\nTransfer-Encoding: {v}\n\n");
+    run_table(&[
+        case(
+            "chunked",
+            te("chunked").as_str(),
+            ok("POST", "/").framing(Framing::Chunked).done(),
+        ),
+        case(
+            "CHUNKED any case",
+            te("CHUNKED").as_str(),
+            ok("POST", "/").framing(Framing::Chunked).done(),
+        ),
+        case(
+            "llhttp: chunked with trailing space",
+            te("chunked ").as_str(),
+            ok("POST", "/").framing(Framing::Chunked).done(),
+        ),
+        case(
+            "last coding not chunked",
+            te("chunked, gzip").as_str(),
+            err(K::ChunkedNotLast, 400),
+        ),
+        case(
+            "llhttp: chunked before deflate",
+            te("chunked, deflate").as_str(),
+            err(K::ChunkedNotLast, 400),
+        ),
+        case(
+            "llhttp: pigeons",
+            te("pigeons").as_str(),
+            err(K::ChunkedNotLast, 400),
+        ),
+        case(
+            "identity",
+            te("identity").as_str(),
+            err(K::ChunkedNotLast, 400),
+        ),
+        case(
+            "llhttp: chunkedchunked",
+            te("chunkedchunked").as_str(),
+            err(K::ChunkedNotLast, 400),
+        ),
+        case(
+            "llhttp: empty Transfer-Encoding",
+            te("").as_str(),
+            err(K::ChunkedNotLast, 400),
+        ),
+        case(
+            "chunked twice",
+            te("chunked, chunked").as_str(),
+            err(K::ChunkedRepeated, 400),
+        ),
+        case(
+            "chunked twice over two fields",
+            "POST / HTTP/1.1\nHost: a\nTransfer-Encoding: chunked\nTransfer-Encoding: chunked\n\n",
+            err(K::ChunkedRepeated, 400),
+        ),
+        // llhttp accepts `deflate, chunked` and leaves deflate to the caller; we decode only
+        // chunked, so a coding under it is 501 (RFC 9112 §6.1: MAY answer 501).
+        case(
+            "gzip, chunked is 501",
+            te("gzip, chunked").as_str(),
+            err(K::UnsupportedTransferCoding, 501),
+        ),
+        case(
+            "llhttp: deflate, chunked is 501",
+            te("deflate, chunked").as_str(),
+            err(K::UnsupportedTransferCoding, 501),
+        ),
+        case(
+            "llhttp: deflate then chunked over two fields is 501",
+            "POST / HTTP/1.1\nHost: a\nTransfer-Encoding: deflate\nTransfer-Encoding: chunked\n\n",
+            err(K::UnsupportedTransferCoding, 501),
+        ),
+        case(
+            "llhttp: chunked then deflate over two fields",
+            "POST / HTTP/1.1\nHost: a\nTransfer-Encoding: chunked\nTransfer-Encoding: deflate\n\n",
+            err(K::ChunkedNotLast, 400),
+        ),
+        case(
+            "chunked with a parameter",
+            te("chunked;q=1").as_str(),
+            err(K::UnsupportedTransferCoding, 501),
+        ),
+        // Both fields: rejected, the documented choice (lib.rs; RFC 9112 §6.3 ¶3).
+        case(
+            "TE and CL",
+            "POST / HTTP/1.1\nHost: a\nTransfer-Encoding: chunked\nContent-Length: 5\n\n",
+            err(K::ContentLengthWithTransferEncoding, 400),
+        ),
+        case(
+            "CL and TE",
+            "POST / HTTP/1.1\nHost: a\nContent-Length: 5\nTransfer-Encoding: chunked\n\n",
+            err(K::ContentLengthWithTransferEncoding, 400),
+        ),
+        case(
+            "llhttp: CL with TE identity",
+            "PUT /url HTTP/1.1\nHost: a\nContent-Length: 1\nTransfer-Encoding: identity\n\n",
+            err(K::ContentLengthWithTransferEncoding, 400),
+        ),
+        // llhttp's lenient mode reads this with TE; by default it rejects, as we do.
+        case(
+            "llhttp: CL with TE chunked",
+            "PUT /url HTTP/1.1\nHost: a\nContent-Length: 1\nTransfer-Encoding: chunked\n\n",
+            err(K::ContentLengthWithTransferEncoding, 400),
+        ),
+        case(
+            "TE in HTTP/1.0",
+            "POST / HTTP/1.0\nTransfer-Encoding: chunked\n\n",
+            err(K::TransferEncodingInHttp10, 400),
+        ),
+        case(
+            "llhttp: obs-fold after chunked",
+            "PUT /url HTTP/1.1\nHost: a\nTransfer-Encoding: chunked\n  abc\n\n5\nWorld\n0\n\n",
+            err(K::ObsFold, 400),
+        ),
+    ]);
+}
+
+#[test]
+fn connection_and_expect() {
+    run_table(&[
+        case(
+            "1.1 persists",
+            "GET / HTTP/1.1\nHost: a\n\n",
+            ok("GET", "/").keep_alive(true).done(),
+        ),
+        case(
+            "1.1 close",
+            "GET / HTTP/1.1\nHost: a\nConnection: close\n\n",
+            ok("GET", "/").keep_alive(false).done(),
+        ),
+        case(
+            "1.1 CLOSE any case",
+            "GET / HTTP/1.1\nHost: a\nConnection: CLOSE\n\n",
+            ok("GET", "/").keep_alive(false).done(),
+        ),
+        case(
+            "1.1 close in a list",
+            "GET / HTTP/1.1\nHost: a\nConnection: keep-alive, close\n\n",
+            ok("GET", "/").keep_alive(false).done(),
+        ),
+        case(
+            "1.1 close in a second field",
+            "GET / HTTP/1.1\nHost: a\nConnection: upgrade\nConnection: close\n\n",
+            ok("GET", "/").keep_alive(false).done(),
+        ),
+        case(
+            "1.0 closes",
+            "GET / HTTP/1.0\n\n",
+            ok("GET", "/").v10().done(),
+        ),
+        case(
+            "1.0 keep-alive",
+            "GET / HTTP/1.0\nConnection: keep-alive\n\n",
+            ok("GET", "/").v10().keep_alive(true).done(),
+        ),
+        case(
+            "1.0 keep-alive and close",
+            "GET / HTTP/1.0\nConnection: keep-alive, close\n\n",
+            ok("GET", "/").v10().keep_alive(false).done(),
+        ),
+        case(
+            "closed is not close",
+            "GET / HTTP/1.1\nHost: a\nConnection: closed\n\n",
+            ok("GET", "/").keep_alive(true).done(),
+        ),
+    ]);
+    let head = |text: &str| {
+        run_request_head(&[&crlf(text)], &Limits::default())
+            .expect("valid")
+            .expect("complete")
+            .0
+    };
+    assert!(
+        head("POST / HTTP/1.1\nHost: a\nExpect: 100-continue\nContent-Length: 1\n\n")
+            .expects_continue
+    );
+    assert!(
+        head("POST / HTTP/1.1\nHost: a\nExpect: 100-CONTINUE\nTransfer-Encoding: chunked\n\n")
+            .expects_continue
+    );
+    assert!(
+        !head("POST / HTTP/1.1\nHost: a\nExpect: 100-continue\n\n").expects_continue,
+        "no body"
+    );
+    assert!(
+        !head("POST / HTTP/1.0\nExpect: 100-continue\nContent-Length: 1\n\n").expects_continue,
+        "1.0"
+    );
+    assert!(
+        head("GET / HTTP/1.1\nHost: a\nConnection: Upgrade\nUpgrade: websocket\n\n").wants_upgrade
+    );
+    assert!(
+        !head("GET / HTTP/1.1\nHost: a\nUpgrade: websocket\n\n").wants_upgrade,
+        "not in Connection"
+    );
+    assert!(head("CONNECT a:1 HTTP/1.1\nHost: a:1\n\n").wants_upgrade);
+}
+
+/// Whole requests, heads and bodies, from llhttp's samples, through a parser and decoder.
+#[test]
+fn llhttp_request_samples_with_bodies() {
+    let all = |text: &str| {
+        let input = crlf(text);
+        assert_split_anywhere(&input, |parts| {
+            support::run_requests(parts, &Limits::default())
+        })
+    };
+    let data = |events: &[Ev]| -> Vec<B> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Ev::Data(d) => Some(d.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let events = all("PUT /url HTTP/1.1\nHost: a\nContent-Length: 003\nOhai: world\n\nabc");
+    assert_eq!(data(&events), [B::from("abc")]);
+    assert_eq!(events.last(), Some(&Ev::End(vec![])));
+
+    let events = all(
+        "POST /two_chunks_mult_zero_end HTTP/1.1\nHost: a\nTransfer-Encoding: chunked\n\n5\nhello\n6\n world\n000\n\n",
+    );
+    assert_eq!(data(&events), [B::from("hello world")]);
+    assert_eq!(events.last(), Some(&Ev::End(vec![])));
+
+    let events = all(
+        "POST /chunked_w_trailing_headers HTTP/1.1\nHost: a\nTransfer-Encoding: chunked\n\n5\nhello\n6\n world\n0\nVary: *\nContent-Type: text/plain\n\n",
+    );
+    assert_eq!(
+        events.last(),
+        Some(&Ev::End(vec![
+            (B::from("Vary"), B::from("*")),
+            (B::from("Content-Type"), B::from("text/plain")),
+        ]))
+    );
+
+    let events = all(
+        "POST /post_identity_body_world?q=search#hey HTTP/1.1\nHost: a\nAccept: */*\nTransfer-Encoding: chunked\n\n5\nWorld\n0\n\nGET / HTTP/1.1\nHost: b\n\n",
+    );
+    assert_eq!(data(&events), [B::from("World")]);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Ev::Request(_)))
+            .count(),
+        2
+    );
+    assert_eq!(events.last(), Some(&Ev::End(vec![])));
+
+    // llhttp "Only LFs present": rejected by default, accepted when bare LF is allowed.
+    let only_lf = "POST / HTTP/1.1\\nHost: a\\nTransfer-Encoding: chunked\\nTrailer: Baz\\nFoo: abc\\nBar: def\\n\\n1\\nA\\n1;abc\\nB\\n1;def=ghi\\nC\\n1;jkl=\"mno\"\\nD\\n0\\nBaz: ghi\\n\\n";
+    assert_eq!(
+        support::run_requests(&[&crlf(only_lf)], &Limits::default()),
+        [Ev::Error(K::BareLf)]
+    );
+    let events = assert_split_anywhere(&crlf(only_lf), |parts| {
+        support::run_requests(parts, &lenient_lf())
+    });
+    assert_eq!(data(&events), [B::from("ABCD")]);
+    assert_eq!(
+        events.last(),
+        Some(&Ev::End(vec![(B::from("Baz"), B::from("ghi"))]))
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Chunked bodies.
+
+enum BodyExpect {
+    Ok(&'static str, Vec<(&'static str, &'static str)>),
+    Err(ErrorKind),
+}
+
+fn check_chunked(name: &str, input: &[u8], limits: &Limits, expect: &BodyExpect) {
+    let events = assert_split_anywhere(input, |parts| {
+        run_body(parts, Framing::Chunked, limits, false)
+    });
+    let data: Vec<u8> = events
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Data(d) => Some(d.0.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    match expect {
+        BodyExpect::Ok(body, trailers) => {
+            assert_eq!(B(data), B::from(*body), "{name}: data");
+            let want: Vec<(B, B)> = trailers
+                .iter()
+                .map(|(n, v)| (B::from(*n), B::from(*v)))
+                .collect();
+            assert!(
+                events.contains(&Ev::End(want.clone())),
+                "{name}: expected end with {want:?}, got {events:?}"
+            );
+        }
+        BodyExpect::Err(kind) => {
+            assert_eq!(events.last(), Some(&Ev::Error(*kind)), "{name}: {events:?}");
+        }
+    }
+}
+
+#[test]
+fn chunked_bodies() {
+    let okb = |body: &'static str| BodyExpect::Ok(body, vec![]);
+    let cases: Vec<(&str, Vec<u8>, Limits, BodyExpect)> = vec![
+        (
+            "one chunk",
+            crlf("5\nhello\n0\n\n"),
+            Limits::default(),
+            okb("hello"),
+        ),
+        (
+            "llhttp: lowercase size",
+            crlf("a\n0123456789\n0\n\n"),
+            Limits::default(),
+            okb("0123456789"),
+        ),
+        (
+            "llhttp: uppercase size",
+            crlf("A\n0123456789\n0\n\n"),
+            Limits::default(),
+            okb("0123456789"),
+        ),
+        ("empty body", crlf("0\n\n"), Limits::default(), okb("")),
+        (
+            "leading zeros",
+            crlf("0005\nhello\n000\n\n"),
+            Limits::default(),
+            okb("hello"),
+        ),
+        (
+            "llhttp: all your base",
+            crlf("1e\nall your base are belong to us\n0\n\n"),
+            Limits::default(),
+            okb("all your base are belong to us"),
+        ),
+        (
+            "sixteen hex digits that fit",
+            crlf("0000000000000005\nhello\n0\n\n"),
+            Limits::default(),
+            okb("hello"),
+        ),
+        (
+            "seventeen hex digits overflow",
+            crlf("10000000000000000\nx\n0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::InvalidChunkSize),
+        ),
+        (
+            "largest size is too large a body",
+            crlf("ffffffffffffffff\nx\n"),
+            Limits::default(),
+            BodyExpect::Err(K::BodyTooLarge),
+        ),
+        (
+            "negative size",
+            crlf("-1\nx\n0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::InvalidChunkSize),
+        ),
+        (
+            "0x prefix",
+            crlf("0x5\nhello\n0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::InvalidChunkSize),
+        ),
+        (
+            "empty size line",
+            crlf("\nhello\n0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::InvalidChunkSize),
+        ),
+        (
+            "llhttp: missing last chunk",
+            crlf("3\nfoo\n\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::InvalidChunkSize),
+        ),
+        (
+            "llhttp: chunk data not followed by CRLF",
+            crlf("5\nABCDE0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::InvalidChunkTerminator),
+        ),
+        (
+            "data followed by CR alone",
+            crlf("5\nhello\\rX0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::InvalidChunkTerminator),
+        ),
+        (
+            "llhttp: chunk size line ended by CR CR",
+            crlf("5\\r\\r;ABCD\n34\nE\n0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::BareCr),
+        ),
+        (
+            "llhttp: extensions",
+            crlf(
+                "5;ilovew3;somuchlove=aretheseparametersfor;another=withvalue\nhello\n6;blahblah;blah\n world\n0\n\n",
+            ),
+            Limits::default(),
+            okb("hello world"),
+        ),
+        (
+            "llhttp: quoted extensions",
+            crlf(
+                "5;ilovew3=\"I \\\\\"love\\\\\"; \\\\\\\\extensions\\\\\\\\\";somuchlove=\"aretheseparametersfor\";blah;foo=bar\nhello\n6;blahblah;blah\n world\n0\n\n",
+            ),
+            Limits::default(),
+            okb("hello world"),
+        ),
+        (
+            "llhttp: unbalanced quote in extension",
+            crlf("5;ilovew3=\"abc\";somuchlove=\"def; ghi\nhello\n6;blahblah;blah\n world\n0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::InvalidChunkExtension),
+        ),
+        (
+            "extension with spaces",
+            crlf("5 ; a = b ;c\nhello\n0;z\n\n"),
+            Limits::default(),
+            okb("hello"),
+        ),
+        (
+            "llhttp: no extension after semicolon",
+            crlf("2;\naa\n0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::InvalidChunkExtension),
+        ),
+        (
+            "llhttp: no semicolon before extension",
+            crlf("2 erfrferferf\naa\n0 rrrr\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::InvalidChunkExtension),
+        ),
+        (
+            "llhttp: space after chunk size",
+            crlf("a \n0123456789\n0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::InvalidChunkExtension),
+        ),
+        (
+            "extension value missing",
+            crlf("5;a=\nhello\n0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::InvalidChunkExtension),
+        ),
+        (
+            "extension name invalid",
+            crlf("5;@\nhello\n0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::InvalidChunkExtension),
+        ),
+        (
+            "extension value with =",
+            crlf("5;a=b=c\nhello\n0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::InvalidChunkExtension),
+        ),
+        (
+            "NUL in quoted extension",
+            crlf("5;a=\"\\0\"\nhello\n0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::InvalidChunkExtension),
+        ),
+        (
+            "trailers",
+            crlf("5\nhello\n0\nExpires: never\nX-Sum:  1 \n\n"),
+            Limits::default(),
+            BodyExpect::Ok("hello", vec![("Expires", "never"), ("X-Sum", "1")]),
+        ),
+        (
+            "trailer with space before colon",
+            crlf("0\nX : y\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::WhitespaceBeforeColon),
+        ),
+        (
+            "trailer with NUL",
+            crlf("0\nX: a\\0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::InvalidHeaderValue),
+        ),
+        (
+            "trailer obs-fold",
+            crlf("0\nX: a\n b\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::ObsFold),
+        ),
+        (
+            "trailer bare CR",
+            crlf("0\nX: a\\rb\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::BareCr),
+        ),
+        (
+            "bare LF after size",
+            crlf("5\\nhello\n0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::BareLf),
+        ),
+        (
+            "bare LF after extension",
+            crlf("5;a\\nhello\n0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::BareLf),
+        ),
+        (
+            "bare LF after data",
+            crlf("5\nhello\\n0\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::InvalidChunkTerminator),
+        ),
+        (
+            "bare LF ends trailers",
+            crlf("0\nX: y\n\\n"),
+            Limits::default(),
+            BodyExpect::Err(K::BareLf),
+        ),
+        (
+            "bare LF after last chunk",
+            crlf("0\\n\n"),
+            Limits::default(),
+            BodyExpect::Err(K::BareLf),
+        ),
+        (
+            "bare LF everywhere, lenient",
+            crlf("5\\nhello\\n3;a=b\\nabc\\n0\\nX: y\\n\\n"),
+            lenient_lf(),
+            BodyExpect::Ok("helloabc", vec![("X", "y")]),
+        ),
+    ];
+    for (name, input, limits, expect) in &cases {
+        check_chunked(name, input, limits, expect);
+    }
+}
+
+#[test]
+fn chunk_extension_and_trailer_limits() {
+    let limits = Limits::default();
+    let mut at_limit = b"5;".to_vec();
+    at_limit.resize(2 + limits.max_chunk_ext_len, b'a');
+    at_limit.extend_from_slice(b"\r\nhello\r\n0\r\n\r\n");
+    check_chunked(
+        "extension at the limit",
+        &at_limit,
+        &limits,
+        &BodyExpect::Ok("hello", vec![]),
+    );
+    let mut too_long = b"5;".to_vec();
+    too_long.resize(3 + limits.max_chunk_ext_len, b'a');
+    too_long.extend_from_slice(b"\r\nhello\r\n0\r\n\r\n");
+    check_chunked(
+        "extension past the limit",
+        &too_long,
+        &limits,
+        &BodyExpect::Err(K::InvalidChunkExtension),
+    );
+
+    let mut small = Limits::default();
+    small.max_trailer_len = 16;
+    check_chunked(
+        "trailers within the limit",
+        &crlf("0\nX: 012345678\n\n"),
+        &small,
+        &BodyExpect::Ok("", vec![("X", "012345678")]),
+    );
+    check_chunked(
+        "trailers past the limit",
+        &crlf("0\nX: 0123456789\n\n"),
+        &small,
+        &BodyExpect::Err(K::HeadTooLarge),
+    );
+    let mut few = Limits::default();
+    few.max_headers = 1;
+    check_chunked(
+        "too many trailers",
+        &crlf("0\nA: 1\nB: 2\n\n"),
+        &few,
+        &BodyExpect::Err(K::TooManyHeaders),
+    );
+    let mut small_body = Limits::default();
+    small_body.max_body_len = 4;
+    check_chunked(
+        "chunk larger than the body limit",
+        &crlf("5\nhello\n0\n\n"),
+        &small_body,
+        &BodyExpect::Err(K::BodyTooLarge),
+    );
+    check_chunked(
+        "chunks adding up past the body limit",
+        &crlf("3\nhel\n2\nlo\n0\n\n"),
+        &small_body,
+        &BodyExpect::Err(K::BodyTooLarge),
+    );
+}
+
+#[test]
+fn bodies_leave_the_next_message_alone() {
+    let events = assert_split_anywhere(&crlf("5\nhello\n0\nX: y\n\nGET /next"), |parts| {
+        run_body(parts, Framing::Chunked, &Limits::default(), false)
+    });
+    assert_eq!(
+        events,
+        [
+            Ev::Data(B::from("hello")),
+            Ev::End(vec![(B::from("X"), B::from("y"))]),
+            Ev::Rest(B::from("GET /next")),
+        ]
+    );
+    let events = assert_split_anywhere(b"helloGET", |parts| {
+        run_body(parts, Framing::Length(5), &Limits::default(), false)
+    });
+    assert_eq!(
+        events,
+        [
+            Ev::Data(B::from("hello")),
+            Ev::End(vec![]),
+            Ev::Rest(B::from("GET"))
+        ]
+    );
+    let events = assert_split_anywhere(b"hel", |parts| {
+        run_body(parts, Framing::Length(5), &Limits::default(), true)
+    });
+    assert_eq!(
+        events,
+        [Ev::Data(B::from("hel")), Ev::Error(K::IncompleteMessage)]
+    );
+    let events = assert_split_anywhere(b"all of it", |parts| {
+        run_body(parts, Framing::CloseDelimited, &Limits::default(), true)
+    });
+    assert_eq!(events, [Ev::Data(B::from("all of it")), Ev::End(vec![])]);
+    let events = assert_split_anywhere(&crlf("5\nhel"), |parts| {
+        run_body(parts, Framing::Chunked, &Limits::default(), true)
+    });
+    assert_eq!(
+        events,
+        [Ev::Data(B::from("hel")), Ev::Error(K::IncompleteMessage)]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Responses.
+
+#[test]
+fn status_lines() {
+    let parse = |text: &str| {
+        let input = crlf(text);
+        let events = assert_split_anywhere(&input, |parts| {
+            run_response_heads(parts, &Limits::default())
+        });
+        match events.first() {
+            Some(Ev::Response(r)) => Ok((r.version, r.status, r.reason.clone(), r.keep_alive)),
+            Some(Ev::Error(kind)) => Err(*kind),
+            other => panic!("{text:?}: {other:?}"),
+        }
+    };
+    let v11 = Version::Http11;
+    assert_eq!(
+        parse("HTTP/1.1 200 OK\n\n"),
+        Ok((v11, 200, B::from("OK"), true))
+    );
+    assert_eq!(
+        parse("HTTP/1.1 404 Not Found\n\n"),
+        Ok((v11, 404, B::from("Not Found"), true))
+    );
+    assert_eq!(
+        parse("HTTP/1.1 200\n\n"),
+        Ok((v11, 200, B::from(""), true)),
+        "no SP before an empty reason"
+    );
+    assert_eq!(
+        parse("HTTP/1.1 200 \n\n"),
+        Ok((v11, 200, B::from(""), true))
+    );
+    assert_eq!(
+        parse("HTTP/1.1 999 X\n\n"),
+        Ok((v11, 999, B::from("X"), true))
+    );
+    assert_eq!(
+        parse("HTTP/1.1 100 Continue\n\n"),
+        Ok((v11, 100, B::from("Continue"), true))
+    );
+    assert_eq!(
+        parse("HTTP/1.1 200 OK\\tfine\n\n"),
+        Ok((v11, 200, B::from("OK\tfine"), true))
+    );
+    assert_eq!(
+        parse("HTTP/1.0 200 OK\n\n"),
+        Ok((Version::Http10, 200, B::from("OK"), false))
+    );
+    assert_eq!(
+        parse("HTTP/1.0 200 OK\nConnection: keep-alive\n\n"),
+        Ok((Version::Http10, 200, B::from("OK"), true))
+    );
+    assert_eq!(
+        parse("HTTP/1.1 200 OK\nConnection: close\n\n"),
+        Ok((v11, 200, B::from("OK"), false))
+    );
+    for bad in [
+        "HTTP/1.1 099 Low\n\n",
+        "HTTP/1.1 20 OK\n\n",
+        "HTTP/1.1 2000 OK\n\n",
+        "HTTP/1.1  200 OK\n\n",
+        "HTTP/1.1 2x0 OK\n\n",
+        "HTTP/1.1 200OK\n\n",
+        "HTTP/1.1 200 O\\0K\n\n",
+        "HTTP/1.1 200 O\\rK\n\n",
+        "HTTP/1.1 200 OK\\n\n",
+        "HTTP/2.0 200 OK\n\n",
+        "HTTP/1.2 200 OK\n\n",
+        "http/1.1 200 OK\n\n",
+        "HTTP/1.1\n\n",
+        "ICY 200 OK\n\n",
+    ] {
+        assert_eq!(parse(bad), Err(K::InvalidStatusLine), "{bad:?}");
+    }
+    assert_eq!(
+        parse("HTTP/1.1 200 OK\nX : y\n\n"),
+        Err(K::WhitespaceBeforeColon)
+    );
+    assert_eq!(parse("HTTP/1.1 200 OK\nX: a\n b\n\n"), Err(K::ObsFold));
+}
+
+/// Response framing as the client reads it (RFC 9112 §6.3).
+#[test]
+fn response_framing() {
+    let read = |methods: &[&str], text: &str, eof: bool| {
+        let input = crlf(text);
+        assert_split_anywhere(&input, |parts| {
+            run_client(methods, parts, &Limits::default(), eof)
+        })
+    };
+    let body = |events: &[Ev]| -> Option<B> {
+        events.iter().find_map(|e| match e {
+            Ev::Data(d) => Some(d.clone()),
+            _ => None,
+        })
+    };
+    // Content-Length.
+    let events = read(
+        &["GET"],
+        "HTTP/1.1 200 OK\nContent-Length: 5\n\nhello",
+        false,
+    );
+    assert_eq!(body(&events), Some(B::from("hello")));
+    assert_eq!(events.last(), Some(&Ev::End(vec![])));
+    // llhttp (response/content-length.md): duplicate, conflicting lengths are an error.
+    let events = read(
+        &["GET"],
+        "HTTP/1.1 200 OK\nContent-Length: 1\nContent-Length: 2\n\nab",
+        false,
+    );
+    assert_eq!(events, [Ev::Error(K::ConflictingContentLength)]);
+    // Chunked.
+    let events = read(
+        &["GET"],
+        "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n5\nhello\n0\n\n",
+        false,
+    );
+    assert_eq!(body(&events), Some(B::from("hello")));
+    assert_eq!(events.last(), Some(&Ev::End(vec![])));
+    // TE and CL in a response: TE wins (RFC 9112 §6.3 ¶3) and the connection closes after.
+    let events = read(
+        &["GET", "GET"],
+        "HTTP/1.1 200 OK\nContent-Length: 100\nTransfer-Encoding: chunked\n\n5\nhello\n0\n\n",
+        false,
+    );
+    assert_eq!(body(&events), Some(B::from("hello")));
+    assert_eq!(events.last(), Some(&Ev::Closed), "{events:?}");
+    // A coding under chunked is the caller's to undo: the chunks are still decoded.
+    let events = read(
+        &["GET"],
+        "HTTP/1.1 200 OK\nTransfer-Encoding: gzip, chunked\n\n3\nxyz\n0\n\n",
+        false,
+    );
+    assert_eq!(body(&events), Some(B::from("xyz")));
+    // Chunked not last: read until close (RFC 9112 §6.3 ¶4).
+    let events = read(
+        &["GET"],
+        "HTTP/1.1 200 OK\nTransfer-Encoding: chunked, gzip\n\nraw bytes",
+        true,
+    );
+    assert_eq!(body(&events), Some(B::from("raw bytes")));
+    assert_eq!(events.last(), Some(&Ev::Closed));
+    // Close-delimited.
+    let events = read(&["GET"], "HTTP/1.1 200 OK\n\nuntil the end", true);
+    assert_eq!(body(&events), Some(B::from("until the end")));
+    assert!(events.contains(&Ev::End(vec![])));
+    // HEAD: Content-Length describes the GET response; no body follows.
+    let events = read(
+        &["HEAD", "GET"],
+        "HTTP/1.1 200 OK\nContent-Length: 5\n\nHTTP/1.1 200 OK\nContent-Length: 2\n\nhi",
+        false,
+    );
+    assert_eq!(body(&events), Some(B::from("hi")));
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Ev::Response(_)))
+            .count(),
+        2
+    );
+    // 204 and 304 have no body whatever they say.
+    for status in ["204 No Content", "304 Not Modified"] {
+        let text = format!(
+            "HTTP/1.1 {status}\nContent-Length: 5\n\nHTTP/1.1 200 OK\nContent-Length: 1\n\nx"
+        );
+        let events = read(&["GET", "GET"], &text, false);
+        assert_eq!(body(&events), Some(B::from("x")), "{status}");
+    }
+    // 1xx, then the final response.
+    let events = read(
+        &["POST"],
+        "HTTP/1.1 100 Continue\n\nHTTP/1.1 103 Early Hints\nLink: </a>\n\nHTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+        false,
+    );
+    assert!(matches!(&events[0], Ev::Informational(r) if r.status == 100));
+    assert!(matches!(&events[1], Ev::Informational(r) if r.status == 103));
+    assert!(matches!(&events[2], Ev::Response(r) if r.status == 200));
+    assert_eq!(body(&events), Some(B::from("ok")));
+}
+
+#[test]
+fn body_limits_give_the_same_events_in_every_split() {
+    let mut limits = Limits::default();
+    limits.max_body_len = 4;
+    let events = assert_split_anywhere(b"hello", |parts| {
+        run_body(parts, Framing::CloseDelimited, &limits, true)
+    });
+    assert_eq!(
+        events,
+        [Ev::Data(B::from("hell")), Ev::Error(K::BodyTooLarge)]
+    );
+    let events = assert_split_anywhere(b"hello", |parts| {
+        run_body(parts, Framing::Length(5), &limits, false)
+    });
+    assert_eq!(events, [Ev::Error(K::BodyTooLarge)]);
+    let events = assert_split_anywhere(b"hell", |parts| {
+        run_body(parts, Framing::CloseDelimited, &limits, true)
+    });
+    assert_eq!(events, [Ev::Data(B::from("hell")), Ev::End(vec![])]);
+}
