@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|wire: [u8; 8]| {
-    let header = fcgi_proto::RecordHeader::decode(wire);
+    let header = fcgi_proto::record::RecordHeader::decode(wire);
     let mut expected = wire;
     expected[7] = 0;
     assert_eq!(header.encode(), expected);
