@@ -327,8 +327,13 @@ impl ServerConn {
         {
             return Err(Error::local());
         }
-        write_status_line(status, None, out)?;
-        write_fields(headers, out)?;
+        let start = out.len();
+        if let Err(e) =
+            write_status_line(status, None, out).and_then(|()| write_fields(headers, out))
+        {
+            out.truncate(start);
+            return Err(e);
+        }
         out.put_slice(b"\r\n");
         if status == 100 {
             self.cycle.waiting_continue = false;
@@ -374,12 +379,22 @@ impl ServerConn {
         let head = cycle.method == Method::Head;
         let mut keep_alive = cycle.started && cycle.keep_alive && self.error.is_none();
 
-        write_status_line(status, response.reason, out)?;
-        let caller_close = write_fields(response.headers, out)?;
+        // A refused field (header injection, a framing field) leaves `out` as it was.
+        let start = out.len();
+        let written = write_status_line(status, response.reason, out)
+            .and_then(|()| write_fields(response.headers, out))
+            .and_then(|close| match response.date {
+                Some(date) => write_field(b"date", date.as_bytes(), out).map(|()| close),
+                None => Ok(close),
+            });
+        let caller_close = match written {
+            Ok(close) => close,
+            Err(e) => {
+                out.truncate(start);
+                return Err(e);
+            }
+        };
         keep_alive &= !caller_close;
-        if let Some(date) = response.date {
-            write_field(b"date", date.as_bytes(), out)?;
-        }
         let framing = if bodiless {
             Framing::None
         } else {
@@ -411,8 +426,11 @@ impl ServerConn {
             self.our = Our::Upgraded;
             return Ok(());
         }
-        if !keep_alive && !caller_close {
-            out.put_slice(b"connection: close\r\n");
+        if !keep_alive {
+            // The caller's own `Connection: close` already says it.
+            if !caller_close {
+                out.put_slice(b"connection: close\r\n");
+            }
         } else if cycle.version == Version::Http10 {
             out.put_slice(b"connection: keep-alive\r\n");
         }
