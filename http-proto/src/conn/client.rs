@@ -145,12 +145,18 @@ impl ClientConn {
         {
             return Err(Error::local());
         }
+        let start = out.len();
         out.put_slice(request.method);
         out.put_u8(b' ');
         out.put_slice(request.target);
         out.put_slice(b" HTTP/1.1\r\n");
-        if write_fields(request.headers, out)? {
-            self.keep_alive = false;
+        // A refused field (header injection, a framing field) leaves `out` as it was.
+        match write_fields(request.headers, out) {
+            Ok(close) => self.keep_alive &= !close,
+            Err(e) => {
+                out.truncate(start);
+                return Err(e);
+            }
         }
         let method = request.method_kind();
         let framing = match request.body_len {
