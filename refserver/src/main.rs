@@ -1,42 +1,170 @@
 //! refserver: the tokio driver for the protocol crates.
 //!
-//! Placeholder until issue 8: parses its command line and reports what it would serve.
+//! `refserver` with no arguments serves the demo site (`refserver/site/public`) on
+//! `127.0.0.1:8080`; `--config FILE` reads a TOML configuration (see `config.rs` and the
+//! README); `--listen ADDR --root DIR` serves a directory. It prints one
+//! `listening on http://ADDR/` line per listener on stdout once bound; logs go to stderr
+//! (`RUST_LOG` filters them), the access log to stdout by default.
+
+mod access_log;
+mod config;
+mod driver;
+mod listener;
+mod reply;
+mod router;
+mod shutdown;
+mod static_files;
+mod status;
 
 use clap::Parser;
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use config::{Config, RuntimeLayout};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
-/// Command line of `refserver`.
+/// A web server built on Sans-IO protocol crates: static files, status page, and the
+/// route slots for CGI and FastCGI.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// Directory to serve as static files.
-    #[arg(long, default_value = "refserver/site/public")]
-    root: PathBuf,
+    /// Configuration file (TOML). Without it: the demo site, or `--root`.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Address to listen on, repeatable: `127.0.0.1:8080`, `[::1]:8080`, `unix:/path`.
+    /// Replaces the configuration's `listen`. Port 0 picks a free port (printed).
+    #[arg(long, value_name = "ADDR")]
+    listen: Vec<String>,
+    /// Serve this directory as static files (instead of the demo site).
+    #[arg(long, value_name = "DIR", conflicts_with = "config")]
+    root: Option<PathBuf>,
+    /// Worker threads (0: one per core).
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    /// Runtime layout: one current-thread runtime per worker with `SO_REUSEPORT`
+    /// listeners, or one multi-thread runtime.
+    #[arg(long, value_enum)]
+    runtime: Option<RuntimeLayout>,
+    /// Access log: `stdout`, `off` or a file path.
+    #[arg(long, value_name = "TARGET")]
+    access_log: Option<String>,
+    /// Check the configuration, print it with every default filled in, and exit.
+    #[arg(long)]
+    check: bool,
 }
 
-fn main() {
+/// The demo site: `refserver/site/public` from the repository root, else the copy beside
+/// this crate's sources.
+fn demo_root() -> PathBuf {
+    let from_repo_root = Path::new("refserver/site/public");
+    if from_repo_root.is_dir() {
+        from_repo_root.to_path_buf()
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("site/public")
+    }
+}
+
+impl Cli {
+    /// The configuration these arguments describe.
+    fn config(&self) -> Result<Config, config::ConfigError> {
+        let mut config = match (&self.config, &self.root) {
+            (Some(path), _) => Config::load(path)?,
+            (None, Some(root)) => Config::for_static_root(root.clone()),
+            (None, None) => Config::demo(demo_root()),
+        };
+        if !self.listen.is_empty() {
+            config.listen.clone_from(&self.listen);
+        }
+        if let Some(workers) = self.workers {
+            config.workers = workers;
+        }
+        if let Some(runtime) = self.runtime {
+            config.runtime = runtime;
+        }
+        if let Some(log) = &self.access_log {
+            config.access_log.clone_from(log);
+        }
+        config.validate()?;
+        // Compiling the routes checks the static directories exist.
+        router::Router::new(&config.routes)?;
+        Ok(config)
+    }
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    println!(
-        "refserver {}: would serve {} on http://{}/ (server not built yet, see issue 8)",
-        env!("CARGO_PKG_VERSION"),
-        cli.root.display(),
-        cli.listen
-    );
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match cli.config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("refserver: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if cli.check {
+        print!("{}", config.to_toml());
+        return ExitCode::SUCCESS;
+    }
+    match driver::run(&config) {
+        Ok(()) => {
+            // Worker threads hold sessions past the drain deadline: leave without joining them.
+            std::process::exit(0);
+        }
+        Err(e) => {
+            eprintln!("refserver: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Cli;
-    use clap::Parser;
+    use super::*;
 
     #[test]
-    fn cli_defaults_to_the_demo_site_on_loopback() {
+    fn no_arguments_serve_the_demo_site_on_loopback() {
         let cli = Cli::parse_from(["refserver"]);
-        assert_eq!(cli.listen.to_string(), "127.0.0.1:8080");
-        assert!(cli.root.ends_with("site/public"));
+        let config = cli.config().unwrap();
+        assert_eq!(config.listen, ["127.0.0.1:8080"]);
+        let static_dir = config
+            .routes
+            .iter()
+            .find_map(|r| r.static_files.as_ref())
+            .unwrap();
+        assert!(static_dir.dir.ends_with("site/public"));
+        assert!(config.routes.iter().any(|r| r.status.is_some()));
+    }
+
+    #[test]
+    fn flags_override_the_configuration() {
+        let cli = Cli::parse_from([
+            "refserver",
+            "--listen",
+            "127.0.0.1:0",
+            "--listen",
+            "[::1]:0",
+            "--workers",
+            "3",
+            "--runtime",
+            "multi-thread",
+            "--access-log",
+            "off",
+        ]);
+        let config = cli.config().unwrap();
+        assert_eq!(config.listen, ["127.0.0.1:0", "[::1]:0"]);
+        assert_eq!(config.workers, 3);
+        assert_eq!(config.runtime, RuntimeLayout::MultiThread);
+        assert_eq!(config.access_log, "off");
+    }
+
+    #[test]
+    fn root_and_config_exclude_each_other() {
+        assert!(Cli::try_parse_from(["refserver", "--root", "x", "--config", "y"]).is_err());
+        let cli = Cli::parse_from(["refserver", "--root", "/no/such/dir"]);
+        assert!(cli.config().is_err());
     }
 }

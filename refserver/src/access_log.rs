@@ -1,0 +1,303 @@
+//! The access log in Combined Log Format, written off the hot path.
+//!
+//! Session tasks hand an [`Entry`] (a few `Bytes` views of the request head, no
+//! formatting) to a bounded channel with `try_send`; one writer thread formats and writes
+//! them in batches, flushing when the channel runs dry. When the writer falls behind and
+//! the channel is full, entries are dropped and counted rather than slowing requests down;
+//! the count is reported in the error log. A thread rather than a task: it does blocking
+//! writes, and it serves every worker runtime alike.
+
+use bytes::Bytes;
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Entries the channel holds before new ones are dropped.
+const CHANNEL_CAPACITY: usize = 16 * 1024;
+
+/// One finished request, as logged.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    /// Client address; `None` on a Unix socket.
+    pub(crate) remote: Option<IpAddr>,
+    /// When the response was sent.
+    pub(crate) time: SystemTime,
+    /// The request-line, without CRLF.
+    pub(crate) request_line: Bytes,
+    /// Response status.
+    pub(crate) status: u16,
+    /// Response body bytes sent.
+    pub(crate) bytes: u64,
+    /// `Referer` field.
+    pub(crate) referer: Option<Bytes>,
+    /// `User-Agent` field.
+    pub(crate) user_agent: Option<Bytes>,
+}
+
+impl Entry {
+    /// The request-line of a head: everything before its first CRLF.
+    pub(crate) fn request_line_of(head: &http_proto::RequestHead) -> Bytes {
+        let all = head.as_bytes();
+        let end = all.iter().position(|&b| b == b'\r').unwrap_or(all.len());
+        all.slice(..end)
+    }
+}
+
+enum Message {
+    Entry(Box<Entry>),
+    Stop,
+}
+
+/// The logging side shared by all sessions; cheap to call when logging is off.
+#[derive(Debug)]
+pub(crate) struct AccessLog {
+    tx: Option<SyncSender<Message>>,
+    dropped: AtomicU64,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Message")
+    }
+}
+
+impl AccessLog {
+    /// Starts the writer for `target`: `"stdout"`, `"off"`, or a file path (appended to).
+    pub(crate) fn start(target: &str) -> io::Result<Self> {
+        let sink: Box<dyn Write + Send> = match target {
+            "off" => {
+                return Ok(Self {
+                    tx: None,
+                    dropped: AtomicU64::new(0),
+                    writer: Mutex::new(None),
+                });
+            }
+            "stdout" => Box::new(io::stdout()),
+            path => Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            ),
+        };
+        let (tx, rx) = sync_channel(CHANNEL_CAPACITY);
+        let writer = std::thread::Builder::new()
+            .name("access-log".to_owned())
+            .spawn(move || write_entries(&rx, sink))?;
+        Ok(Self {
+            tx: Some(tx),
+            dropped: AtomicU64::new(0),
+            writer: Mutex::new(Some(writer)),
+        })
+    }
+
+    /// Whether entries are written at all (callers skip building them when not).
+    pub(crate) fn enabled(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    /// Queues an entry without waiting; drops it if the writer is behind.
+    pub(crate) fn log(&self, entry: Entry) {
+        if let Some(tx) = &self.tx {
+            if let Err(TrySendError::Full(_)) = tx.try_send(Message::Entry(Box::new(entry)))
+                && self.dropped.fetch_add(1, Ordering::Relaxed) % 10_000 == 0
+            {
+                tracing::warn!("access log: writer behind, dropping entries");
+            }
+        }
+    }
+
+    /// Entries dropped because the writer was behind.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Writes what is queued, stops the writer and waits for it.
+    pub(crate) fn stop(&self) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Message::Stop);
+        }
+        let writer = self.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(writer) = writer {
+            let _ = writer.join();
+        }
+    }
+}
+
+fn write_entries(rx: &Receiver<Message>, sink: Box<dyn Write + Send>) {
+    let mut out = io::BufWriter::with_capacity(64 * 1024, sink);
+    let mut line = Vec::with_capacity(512);
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        while let Some(message) = next {
+            match message {
+                Message::Entry(entry) => {
+                    line.clear();
+                    format_entry(&entry, &mut line);
+                    if out.write_all(&line).is_err() {
+                        return;
+                    }
+                }
+                Message::Stop => {
+                    let _ = out.flush();
+                    return;
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        let _ = out.flush();
+    }
+    let _ = out.flush();
+}
+
+/// `host - - [day/Mon/year:HH:MM:SS +0000] "request" status bytes "referer" "agent"\n`.
+pub(crate) fn format_entry(e: &Entry, out: &mut Vec<u8>) {
+    match e.remote {
+        Some(ip) => out.extend_from_slice(ip.to_string().as_bytes()),
+        None => out.push(b'-'),
+    }
+    out.extend_from_slice(b" - - [");
+    format_clf_time(e.time, out);
+    out.extend_from_slice(b"] \"");
+    escape_into(&e.request_line, out);
+    out.extend_from_slice(b"\" ");
+    out.extend_from_slice(e.status.to_string().as_bytes());
+    out.push(b' ');
+    if e.bytes == 0 {
+        out.push(b'-');
+    } else {
+        out.extend_from_slice(e.bytes.to_string().as_bytes());
+    }
+    for field in [&e.referer, &e.user_agent] {
+        out.extend_from_slice(b" \"");
+        match field {
+            Some(v) => escape_into(v, out),
+            None => out.push(b'-'),
+        }
+        out.push(b'"');
+    }
+    out.push(b'\n');
+}
+
+/// Quotes, backslashes and bytes outside printable ASCII become `\xHH` (as nginx does),
+/// so a request cannot forge log lines.
+fn escape_into(value: &[u8], out: &mut Vec<u8>) {
+    for &b in value {
+        if b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b) {
+            out.extend_from_slice(format!("\\x{b:02X}").as_bytes());
+        } else {
+            out.push(b);
+        }
+    }
+}
+
+/// `10/Oct/2000:13:55:36 +0000` (UTC).
+fn format_clf_time(time: SystemTime, out: &mut Vec<u8>) {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    let text = format!(
+        "{day:02}/{}/{year}:{:02}:{:02}:{:02} +0000",
+        MONTHS[usize::from(month - 1)],
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    );
+    out.extend_from_slice(text.as_bytes());
+}
+
+/// Days since 1970-01-01 to (year, month 1..=12, day 1..=31), proleptic Gregorian
+/// (Howard Hinnant's `civil_from_days`, for non-negative days).
+fn civil_from_days(days: u64) -> (u64, u8, u8) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (
+        year,
+        u8::try_from(month).unwrap_or(1),
+        u8::try_from(day).unwrap_or(1),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn entry() -> Entry {
+        Entry {
+            remote: Some("127.0.0.1".parse().unwrap()),
+            time: UNIX_EPOCH + Duration::from_secs(971_185_336),
+            request_line: Bytes::from_static(b"GET /apache_pb.gif HTTP/1.0"),
+            status: 200,
+            bytes: 2326,
+            referer: Some(Bytes::from_static(b"http://www.example.com/start.html")),
+            user_agent: Some(Bytes::from_static(b"Mozilla/4.08 [en] (Win98; I ;Nav)")),
+        }
+    }
+
+    #[test]
+    fn lines_follow_the_combined_log_format() {
+        let mut out = Vec::new();
+        format_entry(&entry(), &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "127.0.0.1 - - [10/Oct/2000:13:42:16 +0000] \"GET /apache_pb.gif HTTP/1.0\" 200 2326 \"http://www.example.com/start.html\" \"Mozilla/4.08 [en] (Win98; I ;Nav)\"\n"
+        );
+    }
+
+    #[test]
+    fn missing_fields_are_dashes_and_quotes_are_escaped() {
+        let mut e = entry();
+        e.remote = None;
+        e.bytes = 0;
+        e.referer = None;
+        e.user_agent = Some(Bytes::from_static(b"evil\" \n"));
+        let mut out = Vec::new();
+        format_entry(&e, &mut out);
+        let line = String::from_utf8(out).unwrap();
+        assert!(line.starts_with("- - - ["), "{line}");
+        assert!(
+            line.ends_with(" 200 - \"-\" \"evil\\x22 \\x0A\"\n"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn dates_are_right_across_leap_years() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(20_598), (2026, 5, 25));
+    }
+
+    #[test]
+    fn a_file_log_gets_every_entry_by_stop() {
+        let path = std::env::temp_dir().join(format!("refserver-log-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let log = AccessLog::start(path.to_str().unwrap()).unwrap();
+        for _ in 0..100 {
+            log.log(entry());
+        }
+        log.stop();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 100);
+        assert_eq!(log.dropped(), 0);
+        let _ = std::fs::remove_file(&path);
+        assert!(!AccessLog::start("off").unwrap().enabled());
+    }
+}

@@ -1,0 +1,641 @@
+//! The configuration file: TOML read with serde, unknown keys refused with their line number.
+//!
+//! Every field has a default, so `--check` can print the effective configuration and a
+//! file written today keeps working when later issues add keys. Relative paths in a file
+//! (`static.dir`, `access_log`) are resolved against the file's directory.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    /// Addresses to listen on: `"127.0.0.1:8080"`, `"[::1]:8080"`, `"unix:/run/refserver.sock"`.
+    #[serde(default = "default_listen")]
+    pub(crate) listen: Vec<String>,
+    /// Worker threads; 0 means one per core.
+    #[serde(default)]
+    pub(crate) workers: usize,
+    /// How workers are laid out on runtimes.
+    #[serde(default)]
+    pub(crate) runtime: RuntimeLayout,
+    /// Listen backlog passed to `listen(2)`.
+    #[serde(default = "default_backlog")]
+    pub(crate) backlog: u32,
+    /// `"stdout"`, `"off"`, or a file path (appended to).
+    #[serde(default = "default_access_log")]
+    pub(crate) access_log: String,
+    /// How long in-flight requests may run after SIGTERM/SIGINT before the process exits anyway.
+    #[serde(default = "default_shutdown_timeout_ms")]
+    pub(crate) shutdown_timeout_ms: u64,
+    /// Session limits and deadlines (handed to session-core).
+    #[serde(default)]
+    pub(crate) limits: LimitsConfig,
+    /// Routes, first match wins, in file order.
+    #[serde(default, rename = "route")]
+    pub(crate) routes: Vec<RouteConfig>,
+}
+
+/// Multi-thread runtime, or one current-thread runtime per worker with its own
+/// `SO_REUSEPORT` listener (the kernel spreads connections over them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RuntimeLayout {
+    /// One current-thread runtime per worker thread, each with its own listening socket.
+    #[default]
+    PerWorker,
+    /// One multi-thread (work-stealing) runtime with `workers` threads.
+    MultiThread,
+}
+
+/// What to do with a connection when `max_sessions` are already open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum OverloadConfig {
+    /// Answer `503 Service Unavailable` and close.
+    #[default]
+    Reject503,
+    /// Close without a word.
+    Close,
+}
+
+/// Limits and deadlines of one session: every `session_core::Limits` field (times in
+/// milliseconds), plus the registry's `max_sessions` and `overload`. The defaults are
+/// session-core's and http-proto's, read from their `Default`s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct LimitsConfig {
+    /// Most sessions open at once; past it, `overload` decides.
+    pub(crate) max_sessions: usize,
+    /// What to do with a connection past `max_sessions`: `"reject503"` or `"close"`.
+    pub(crate) overload: OverloadConfig,
+    /// From accept to the first byte of the first request. Past it: silent close.
+    pub(crate) first_byte_timeout_ms: u64,
+    /// From a head's first byte to its last (the slowloris bound). Past it: 408.
+    pub(crate) header_timeout_ms: u64,
+    /// Window over which `body_min_rate` is checked while a body is read.
+    pub(crate) body_rate_window_ms: u64,
+    /// Minimum request body rate in bytes per second (0: no check). Below it: 408.
+    pub(crate) body_min_rate: u64,
+    /// Keep-alive idle time between requests. Past it: silent close.
+    pub(crate) keepalive_timeout_ms: u64,
+    /// Time without write progress while output is pending. Past it: close.
+    pub(crate) write_stall_timeout_ms: u64,
+    /// Time a handler may take to start (and continue) its response. Past it: 504.
+    pub(crate) handler_timeout_ms: u64,
+    /// Total lifetime of a session; 0 means unbounded.
+    pub(crate) max_lifetime_ms: u64,
+    /// Requests served on one connection.
+    pub(crate) max_requests: u32,
+    /// Stop reading while this many output bytes wait to be written.
+    pub(crate) write_watermark: usize,
+    /// Stop reading while this many responses wait to be written (pipelining depth).
+    pub(crate) max_queued_responses: usize,
+    /// Stop reading while this many received bytes wait to be parsed.
+    pub(crate) max_read_ahead: usize,
+    /// Bytes made room for on each read.
+    pub(crate) read_chunk: usize,
+    /// Largest request body. Past it: 413.
+    pub(crate) max_body_bytes: u64,
+    /// Largest request head. Past it: 431.
+    pub(crate) max_head_bytes: usize,
+    /// Longest request-target. Past it: 414.
+    pub(crate) max_target_bytes: usize,
+    /// Most header fields in a request. Past it: 431.
+    pub(crate) max_headers: usize,
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let s = session_core::Limits::default();
+        let r = session_core::RegistryConfig::default();
+        Self {
+            max_sessions: r.max_sessions,
+            overload: match r.overload {
+                session_core::OverloadPolicy::Close => OverloadConfig::Close,
+                _ => OverloadConfig::Reject503,
+            },
+            first_byte_timeout_ms: millis(s.first_byte_timeout),
+            header_timeout_ms: millis(s.header_timeout),
+            body_rate_window_ms: millis(s.body_rate_window),
+            body_min_rate: s.body_min_rate,
+            keepalive_timeout_ms: millis(s.keepalive_timeout),
+            write_stall_timeout_ms: millis(s.write_stall_timeout),
+            handler_timeout_ms: millis(s.handler_timeout),
+            max_lifetime_ms: s.max_lifetime.map_or(0, millis),
+            max_requests: s.max_requests,
+            write_watermark: s.write_watermark,
+            max_queued_responses: s.max_queued_responses,
+            max_read_ahead: s.max_read_ahead,
+            read_chunk: s.read_chunk,
+            max_body_bytes: s.http.max_body_len,
+            max_head_bytes: s.http.max_head_len,
+            max_target_bytes: s.http.max_target_len,
+            max_headers: s.http.max_headers,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// session-core's limits from these values.
+    pub(crate) fn session_limits(&self) -> session_core::Limits {
+        let ms = Duration::from_millis;
+        let mut l = session_core::Limits::default();
+        l.first_byte_timeout = ms(self.first_byte_timeout_ms);
+        l.header_timeout = ms(self.header_timeout_ms);
+        l.body_rate_window = ms(self.body_rate_window_ms);
+        l.body_min_rate = self.body_min_rate;
+        l.keepalive_timeout = ms(self.keepalive_timeout_ms);
+        l.write_stall_timeout = ms(self.write_stall_timeout_ms);
+        l.handler_timeout = ms(self.handler_timeout_ms);
+        l.max_lifetime = (self.max_lifetime_ms > 0).then(|| ms(self.max_lifetime_ms));
+        l.max_requests = self.max_requests;
+        l.write_watermark = self.write_watermark;
+        l.max_queued_responses = self.max_queued_responses;
+        l.max_read_ahead = self.max_read_ahead;
+        l.read_chunk = self.read_chunk;
+        l.http.max_body_len = self.max_body_bytes;
+        l.http.max_head_len = self.max_head_bytes;
+        l.http.max_target_len = self.max_target_bytes;
+        l.http.max_headers = self.max_headers;
+        l
+    }
+
+    /// session-core's registry settings from these values.
+    pub(crate) fn registry_config(&self) -> session_core::RegistryConfig {
+        session_core::RegistryConfig {
+            max_sessions: self.max_sessions,
+            overload: match self.overload {
+                OverloadConfig::Reject503 => session_core::OverloadPolicy::Reject503,
+                OverloadConfig::Close => session_core::OverloadPolicy::Close,
+            },
+        }
+    }
+}
+
+/// One `[[route]]` table: where it matches, and exactly one kind saying what it does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RouteConfig {
+    /// Matches paths starting with this (byte prefix, as nginx `location /x`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) prefix: Option<String>,
+    /// Matches paths ending with this, e.g. `".php"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) suffix: Option<String>,
+    /// Matches only this host (the `Host` field without its port, case-insensitive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) host: Option<String>,
+    /// A fixed response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) respond: Option<RespondConfig>,
+    /// Static files from a directory.
+    #[serde(default, rename = "static", skip_serializing_if = "Option::is_none")]
+    pub(crate) static_files: Option<StaticConfig>,
+    /// The status page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) status: Option<StatusConfig>,
+    /// CGI scripts: the CGI gateway issue defines its keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cgi: Option<toml::Table>,
+    /// FastCGI upstreams: the FastCGI gateway issue defines its keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) fastcgi: Option<toml::Table>,
+}
+
+/// `respond = { status = 200, content_type = "text/plain", body = "Hello, World!" }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RespondConfig {
+    /// Status code.
+    #[serde(default = "default_status")]
+    pub(crate) status: u16,
+    /// `Content-Type` value; none is sent when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) content_type: Option<String>,
+    /// Body text.
+    #[serde(default)]
+    pub(crate) body: String,
+}
+
+/// `static = { dir = "site/public", index = ["index.html"] }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StaticConfig {
+    /// Directory served; the path after the route's prefix is looked up inside it.
+    pub(crate) dir: PathBuf,
+    /// Files tried, in order, when the path names a directory.
+    #[serde(default = "default_index")]
+    pub(crate) index: Vec<String>,
+}
+
+/// `status = {}`: plain text, or JSON with `?format=json` or `Accept: application/json`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatusConfig {}
+
+fn default_listen() -> Vec<String> {
+    vec!["127.0.0.1:8080".to_owned()]
+}
+fn default_backlog() -> u32 {
+    1024
+}
+fn default_access_log() -> String {
+    "stdout".to_owned()
+}
+fn default_shutdown_timeout_ms() -> u64 {
+    10_000
+}
+fn default_status() -> u16 {
+    200
+}
+fn default_index() -> Vec<String> {
+    vec!["index.html".to_owned()]
+}
+
+/// A configuration that could not be used: where and why.
+#[derive(Debug)]
+pub(crate) struct ConfigError {
+    message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// One listening address, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ListenAddr {
+    /// TCP over IPv4 or IPv6.
+    Tcp(SocketAddr),
+    /// A Unix domain socket at this path.
+    Unix(PathBuf),
+}
+
+impl ListenAddr {
+    /// Parses `host:port`, `[v6]:port` or `unix:/path`.
+    pub(crate) fn parse(text: &str) -> Result<Self, ConfigError> {
+        if let Some(path) = text.strip_prefix("unix:") {
+            if path.is_empty() {
+                return Err(ConfigError::new("listen: `unix:` needs a path"));
+            }
+            return Ok(Self::Unix(PathBuf::from(path)));
+        }
+        text.parse().map(Self::Tcp).map_err(|_| {
+            ConfigError::new(format!(
+                "listen: `{text}` is not `IP:PORT`, `[IPv6]:PORT` or `unix:/path`"
+            ))
+        })
+    }
+}
+
+impl fmt::Display for ListenAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Tcp(addr) => write!(f, "{addr}"),
+            Self::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks a file; relative paths in it become relative to its directory.
+    pub(crate) fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new(format!("{}: {e}", path.display())))?;
+        let mut config = Self::parse(&text).map_err(|e| {
+            ConfigError::new(format!("{}:{}", path.display(), e.message.trim_end()))
+        })?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        config.resolve_paths(base);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses TOML text; an error names its line and column (`LINE:COL: message`).
+    pub(crate) fn parse(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e: toml::de::Error| {
+            let (line, col) = e
+                .span()
+                .map_or((0, 0), |span| line_and_column(text, span.start));
+            ConfigError::new(format!("{line}:{col}: {}", e.message().trim_end()))
+        })
+    }
+
+    /// Makes relative paths relative to `base` (the config file's directory).
+    pub(crate) fn resolve_paths(&mut self, base: &Path) {
+        if base.as_os_str().is_empty() {
+            return;
+        }
+        for route in &mut self.routes {
+            if let Some(s) = &mut route.static_files
+                && s.dir.is_relative()
+            {
+                s.dir = base.join(&s.dir);
+            }
+        }
+        if !matches!(self.access_log.as_str(), "stdout" | "off")
+            && Path::new(&self.access_log).is_relative()
+        {
+            self.access_log = base.join(&self.access_log).display().to_string();
+        }
+    }
+
+    /// Checks what serde cannot: addresses, one kind per route, a matcher per route.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if self.listen.is_empty() {
+            return Err(ConfigError::new("listen: at least one address is needed"));
+        }
+        for addr in &self.listen {
+            ListenAddr::parse(addr)?;
+        }
+        if self.limits.max_sessions == 0 {
+            return Err(ConfigError::new("limits.max_sessions must be at least 1"));
+        }
+        for (i, route) in self.routes.iter().enumerate() {
+            let n = i + 1;
+            let kinds = usize::from(route.respond.is_some())
+                + usize::from(route.static_files.is_some())
+                + usize::from(route.status.is_some())
+                + usize::from(route.cgi.is_some())
+                + usize::from(route.fastcgi.is_some());
+            if kinds != 1 {
+                return Err(ConfigError::new(format!(
+                    "route {n}: needs exactly one of respond, static, status, cgi, fastcgi (has {kinds})"
+                )));
+            }
+            if route.prefix.is_none() && route.suffix.is_none() && route.host.is_none() {
+                return Err(ConfigError::new(format!(
+                    "route {n}: needs `prefix`, `suffix` or `host` to match on"
+                )));
+            }
+            if let Some(r) = &route.respond
+                && !(200..=999).contains(&r.status)
+            {
+                return Err(ConfigError::new(format!(
+                    "route {n}: respond.status {} is not a final status (200..=999)",
+                    r.status
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The listening addresses, parsed (valid after [`validate`](Self::validate)).
+    pub(crate) fn listen_addrs(&self) -> Result<Vec<ListenAddr>, ConfigError> {
+        self.listen.iter().map(|a| ListenAddr::parse(a)).collect()
+    }
+
+    /// Worker threads to run: `workers`, or one per core when 0.
+    pub(crate) fn effective_workers(&self) -> usize {
+        if self.workers > 0 {
+            self.workers
+        } else {
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        }
+    }
+
+    /// The configuration as TOML, defaults included (`--check`).
+    pub(crate) fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print config: {e}\n"))
+    }
+
+    /// The demo configuration used with no arguments: `/plaintext`, `/status` and the
+    /// demo site under `root`.
+    pub(crate) fn demo(root: PathBuf) -> Self {
+        let mut config = Self::for_static_root(root);
+        config.routes.insert(
+            0,
+            RouteConfig {
+                prefix: Some("/status".to_owned()),
+                status: Some(StatusConfig {}),
+                ..RouteConfig::empty()
+            },
+        );
+        config.routes.insert(
+            0,
+            RouteConfig {
+                prefix: Some("/plaintext".to_owned()),
+                respond: Some(RespondConfig {
+                    status: 200,
+                    content_type: Some("text/plain".to_owned()),
+                    body: "Hello, World!".to_owned(),
+                }),
+                ..RouteConfig::empty()
+            },
+        );
+        config
+    }
+
+    /// Serves `root` as static files on the default address (`--root DIR`).
+    pub(crate) fn for_static_root(root: PathBuf) -> Self {
+        Self {
+            routes: vec![RouteConfig {
+                prefix: Some("/".to_owned()),
+                static_files: Some(StaticConfig {
+                    dir: root,
+                    index: default_index(),
+                }),
+                ..RouteConfig::empty()
+            }],
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            workers: 0,
+            runtime: RuntimeLayout::default(),
+            backlog: default_backlog(),
+            access_log: default_access_log(),
+            shutdown_timeout_ms: default_shutdown_timeout_ms(),
+            limits: LimitsConfig::default(),
+            routes: Vec::new(),
+        }
+    }
+}
+
+impl RouteConfig {
+    fn empty() -> Self {
+        Self {
+            prefix: None,
+            suffix: None,
+            host: None,
+            respond: None,
+            static_files: None,
+            status: None,
+            cgi: None,
+            fastcgi: None,
+        }
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISSUE_EXAMPLE: &str = r#"
+listen = ["127.0.0.1:8080"]
+workers = 2                 # 0 or absent: one per core
+access_log = "stdout"       # or a file path, or "off"
+
+[limits]                    # every session-core limit, with the defaults shown by --check
+max_sessions = 10000
+header_timeout_ms = 10000
+keepalive_timeout_ms = 75000
+max_body_bytes = 10485760
+
+[[route]]                   # first match wins, in file order
+prefix = "/plaintext"
+respond = { status = 200, content_type = "text/plain", body = "Hello, World!" }
+
+[[route]]
+prefix = "/"
+static = { dir = "site/public", index = ["index.html"] }
+"#;
+
+    #[test]
+    fn the_example_from_the_issue_parses() {
+        let config = Config::parse(ISSUE_EXAMPLE).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.workers, 2);
+        assert_eq!(config.routes.len(), 2);
+        assert_eq!(config.limits.max_sessions, 10_000);
+        assert_eq!(
+            config.routes[0].respond.as_ref().unwrap().body,
+            "Hello, World!"
+        );
+        assert_eq!(
+            config.routes[1].static_files.as_ref().unwrap().dir,
+            PathBuf::from("site/public")
+        );
+    }
+
+    #[test]
+    fn an_empty_file_is_all_defaults() {
+        let config = Config::parse("").unwrap();
+        assert_eq!(config, Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_their_line() {
+        let err = Config::parse("listen = [\"127.0.0.1:1\"]\nworkerz = 3\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("2:1:"), "{text}");
+        assert!(text.contains("workerz"), "{text}");
+
+        let err = Config::parse("[limits]\nmax_sessions = 1\nheader_timeout = 5\n").unwrap_err();
+        assert!(err.to_string().starts_with("3:1:"), "{err}");
+
+        let err =
+            Config::parse("[[route]]\nprefix = \"/\"\nrespond = { status = 200, bdy = \"x\" }\n")
+                .unwrap_err();
+        assert!(err.to_string().starts_with("3:"), "{err}");
+    }
+
+    #[test]
+    fn type_errors_name_their_line() {
+        let err = Config::parse("workers = \"two\"\n").unwrap_err();
+        assert!(err.to_string().starts_with("1:"), "{err}");
+    }
+
+    #[test]
+    fn a_route_needs_exactly_one_kind_and_a_matcher() {
+        let two =
+            Config::parse("[[route]]\nprefix = \"/\"\nstatus = {}\nrespond = { body = \"x\" }\n")
+                .unwrap();
+        assert!(
+            two.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("exactly one")
+        );
+        let none = Config::parse("[[route]]\nprefix = \"/\"\n").unwrap();
+        assert!(none.validate().is_err());
+        let unmatched = Config::parse("[[route]]\nstatus = {}\n").unwrap();
+        assert!(unmatched.validate().is_err());
+    }
+
+    #[test]
+    fn cgi_and_fastcgi_slots_parse_any_table() {
+        let config = Config::parse(
+            "[[route]]\nsuffix = \".cgi\"\ncgi = { dir = \"cgi-bin\" }\n\n[[route]]\nsuffix = \".php\"\nfastcgi = { upstream = \"127.0.0.1:9000\" }\n",
+        )
+        .unwrap();
+        config.validate().unwrap();
+        assert!(config.routes[0].cgi.is_some());
+        assert!(config.routes[1].fastcgi.is_some());
+    }
+
+    #[test]
+    fn listen_addresses_parse() {
+        assert_eq!(
+            ListenAddr::parse("[::1]:80").unwrap(),
+            ListenAddr::Tcp("[::1]:80".parse().unwrap())
+        );
+        assert_eq!(
+            ListenAddr::parse("unix:/tmp/x.sock").unwrap(),
+            ListenAddr::Unix(PathBuf::from("/tmp/x.sock"))
+        );
+        assert!(ListenAddr::parse("localhost").is_err());
+        let bad = Config::parse("listen = [\"nope\"]").unwrap();
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn printed_config_parses_back_to_itself() {
+        let mut config = Config::parse(ISSUE_EXAMPLE).unwrap();
+        config.routes.push(RouteConfig {
+            prefix: Some("/cgi-bin/".to_owned()),
+            cgi: Some(toml::Table::new()),
+            ..RouteConfig::empty()
+        });
+        let printed = config.to_toml();
+        assert_eq!(Config::parse(&printed).unwrap(), config, "{printed}");
+        let demo = Config::demo(PathBuf::from("site"));
+        assert_eq!(Config::parse(&demo.to_toml()).unwrap(), demo);
+    }
+
+    #[test]
+    fn relative_paths_follow_the_config_file() {
+        let mut config = Config::parse(ISSUE_EXAMPLE).unwrap();
+        config.access_log = "logs/access.log".to_owned();
+        config.resolve_paths(Path::new("/etc/refserver"));
+        assert_eq!(
+            config.routes[1].static_files.as_ref().unwrap().dir,
+            PathBuf::from("/etc/refserver/site/public")
+        );
+        assert_eq!(config.access_log, "/etc/refserver/logs/access.log");
+    }
+}

@@ -1,0 +1,651 @@
+//! The driver: runtimes, accept loops, and one task per session that moves bytes and
+//! timers for session-core and nothing else.
+//!
+//! Every protocol decision (framing, keep-alive, pipelining order, `100 Continue`,
+//! deadlines, 408/413/431 answers, back-pressure, drain) is made by
+//! [`session_core::Session`]; a session task reads when the session `wants_read`, writes
+//! its `pending_output`, sleeps until its `poll_timeout`, and hands each request to a
+//! route kind, which plans a [`Reply`].
+
+use crate::access_log::{AccessLog, Entry};
+use crate::config::{Config, ListenAddr, RuntimeLayout};
+use crate::listener::{self, AcceptError};
+use crate::reply::{Body, Reply};
+use crate::router::{FixedResponse, RouteKind, Router};
+use crate::shutdown::{self, ShutdownSignal};
+use crate::static_files;
+use crate::status::{GatewayCounts, StatusSnapshot};
+use bytes::BytesMut;
+use http_proto::{DateCache, Method, RequestHead, Response};
+use session_core::{Admission, Event, OverloadPolicy, Registry, Session, Ticket};
+use std::cell::RefCell;
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+
+/// Bytes of a file body read per chunk, and the output level below which the next one is read.
+const FILE_CHUNK: usize = 64 * 1024;
+
+/// What every session task shares.
+#[derive(Debug)]
+pub(crate) struct Server {
+    router: Router,
+    registry: Registry,
+    limits: Arc<session_core::Limits>,
+    access_log: AccessLog,
+    started: Instant,
+    cgi: GatewayCounters,
+    fastcgi: GatewayCounters,
+    /// Size of one session task's future (it holds the `Session` inline), once known.
+    session_task_bytes: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct GatewayCounters {
+    requests: AtomicU64,
+    errors: AtomicU64,
+}
+
+impl Server {
+    /// Compiles routes and starts the access log.
+    pub(crate) fn new(config: &Config) -> Result<Self, Box<dyn std::error::Error>> {
+        Ok(Self {
+            router: Router::new(&config.routes)?,
+            registry: Registry::new(config.limits.registry_config()),
+            limits: Arc::new(config.limits.session_limits()),
+            access_log: AccessLog::start(&config.access_log)
+                .map_err(|e| format!("access_log `{}`: {e}", config.access_log))?,
+            started: Instant::now(),
+            cgi: GatewayCounters::default(),
+            fastcgi: GatewayCounters::default(),
+            session_task_bytes: AtomicU64::new(0),
+        })
+    }
+
+    fn status_snapshot(&self) -> StatusSnapshot {
+        let s = self.registry.snapshot();
+        let gateway = |name, c: &GatewayCounters| GatewayCounts {
+            name,
+            requests: c.requests.load(Relaxed),
+            errors: c.errors.load(Relaxed),
+        };
+        let task = self.session_task_bytes.load(Relaxed);
+        StatusSnapshot {
+            active: s.active as u64,
+            phases: s
+                .by_phase
+                .iter()
+                .filter(|(p, _)| *p != session_core::Phase::Closed)
+                .map(|(p, n)| (p.name(), *n as u64))
+                .collect(),
+            accepted: s.accepted + s.rejected,
+            handled: s.accepted,
+            requests: s.requests,
+            gateways: vec![gateway("cgi", &self.cgi), gateway("fastcgi", &self.fastcgi)],
+            idle_session_heap_bytes: (task > 0).then_some(task),
+            uptime_secs: self.started.elapsed().as_secs(),
+        }
+    }
+}
+
+/// Binds every listener, prints where it listens, runs the workers, and returns once a
+/// SIGTERM/SIGINT drain is over (the caller exits 0).
+pub(crate) fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    let workers = config.effective_workers();
+    let per_worker = config.runtime == RuntimeLayout::PerWorker;
+    let sets = if per_worker { workers } else { 1 };
+    let mut listeners: Vec<Vec<StdListener>> = (0..sets).map(|_| Vec::new()).collect();
+    let mut stdout = io::stdout().lock();
+    for addr in config.listen_addrs()? {
+        match addr {
+            ListenAddr::Tcp(addr) => {
+                let first = listener::bind_tcp(addr, config.backlog, per_worker)
+                    .map_err(|e| format!("listen {addr}: {e}"))?;
+                let bound = first.local_addr()?;
+                writeln!(stdout, "listening on http://{bound}/")?;
+                listeners[0].push(StdListener::Tcp(first));
+                for set in &mut listeners[1..] {
+                    let more = listener::bind_tcp(bound, config.backlog, true)
+                        .map_err(|e| format!("listen {bound}: {e}"))?;
+                    set.push(StdListener::Tcp(more));
+                }
+            }
+            ListenAddr::Unix(path) => {
+                let first = listener::bind_unix(&path, config.backlog)
+                    .map_err(|e| format!("listen unix:{}: {e}", path.display()))?;
+                writeln!(stdout, "listening on unix:{}", path.display())?;
+                for set in &mut listeners[1..] {
+                    set.push(StdListener::Unix(first.try_clone()?));
+                }
+                listeners[0].push(StdListener::Unix(first));
+            }
+        }
+    }
+    stdout.flush()?;
+    drop(stdout);
+
+    let server = Arc::new(Server::new(config)?);
+    let (trigger, signal) = shutdown::channel();
+    tracing::info!(
+        workers,
+        runtime = ?config.runtime,
+        routes = server.router.routes().len(),
+        "refserver {} started",
+        env!("CARGO_PKG_VERSION")
+    );
+    for (i, set) in listeners.into_iter().enumerate() {
+        let server = Arc::clone(&server);
+        let signal = signal.clone();
+        let builder = std::thread::Builder::new().name(format!("worker-{i}"));
+        builder.spawn(move || {
+            let runtime = if per_worker {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+            } else {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(workers)
+                    .enable_all()
+                    .build()
+            };
+            match runtime {
+                Ok(rt) => rt.block_on(worker(set, server, signal)),
+                Err(e) => tracing::error!("worker {i}: cannot start a runtime: {e}"),
+            }
+        })?;
+    }
+
+    let control = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    control.block_on(async {
+        let name = shutdown::wait_for_signal().await?;
+        let active = server.registry.active();
+        tracing::info!("{name}: stopped accepting, draining {active} sessions");
+        trigger.trigger(&server.registry);
+        let deadline = Duration::from_millis(config.shutdown_timeout_ms);
+        let left = shutdown::drain(&server.registry, deadline).await;
+        if left > 0 {
+            tracing::warn!("shutdown deadline passed with {left} sessions open; closing them");
+        } else {
+            tracing::info!("drained; exiting");
+        }
+        Ok::<(), io::Error>(())
+    })?;
+    server.access_log.stop();
+    if server.access_log.dropped() > 0 {
+        tracing::warn!(
+            "access log dropped {} entries (writer behind)",
+            server.access_log.dropped()
+        );
+    }
+    Ok(())
+}
+
+/// A listening socket before it is registered with a runtime.
+#[derive(Debug)]
+enum StdListener {
+    Tcp(std::net::TcpListener),
+    Unix(std::os::unix::net::UnixListener),
+}
+
+/// One worker: an accept loop per listener; sessions run as tasks on this runtime.
+async fn worker(listeners: Vec<StdListener>, server: Arc<Server>, signal: ShutdownSignal) {
+    for l in listeners {
+        let server = Arc::clone(&server);
+        let signal = signal.clone();
+        match l {
+            StdListener::Tcp(l) => match TcpListener::from_std(l) {
+                Ok(l) => {
+                    tokio::spawn(accept_tcp(l, server, signal));
+                }
+                Err(e) => tracing::error!("cannot register listener: {e}"),
+            },
+            StdListener::Unix(l) => match UnixListener::from_std(l) {
+                Ok(l) => {
+                    tokio::spawn(accept_unix(l, server, signal));
+                }
+                Err(e) => tracing::error!("cannot register listener: {e}"),
+            },
+        }
+    }
+    // Sessions keep running here until the process exits after the drain.
+    std::future::pending::<()>().await;
+}
+
+async fn accept_tcp(listener: TcpListener, server: Arc<Server>, mut signal: ShutdownSignal) {
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            () = signal.begun() => break,
+            r = listener.accept() => r,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                if let Some(ticket) = admit(&server, &stream) {
+                    spawn_session(stream, Some(peer.ip()), &server, ticket, &signal);
+                }
+            }
+            Err(e) => accept_failed(&e).await,
+        }
+    }
+    // Dropping the listener closes it: nothing new is accepted during the drain.
+}
+
+async fn accept_unix(listener: UnixListener, server: Arc<Server>, mut signal: ShutdownSignal) {
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            () = signal.begun() => break,
+            r = listener.accept() => r,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                if let Some(ticket) = admit(&server, &stream) {
+                    spawn_session(stream, None, &server, ticket, &signal);
+                }
+            }
+            Err(e) => accept_failed(&e).await,
+        }
+    }
+}
+
+/// Out of descriptors (EMFILE) and the like: log, sleep, accept again. Never spin.
+async fn accept_failed(e: &io::Error) {
+    match listener::classify_accept_error(e) {
+        AcceptError::Retry => {}
+        AcceptError::Backoff => {
+            tracing::warn!(
+                "accept: {e}; pausing {} ms",
+                listener::ACCEPT_BACKOFF.as_millis()
+            );
+            tokio::time::sleep(listener::ACCEPT_BACKOFF).await;
+        }
+    }
+}
+
+/// Registry admission; a rejected connection gets the 503 bytes (or nothing) and is dropped.
+fn admit<T: Transport>(server: &Server, stream: &T) -> Option<Ticket> {
+    match server.registry.admit() {
+        Admission::Accepted(ticket) => Some(ticket),
+        Admission::Rejected(OverloadPolicy::Reject503) => {
+            // A fresh socket's send buffer takes these bytes in one write.
+            let _ = stream.try_write(session_core::OVERLOAD_RESPONSE);
+            None
+        }
+        Admission::Rejected(_) => None,
+    }
+}
+
+fn spawn_session<T: Transport + Send + 'static>(
+    io: T,
+    peer: Option<IpAddr>,
+    server: &Arc<Server>,
+    ticket: Ticket,
+    signal: &ShutdownSignal,
+) {
+    let task = serve(io, peer, Arc::clone(server), ticket, signal.clone());
+    if server.session_task_bytes.load(Relaxed) == 0 {
+        server
+            .session_task_bytes
+            .store(std::mem::size_of_val(&task) as u64, Relaxed);
+    }
+    tokio::spawn(task);
+}
+
+/// A stream the session task can wait on and move bytes through without blocking.
+pub(crate) trait Transport {
+    /// Waits until a read may make progress.
+    fn readable(&self) -> impl Future<Output = io::Result<()>> + Send;
+    /// Waits until a write may make progress.
+    fn writable(&self) -> impl Future<Output = io::Result<()>> + Send;
+    /// Reads what is there into `buf`'s spare capacity.
+    fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
+    /// Writes what the socket takes now.
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
+}
+
+macro_rules! transport {
+    ($t:ty) => {
+        impl Transport for $t {
+            fn readable(&self) -> impl Future<Output = io::Result<()>> + Send {
+                <$t>::readable(self)
+            }
+            fn writable(&self) -> impl Future<Output = io::Result<()>> + Send {
+                <$t>::writable(self)
+            }
+            fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+                <$t>::try_read_buf(self, buf)
+            }
+            fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+                <$t>::try_write(self, buf)
+            }
+        }
+    };
+}
+transport!(TcpStream);
+transport!(UnixStream);
+
+/// A request dispatched to a route, answered when its body has been read.
+struct Exchange<'s> {
+    answer: Answer<'s>,
+    head_only: bool,
+    log: Option<Entry>,
+}
+
+enum Answer<'s> {
+    Fixed(&'s FixedResponse),
+    Planned(Reply),
+}
+
+/// A file body being sent, chunk by chunk.
+struct FileBody {
+    file: std::fs::File,
+    offset: u64,
+    remaining: u64,
+    log: Option<Entry>,
+}
+
+/// One session: move bytes and timers for session-core until it says close.
+async fn serve<T: Transport>(
+    io: T,
+    peer: Option<IpAddr>,
+    server: Arc<Server>,
+    ticket: Ticket,
+    mut signal: ShutdownSignal,
+) {
+    let server = &*server;
+    let mut session = Session::new(Arc::clone(&server.limits), ticket, Instant::now());
+    let mut exchange: Option<Exchange<'_>> = None;
+    let mut file_body: Option<FileBody> = None;
+    let mut drain_seen = signal.is_begun();
+    let sleep = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(sleep);
+    let mut armed: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        // 1. Everything session-core has for us now.
+        loop {
+            match session.poll_event(now) {
+                Event::Request(head) => exchange = Some(dispatch(server, &head, peer)),
+                Event::BodyData(_) => {} // no route kind here reads request bodies yet
+                Event::BodyEnd => {
+                    if let Some(ex) = exchange.take() {
+                        match answer(&mut session, ex, &server.access_log, now) {
+                            Ok(body) => file_body = body,
+                            Err(e) => {
+                                tracing::error!("response refused by http-proto: {e}");
+                                return;
+                            }
+                        }
+                    }
+                }
+                Event::Idle => break,
+                Event::Close => return,
+            }
+        }
+        // 2. The next piece of a file body, when the output has room for it.
+        if let Some(body) = &mut file_body
+            && session.pending_output().len() < FILE_CHUNK
+        {
+            match send_file_chunk(&mut session, body, now) {
+                Ok(false) => {}
+                Ok(true) => {
+                    if let Some(entry) = file_body.take().and_then(|b| b.log) {
+                        server.access_log.log(entry);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!("static: reading a file failed mid-response: {e}");
+                    return;
+                }
+            }
+            continue;
+        }
+        // 3. Write what is pending, as far as the socket takes it.
+        let mut wrote = false;
+        while !session.pending_output().is_empty() {
+            match io.try_write(session.pending_output()) {
+                Ok(0) => return,
+                Ok(n) => {
+                    session.handle_written(n, now);
+                    wrote = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(_) => return,
+            }
+        }
+        if wrote {
+            continue;
+        }
+        // 4. Wait for the socket, the next deadline or the drain.
+        let Some(deadline) = session.poll_timeout() else {
+            return;
+        };
+        if armed != Some(deadline) {
+            sleep.as_mut().reset(deadline.into());
+            armed = Some(deadline);
+        }
+        let want_read = session.wants_read();
+        let want_write = !session.pending_output().is_empty();
+        tokio::select! {
+            biased;
+            r = io.readable(), if want_read => {
+                if r.is_err() {
+                    return;
+                }
+                match io.try_read_buf(session.read_buf()) {
+                    Ok(n) => session.handle_read(n, Instant::now()),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => return,
+                }
+            }
+            r = io.writable(), if want_write => {
+                if r.is_err() {
+                    return;
+                }
+            }
+            () = &mut sleep => {
+                armed = None;
+                session.handle_timeout(Instant::now());
+            }
+            () = signal.begun(), if !drain_seen => drain_seen = true,
+        }
+    }
+}
+
+/// Routes a request and plans its answer (sent once its body has been read).
+fn dispatch<'s>(server: &'s Server, head: &RequestHead, peer: Option<IpAddr>) -> Exchange<'s> {
+    let route = server.router.find(head.headers().get("host"), head.path());
+    let answer = match route.map(|r| (r, &r.kind)) {
+        None => Answer::Planned(Reply::error(404)),
+        Some((_, RouteKind::Respond(fixed))) => Answer::Fixed(fixed),
+        Some((r, RouteKind::Static(s))) => {
+            Answer::Planned(static_files::plan(s, r.rest_of(head.path()), head))
+        }
+        Some((_, RouteKind::Status)) => {
+            Answer::Planned(crate::status::reply(&server.status_snapshot(), head))
+        }
+        Some((r, RouteKind::Cgi(_))) => {
+            server.cgi.requests.fetch_add(1, Relaxed);
+            server.cgi.errors.fetch_add(1, Relaxed);
+            tracing::warn!(
+                "route {}: cgi routes arrive with the CGI gateway issue; answering 501",
+                r.describe()
+            );
+            Answer::Planned(Reply::error(501))
+        }
+        Some((r, RouteKind::FastCgi(_))) => {
+            server.fastcgi.requests.fetch_add(1, Relaxed);
+            server.fastcgi.errors.fetch_add(1, Relaxed);
+            tracing::warn!(
+                "route {}: fastcgi routes arrive with the FastCGI gateway issue; answering 501",
+                r.describe()
+            );
+            Answer::Planned(Reply::error(501))
+        }
+    };
+    let log = server.access_log.enabled().then(|| Entry {
+        remote: peer,
+        time: SystemTime::now(),
+        request_line: Entry::request_line_of(head),
+        status: 0,
+        bytes: 0,
+        referer: head.headers().get_bytes("referer"),
+        user_agent: head.headers().get_bytes("user-agent"),
+    });
+    Exchange {
+        answer,
+        head_only: head.method() == Method::Head,
+        log,
+    }
+}
+
+thread_local! {
+    static DATE: RefCell<DateCache> = RefCell::new(DateCache::new(SystemTime::now()));
+}
+
+/// Runs `f` with this thread's `Date` value, re-formatted when the second changes.
+fn with_date<R>(f: impl FnOnce(&DateCache) -> R) -> R {
+    DATE.with(|cell| {
+        let mut date = cell.borrow_mut();
+        date.update(SystemTime::now());
+        f(&date)
+    })
+}
+
+const SERVER_FIELD: (&[u8], &[u8]) = (b"server", b"refserver");
+
+/// Writes the response into the session and logs it; a file body is returned to be
+/// streamed (and logged when complete).
+fn answer(
+    session: &mut Session,
+    ex: Exchange<'_>,
+    access_log: &AccessLog,
+    now: Instant,
+) -> Result<Option<FileBody>, http_proto::Error> {
+    let Exchange {
+        answer,
+        head_only,
+        mut log,
+    } = ex;
+    let file_body = match answer {
+        Answer::Fixed(fixed) => {
+            let len = fixed.body.len() as u64;
+            let content_type = fixed.content_type.as_deref().unwrap_or_default();
+            let fields = [SERVER_FIELD, (b"content-type", content_type)];
+            let fields = if fixed.content_type.is_some() {
+                &fields[..]
+            } else {
+                &fields[..1]
+            };
+            with_date(|date| {
+                let response = Response::new(fixed.status)
+                    .headers(fields)
+                    .body_len(len)
+                    .date(date);
+                session.send_response(&response, now)
+            })?;
+            session.send_data(&fixed.body, now)?;
+            session.send_end(now)?;
+            finish_log(&mut log, fixed.status, if head_only { 0 } else { len });
+            None
+        }
+        Answer::Planned(reply) => answer_planned(session, reply, head_only, &mut log, now)?,
+    };
+    match file_body {
+        Some(mut body) => {
+            body.log = log;
+            Ok(Some(body))
+        }
+        None => {
+            if let Some(entry) = log {
+                access_log.log(entry);
+            }
+            Ok(None)
+        }
+    }
+}
+
+fn finish_log(log: &mut Option<Entry>, status: u16, bytes: u64) {
+    if let Some(entry) = log {
+        entry.status = status;
+        entry.bytes = bytes;
+        entry.time = SystemTime::now();
+    }
+}
+
+fn answer_planned(
+    session: &mut Session,
+    reply: Reply,
+    head_only: bool,
+    log: &mut Option<Entry>,
+    now: Instant,
+) -> Result<Option<FileBody>, http_proto::Error> {
+    let mut fields: Vec<(&[u8], &[u8])> = Vec::with_capacity(reply.headers.len() + 1);
+    fields.push(SERVER_FIELD);
+    fields.extend(reply.headers.iter().map(|(n, v)| (*n, v.as_slice())));
+    with_date(|date| {
+        let response = Response::new(reply.status)
+            .headers(&fields)
+            .body_len(reply.body_len)
+            .date(date);
+        session.send_response(&response, now)
+    })?;
+    let bodiless = head_only || reply.status == 304 || reply.status == 204;
+    finish_log(log, reply.status, if bodiless { 0 } else { reply.body_len });
+    match reply.body {
+        Body::Empty => session.send_end(now)?,
+        Body::Bytes(bytes) => {
+            session.send_data(&bytes, now)?;
+            session.send_end(now)?;
+        }
+        Body::File { file, offset, len } => {
+            return Ok(Some(FileBody {
+                file,
+                offset,
+                remaining: len,
+                log: None,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+thread_local! {
+    static CHUNK: RefCell<Vec<u8>> = RefCell::new(vec![0; FILE_CHUNK]);
+}
+
+/// Reads the next chunk of a file body into the session's output; `Ok(true)` once the
+/// body is complete (the response has been ended).
+fn send_file_chunk(session: &mut Session, body: &mut FileBody, now: Instant) -> io::Result<bool> {
+    if body.remaining > 0 {
+        CHUNK.with(|chunk| {
+            let mut chunk = chunk.borrow_mut();
+            let want = usize::try_from(body.remaining).map_or(FILE_CHUNK, |r| r.min(FILE_CHUNK));
+            let n = body.file.read_at(&mut chunk[..want], body.offset)?;
+            if n == 0 {
+                // The file shrank under us: the promised length cannot be sent.
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank"));
+            }
+            session
+                .send_data(&chunk[..n], now)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            body.offset += n as u64;
+            body.remaining -= n as u64;
+            Ok(())
+        })?;
+    }
+    if body.remaining == 0 {
+        session
+            .send_end(now)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        return Ok(true);
+    }
+    Ok(false)
+}

@@ -1,0 +1,259 @@
+//! Routes: which configured route answers a request. First match wins, in file order.
+//!
+//! A route matches on a path `prefix` (bytes, like nginx `location /x`), a path `suffix`
+//! (e.g. `.php`) and a `host`; every matcher it has must match. Paths are matched as
+//! received (before percent-decoding); the static route decodes what it looks up.
+
+use crate::config::{ConfigError, RouteConfig};
+use bytes::Bytes;
+use std::path::PathBuf;
+
+/// The routes, compiled from the configuration.
+#[derive(Debug)]
+pub(crate) struct Router {
+    routes: Vec<Route>,
+}
+
+/// One route: its matchers and what it does.
+#[derive(Debug)]
+pub(crate) struct Route {
+    prefix: Option<Box<[u8]>>,
+    suffix: Option<Box<[u8]>>,
+    host: Option<Box<[u8]>>,
+    /// What the route does.
+    pub(crate) kind: RouteKind,
+}
+
+/// What a route does.
+#[derive(Debug)]
+pub(crate) enum RouteKind {
+    /// A fixed response.
+    Respond(FixedResponse),
+    /// Static files.
+    Static(StaticRoute),
+    /// The status page.
+    Status,
+    /// A CGI gateway: parsed, not implemented yet (answers 501 and logs why).
+    // The table is the CGI gateway issue's to read.
+    #[allow(dead_code)]
+    Cgi(toml::Table),
+    /// A FastCGI gateway: parsed, not implemented yet (answers 501 and logs why).
+    // The table is the FastCGI gateway issue's to read.
+    #[allow(dead_code)]
+    FastCgi(toml::Table),
+}
+
+/// A `respond` route's prepared answer.
+#[derive(Debug)]
+pub(crate) struct FixedResponse {
+    /// Status code.
+    pub(crate) status: u16,
+    /// `Content-Type`, if any.
+    pub(crate) content_type: Option<Box<[u8]>>,
+    /// The body.
+    pub(crate) body: Bytes,
+}
+
+/// A `static` route's directory, canonicalised at start-up.
+#[derive(Debug)]
+pub(crate) struct StaticRoute {
+    /// The served directory, canonical (no symlinks, absolute).
+    pub(crate) root: PathBuf,
+    /// Index file names tried for a directory.
+    pub(crate) index: Vec<String>,
+}
+
+impl Router {
+    /// Compiles the routes; a static directory that does not exist is an error.
+    pub(crate) fn new(routes: &[RouteConfig]) -> Result<Self, ConfigError> {
+        let routes = routes
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Route::new(i + 1, r))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { routes })
+    }
+
+    /// The first route matching the request's `Host` value and path.
+    pub(crate) fn find(&self, host: Option<&[u8]>, path: &[u8]) -> Option<&Route> {
+        let host = host.map(host_without_port);
+        self.routes.iter().find(|r| r.matches(host, path))
+    }
+
+    /// The routes, in order.
+    pub(crate) fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+}
+
+impl Route {
+    fn new(n: usize, config: &RouteConfig) -> Result<Self, ConfigError> {
+        let kind = if let Some(r) = &config.respond {
+            RouteKind::Respond(FixedResponse {
+                status: r.status,
+                content_type: r.content_type.as_deref().map(|t| t.as_bytes().into()),
+                body: Bytes::from(r.body.clone().into_bytes()),
+            })
+        } else if let Some(s) = &config.static_files {
+            let root = s.dir.canonicalize().map_err(|e| {
+                ConfigError::new(format!("route {n}: static dir `{}`: {e}", s.dir.display()))
+            })?;
+            if !root.is_dir() {
+                return Err(ConfigError::new(format!(
+                    "route {n}: static dir `{}` is not a directory",
+                    s.dir.display()
+                )));
+            }
+            RouteKind::Static(StaticRoute {
+                root,
+                index: s.index.clone(),
+            })
+        } else if config.status.is_some() {
+            RouteKind::Status
+        } else if let Some(t) = &config.cgi {
+            RouteKind::Cgi(t.clone())
+        } else if let Some(t) = &config.fastcgi {
+            RouteKind::FastCgi(t.clone())
+        } else {
+            return Err(ConfigError::new(format!("route {n}: no route kind")));
+        };
+        Ok(Self {
+            prefix: config.prefix.as_deref().map(|p| p.as_bytes().into()),
+            suffix: config.suffix.as_deref().map(|s| s.as_bytes().into()),
+            host: config.host.as_deref().map(|h| h.as_bytes().into()),
+            kind,
+        })
+    }
+
+    fn matches(&self, host: Option<&[u8]>, path: &[u8]) -> bool {
+        self.prefix.as_deref().is_none_or(|p| path.starts_with(p))
+            && self.suffix.as_deref().is_none_or(|s| path.ends_with(s))
+            && self
+                .host
+                .as_deref()
+                .is_none_or(|h| host.is_some_and(|got| got.eq_ignore_ascii_case(h)))
+    }
+
+    /// The path after this route's prefix (the whole path when it has none), always
+    /// starting at a `/` boundary the static route can look up.
+    pub(crate) fn rest_of<'p>(&self, path: &'p [u8]) -> &'p [u8] {
+        match self.prefix.as_deref() {
+            Some(p) => path.get(p.len()..).unwrap_or(&[]),
+            None => path,
+        }
+    }
+
+    /// A short description for logs: `prefix=/x suffix=.php host=a`.
+    pub(crate) fn describe(&self) -> String {
+        let mut out = String::new();
+        for (name, value) in [
+            ("prefix", &self.prefix),
+            ("suffix", &self.suffix),
+            ("host", &self.host),
+        ] {
+            if let Some(v) = value {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(name);
+                out.push('=');
+                out.push_str(&String::from_utf8_lossy(v));
+            }
+        }
+        out
+    }
+}
+
+/// `example.com` of `example.com:8080`, `[::1]` of `[::1]:80`.
+fn host_without_port(host: &[u8]) -> &[u8] {
+    match host.iter().rposition(|&b| b == b':') {
+        Some(i) if !host[i..].contains(&b']') => &host[..i],
+        _ => host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn router(toml: &str) -> Router {
+        let config = Config::parse(toml).unwrap();
+        config.validate().unwrap();
+        Router::new(&config.routes).unwrap()
+    }
+
+    fn kind_of(r: &Router, host: Option<&[u8]>, path: &[u8]) -> &'static str {
+        match r.find(host, path).map(|r| &r.kind) {
+            Some(RouteKind::Respond(f)) if f.body == "a" => "a",
+            Some(RouteKind::Respond(_)) => "respond",
+            Some(RouteKind::Static(_)) => "static",
+            Some(RouteKind::Status) => "status",
+            Some(RouteKind::Cgi(_)) => "cgi",
+            Some(RouteKind::FastCgi(_)) => "fastcgi",
+            None => "none",
+        }
+    }
+
+    #[test]
+    fn first_match_wins_in_file_order() {
+        let r = router(
+            r#"
+[[route]]
+prefix = "/status"
+host = "admin.example"
+status = {}
+[[route]]
+prefix = "/plain"
+respond = { body = "a" }
+[[route]]
+suffix = ".php"
+fastcgi = {}
+[[route]]
+prefix = "/cgi-bin/"
+cgi = {}
+[[route]]
+prefix = "/"
+respond = { body = "b" }
+"#,
+        );
+        assert_eq!(kind_of(&r, Some(b"admin.example"), b"/status"), "status");
+        assert_eq!(
+            kind_of(&r, Some(b"ADMIN.example:8080"), b"/status"),
+            "status"
+        );
+        assert_eq!(kind_of(&r, Some(b"other"), b"/status"), "respond");
+        assert_eq!(kind_of(&r, None, b"/status"), "respond");
+        assert_eq!(kind_of(&r, None, b"/plaintext"), "a");
+        assert_eq!(kind_of(&r, None, b"/plain/x.php"), "a");
+        assert_eq!(kind_of(&r, None, b"/x/index.php"), "fastcgi");
+        assert_eq!(kind_of(&r, None, b"/cgi-bin/env"), "cgi");
+        assert_eq!(kind_of(&r, None, b"/"), "respond");
+        assert_eq!(kind_of(&r, None, b"*"), "none");
+    }
+
+    #[test]
+    fn the_rest_of_the_path_follows_the_prefix() {
+        let r = router("[[route]]\nprefix = \"/assets\"\nrespond = {}\n");
+        let route = r.find(None, b"/assets/a.css").unwrap();
+        assert_eq!(route.rest_of(b"/assets/a.css"), b"/a.css");
+        assert_eq!(route.describe(), "prefix=/assets");
+    }
+
+    #[test]
+    fn hosts_lose_their_port() {
+        assert_eq!(host_without_port(b"a.example:80"), b"a.example");
+        assert_eq!(host_without_port(b"a.example"), b"a.example");
+        assert_eq!(host_without_port(b"[::1]:80"), b"[::1]");
+        assert_eq!(host_without_port(b"[::1]"), b"[::1]");
+    }
+
+    #[test]
+    fn a_missing_static_dir_is_a_config_error() {
+        let config =
+            Config::parse("[[route]]\nprefix = \"/\"\nstatic = { dir = \"/no/such/dir\" }\n")
+                .unwrap();
+        let err = Router::new(&config.routes).unwrap_err();
+        assert!(err.to_string().contains("/no/such/dir"), "{err}");
+    }
+}

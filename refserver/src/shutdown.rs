@@ -1,0 +1,106 @@
+//! Graceful shutdown: SIGTERM or SIGINT stops the accept loops, drains sessions until none
+//! is left or the deadline passes, and the process exits 0.
+//!
+//! The drain itself is session-core's rule ([`session_core::Registry::start_drain`]): idle
+//! sessions close at once, a request in flight finishes with `Connection: close`. This
+//! module only carries the signal to every accept loop and session task (a `watch`
+//! channel works across all worker runtimes) and watches the clock.
+//!
+//! SIGHUP (reload) is not supported yet: it is ignored with a log line, so a stray HUP
+//! does not kill the server.
+
+use session_core::Registry;
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+
+/// The shutdown signal as seen by accept loops and sessions.
+#[derive(Debug, Clone)]
+pub(crate) struct ShutdownSignal {
+    rx: watch::Receiver<bool>,
+}
+
+/// The side that raises the signal.
+#[derive(Debug)]
+pub(crate) struct ShutdownTrigger {
+    tx: watch::Sender<bool>,
+}
+
+/// A connected trigger and signal.
+pub(crate) fn channel() -> (ShutdownTrigger, ShutdownSignal) {
+    let (tx, rx) = watch::channel(false);
+    (ShutdownTrigger { tx }, ShutdownSignal { rx })
+}
+
+impl ShutdownSignal {
+    /// Resolves once shutdown has begun (at once if it already has).
+    pub(crate) async fn begun(&mut self) {
+        // An error means the trigger is gone: treat it as shutdown too.
+        let _ = self.rx.wait_for(|&down| down).await;
+    }
+
+    /// Whether shutdown has begun.
+    pub(crate) fn is_begun(&self) -> bool {
+        *self.rx.borrow()
+    }
+}
+
+impl ShutdownTrigger {
+    /// Starts the drain: accept loops stop, sessions are told.
+    pub(crate) fn trigger(&self, registry: &Registry) {
+        registry.start_drain();
+        let _ = self.tx.send(true);
+    }
+}
+
+/// Waits for SIGTERM or SIGINT; logs and ignores SIGHUP meanwhile.
+pub(crate) async fn wait_for_signal() -> std::io::Result<&'static str> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok("SIGTERM"),
+            _ = int.recv() => return Ok("SIGINT"),
+            _ = hup.recv() => {
+                tracing::warn!("SIGHUP: configuration reload is not supported yet; restart to apply changes");
+            }
+        }
+    }
+}
+
+/// After the trigger: waits until no session is left or `deadline` passes, returning the
+/// number of sessions still open then (cut off by the exit).
+pub(crate) async fn drain(registry: &Registry, deadline: Duration) -> usize {
+    let until = Instant::now() + deadline;
+    loop {
+        let active = registry.active();
+        if active == 0 || Instant::now() >= until {
+            return active;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use session_core::{Admission, RegistryConfig};
+
+    #[tokio::test]
+    async fn drain_waits_for_sessions_and_respects_the_deadline() {
+        let registry = Registry::new(RegistryConfig::default());
+        let (trigger, mut signal) = channel();
+        assert!(!signal.is_begun());
+        let Admission::Accepted(ticket) = registry.admit() else {
+            panic!("admitted")
+        };
+        trigger.trigger(&registry);
+        signal.begun().await;
+        assert!(signal.is_begun());
+        assert!(matches!(registry.admit(), Admission::Rejected(_)));
+        assert_eq!(drain(&registry, Duration::from_millis(50)).await, 1);
+        drop(ticket);
+        assert_eq!(drain(&registry, Duration::from_secs(5)).await, 0);
+    }
+}

@@ -1,0 +1,501 @@
+//! Static files: from a route and a request head to a [`Reply`] plan.
+//!
+//! The plan opens the file and says which bytes to send; the driver streams them in
+//! chunks, so a large file is never loaded whole. Nothing here touches a socket.
+//!
+//! No escape from the root: the path is percent-decoded once, `..` segments and NUL bytes
+//! are refused (400; a client that follows RFC 3986 §5.2.4 never sends them), and the
+//! resolved file is canonicalised and must still lie under the canonical root, so a
+//! symlink pointing out of it answers 403.
+//!
+//! The conditional (RFC 9110 §13) and range (RFC 9110 §14) rules used here are protocol
+//! rules: they live in the functions at the bottom of this file until http-proto offers
+//! them, and should move there.
+
+use crate::reply::{Body, Reply};
+use crate::router::StaticRoute;
+use http_proto::{Method, RequestHead};
+use std::fs::{File, Metadata};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Plans the answer for `rest` (the path after the route's prefix) of request `head`.
+pub(crate) fn plan(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Reply {
+    let method = head.method();
+    if !matches!(method, Method::Get | Method::Head) {
+        return Reply::error(405).with_header(b"allow", "GET, HEAD");
+    }
+    let relative = match decode_relative_path(rest) {
+        Ok(p) => p,
+        Err(status) => return Reply::error(status),
+    };
+    let found = match resolve(&route.root, &relative) {
+        Ok(found) => found,
+        Err(status) => return Reply::error(status),
+    };
+    let (path, meta) = if found.1.is_dir() {
+        let path = head.path();
+        if !path.ends_with(b"/") {
+            // A relative link in the index must resolve inside the directory.
+            let mut location = path.to_vec();
+            location.push(b'/');
+            if let Some(q) = head.query() {
+                location.push(b'?');
+                location.extend_from_slice(q);
+            }
+            return Reply::error(301).with_header(b"location", location);
+        }
+        match find_index(&route.root, &found.0, &route.index) {
+            Some(found) => found,
+            None => return Reply::error(403),
+        }
+    } else {
+        found
+    };
+    let file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) => return Reply::error(status_for(&e)),
+    };
+    // The open file's own metadata: what we send is what we describe.
+    let meta = file.metadata().unwrap_or(meta);
+    if !meta.is_file() {
+        return Reply::error(404);
+    }
+    file_reply(file, &meta, &path, head)
+}
+
+fn file_reply(file: File, meta: &Metadata, path: &Path, head: &RequestHead) -> Reply {
+    let len = meta.len();
+    let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
+    let mtime_secs = mtime.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let etag = format!("\"{mtime_secs:x}-{len:x}\"");
+    let last_modified = httpdate::fmt_http_date(mtime);
+    let headers = head.headers();
+
+    let validators = |status: u16| Reply {
+        status,
+        headers: vec![
+            (b"etag", etag.clone().into_bytes()),
+            (b"last-modified", last_modified.clone().into_bytes()),
+        ],
+        body_len: 0,
+        body: Body::Empty,
+    };
+    if not_modified(
+        headers.get("if-none-match"),
+        headers.get("if-modified-since"),
+        &etag,
+        mtime_secs,
+    ) {
+        return validators(304);
+    }
+
+    let mut range = None;
+    if head.method() == Method::Get
+        && let Some(value) = headers.get("range")
+        && if_range_allows(headers.get("if-range"), &etag, mtime_secs)
+    {
+        match parse_range(value, len) {
+            RangeSpec::Ignore => {}
+            RangeSpec::Unsatisfiable => {
+                return Reply::error(416).with_header(b"content-range", format!("bytes */{len}"));
+            }
+            RangeSpec::Satisfiable { start, end } => range = Some((start, end)),
+        }
+    }
+
+    let mut reply = validators(200);
+    reply
+        .headers
+        .insert(0, (b"content-type", content_type(path).into_bytes()));
+    reply.headers.push((b"accept-ranges", b"bytes".to_vec()));
+    let (offset, body_len) = match range {
+        Some((start, end)) => {
+            reply.status = 206;
+            reply.headers.push((
+                b"content-range",
+                format!("bytes {start}-{end}/{len}").into_bytes(),
+            ));
+            (start, end - start + 1)
+        }
+        None => (0, len),
+    };
+    reply.body_len = body_len;
+    reply.body = if head.method() == Method::Head || body_len == 0 {
+        Body::Empty
+    } else {
+        Body::File {
+            file,
+            offset,
+            len: body_len,
+        }
+    };
+    reply
+}
+
+/// Percent-decodes the path and splits it into segments; `..` and NUL are refused.
+fn decode_relative_path(rest: &[u8]) -> Result<PathBuf, u16> {
+    let decoded: Vec<u8> = percent_encoding::percent_decode(rest).collect();
+    if decoded.contains(&0) {
+        return Err(400);
+    }
+    let mut path = PathBuf::new();
+    for segment in decoded.split(|&b| b == b'/') {
+        match segment {
+            b"" | b"." => {}
+            b".." => return Err(400),
+            s => path.push(std::ffi::OsStr::from_bytes(s)),
+        }
+    }
+    Ok(path)
+}
+
+/// Canonicalises `root/relative` and checks it stays under `root` (which is canonical).
+fn resolve(root: &Path, relative: &Path) -> Result<(PathBuf, Metadata), u16> {
+    let joined = root.join(relative);
+    let canonical = joined.canonicalize().map_err(|e| status_for(&e))?;
+    if !canonical.starts_with(root) {
+        tracing::warn!(path = %joined.display(), "static: refused a path leaving the root");
+        return Err(403);
+    }
+    let meta = std::fs::metadata(&canonical).map_err(|e| status_for(&e))?;
+    Ok((canonical, meta))
+}
+
+fn find_index(root: &Path, dir: &Path, index: &[String]) -> Option<(PathBuf, Metadata)> {
+    index.iter().find_map(|name| {
+        let found = resolve(root, &dir.strip_prefix(root).ok()?.join(name)).ok()?;
+        found.1.is_file().then_some(found)
+    })
+}
+
+fn status_for(e: &io::Error) -> u16 {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied => 403,
+        _ => 404,
+    }
+}
+
+fn content_type(path: &Path) -> String {
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    if mime.type_() == mime_guess::mime::TEXT
+        || mime.essence_str() == "application/javascript"
+        || mime.essence_str() == "application/json"
+    {
+        format!("{}; charset=utf-8", mime.essence_str())
+    } else {
+        mime.essence_str().to_owned()
+    }
+}
+
+/// RFC 9110 §13.1.2 and §13.1.3: whether a GET/HEAD gets 304. If-None-Match, when
+/// present, decides alone (weak comparison); otherwise If-Modified-Since.
+fn not_modified(
+    if_none_match: Option<&[u8]>,
+    if_modified_since: Option<&[u8]>,
+    etag: &str,
+    mtime_secs: u64,
+) -> bool {
+    if let Some(list) = if_none_match {
+        return list.split(|&b| b == b',').any(|tag| {
+            let tag = tag.trim_ascii();
+            tag == b"*" || tag.strip_prefix(b"W/").unwrap_or(tag) == etag.as_bytes()
+        });
+    }
+    if_modified_since
+        .and_then(parse_date_secs)
+        .is_some_and(|since| mtime_secs <= since)
+}
+
+/// RFC 9110 §13.1.5: a Range applies only if If-Range (when present) still matches:
+/// a strong entity tag equal to ours, or exactly our Last-Modified date.
+fn if_range_allows(if_range: Option<&[u8]>, etag: &str, mtime_secs: u64) -> bool {
+    match if_range {
+        None => true,
+        Some(v) if v.starts_with(b"\"") => v == etag.as_bytes(),
+        Some(v) if v.starts_with(b"W/") => false,
+        Some(v) => parse_date_secs(v) == Some(mtime_secs),
+    }
+}
+
+fn parse_date_secs(value: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(value).ok()?;
+    let time: SystemTime = httpdate::parse_http_date(text.trim()).ok()?;
+    time.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
+}
+
+/// What a Range field asks of a representation of `len` bytes.
+#[derive(Debug, PartialEq, Eq)]
+enum RangeSpec {
+    /// Not a single byte range we serve (other unit, several ranges, bad syntax): send 200.
+    Ignore,
+    /// No byte of the range exists: 416.
+    Unsatisfiable,
+    /// Bytes `start..=end`: 206.
+    Satisfiable { start: u64, end: u64 },
+}
+
+/// RFC 9110 §14.1.2 for one range: `bytes=a-b`, `bytes=a-`, `bytes=-n`. Several ranges are
+/// answered with the whole representation (§14.2 lets a server ignore Range).
+fn parse_range(value: &[u8], len: u64) -> RangeSpec {
+    let Some(spec) = value.trim_ascii().strip_prefix(b"bytes=") else {
+        return RangeSpec::Ignore;
+    };
+    if spec.contains(&b',') {
+        return RangeSpec::Ignore;
+    }
+    let Some(dash) = spec.iter().position(|&b| b == b'-') else {
+        return RangeSpec::Ignore;
+    };
+    let (first, last) = (spec[..dash].trim_ascii(), spec[dash + 1..].trim_ascii());
+    let number = |s: &[u8]| -> Option<u64> {
+        if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(s).ok()?.parse().ok()
+    };
+    match (first.is_empty(), last.is_empty()) {
+        (true, true) => RangeSpec::Ignore,
+        (true, false) => match number(last) {
+            None => RangeSpec::Ignore,
+            Some(0) => RangeSpec::Unsatisfiable,
+            Some(_) if len == 0 => RangeSpec::Unsatisfiable,
+            Some(n) => RangeSpec::Satisfiable {
+                start: len.saturating_sub(n),
+                end: len - 1,
+            },
+        },
+        (false, _) => {
+            let Some(start) = number(first) else {
+                return RangeSpec::Ignore;
+            };
+            let end = if last.is_empty() {
+                Some(u64::MAX)
+            } else {
+                number(last)
+            };
+            match end {
+                None => RangeSpec::Ignore,
+                Some(end) if end < start => RangeSpec::Ignore,
+                Some(_) if start >= len => RangeSpec::Unsatisfiable,
+                Some(end) => RangeSpec::Satisfiable {
+                    start,
+                    end: end.min(len - 1),
+                },
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use http_proto::Limits;
+    use std::io::Write;
+
+    struct Site {
+        dir: PathBuf,
+        route: StaticRoute,
+    }
+
+    impl Drop for Site {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn site(name: &str) -> Site {
+        let dir =
+            std::env::temp_dir().join(format!("refserver-static-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let root = dir.join("root");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::create_dir_all(root.join("empty")).unwrap();
+        std::fs::write(root.join("index.html"), "<h1>hi</h1>").unwrap();
+        std::fs::write(root.join("a b.txt"), "0123456789").unwrap();
+        std::fs::write(root.join("sub/index.html"), "sub").unwrap();
+        std::fs::write(root.join("style.css"), "body{}").unwrap();
+        std::fs::write(dir.join("secret"), "secret").unwrap();
+        std::os::unix::fs::symlink(dir.join("secret"), root.join("escape")).unwrap();
+        std::os::unix::fs::symlink(root.join("a b.txt"), root.join("inside")).unwrap();
+        let route = StaticRoute {
+            root: root.canonicalize().unwrap(),
+            index: vec!["index.html".to_owned()],
+        };
+        Site { dir, route }
+    }
+
+    fn head(raw: &str) -> RequestHead {
+        let bytes = Bytes::from(raw.replace('\n', "\r\n") + "\r\n");
+        RequestHead::parse(&bytes, &Limits::default())
+            .unwrap()
+            .unwrap()
+            .0
+    }
+
+    fn get(site: &Site, target: &str, extra: &str) -> Reply {
+        let h = head(&format!("GET {target} HTTP/1.1\nHost: x\n{extra}"));
+        plan(&site.route, h.path(), &h)
+    }
+
+    fn body_of(reply: &Reply) -> Vec<u8> {
+        match &reply.body {
+            Body::Empty => Vec::new(),
+            Body::Bytes(b) => b.to_vec(),
+            Body::File { file, offset, len } => {
+                use std::os::unix::fs::FileExt;
+                let mut buf = vec![0; usize::try_from(*len).unwrap()];
+                file.read_exact_at(&mut buf, *offset).unwrap();
+                buf
+            }
+        }
+    }
+
+    #[test]
+    fn files_come_with_type_length_and_validators() {
+        let s = site("basic");
+        let r = get(&s, "/style.css", "");
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.header("content-type"),
+            Some(&b"text/css; charset=utf-8"[..])
+        );
+        assert_eq!(r.body_len, 6);
+        assert_eq!(body_of(&r), b"body{}");
+        assert!(r.header("etag").is_some());
+        assert!(r.header("last-modified").is_some());
+        assert_eq!(r.header("accept-ranges"), Some(&b"bytes"[..]));
+        let r = get(&s, "/a%20b.txt", "");
+        assert_eq!((r.status, body_of(&r)), (200, b"0123456789".to_vec()));
+    }
+
+    #[test]
+    fn directories_serve_their_index_or_redirect_to_the_slash() {
+        let s = site("dirs");
+        let r = get(&s, "/", "");
+        assert_eq!((r.status, body_of(&r)), (200, b"<h1>hi</h1>".to_vec()));
+        assert_eq!(
+            r.header("content-type"),
+            Some(&b"text/html; charset=utf-8"[..])
+        );
+        let r = get(&s, "/sub?x=1", "");
+        assert_eq!(r.status, 301);
+        assert_eq!(r.header("location"), Some(&b"/sub/?x=1"[..]));
+        assert_eq!(body_of(&get(&s, "/sub/", "")), b"sub");
+        assert_eq!(get(&s, "/empty/", "").status, 403);
+    }
+
+    #[test]
+    fn nothing_leaves_the_root() {
+        let s = site("escape");
+        for target in [
+            "/../secret",
+            "/%2e%2e/secret",
+            "/sub/..%2f..%2fsecret",
+            "/%2E%2E/secret",
+            "/a%00b",
+        ] {
+            assert_eq!(get(&s, target, "").status, 400, "{target}");
+        }
+        assert_eq!(get(&s, "/escape", "").status, 403);
+        assert_eq!(get(&s, "/inside", "").status, 200);
+        assert_eq!(get(&s, "/missing", "").status, 404);
+        assert_eq!(get(&s, "//etc/passwd", "").status, 404);
+    }
+
+    #[test]
+    fn conditional_requests_answer_304() {
+        let s = site("cond");
+        let r = get(&s, "/style.css", "");
+        let etag = String::from_utf8(r.header("etag").unwrap().to_vec()).unwrap();
+        let lm = String::from_utf8(r.header("last-modified").unwrap().to_vec()).unwrap();
+        let r = get(&s, "/style.css", &format!("If-None-Match: \"x\", {etag}\n"));
+        assert_eq!(r.status, 304);
+        assert_eq!(r.header("etag"), Some(etag.as_bytes()));
+        assert_eq!(
+            get(&s, "/style.css", &format!("If-None-Match: W/{etag}\n")).status,
+            304
+        );
+        assert_eq!(
+            get(&s, "/style.css", "If-None-Match: \"other\"\n").status,
+            200
+        );
+        assert_eq!(
+            get(&s, "/style.css", &format!("If-Modified-Since: {lm}\n")).status,
+            304
+        );
+        assert_eq!(
+            get(
+                &s,
+                "/style.css",
+                "If-Modified-Since: Sat, 01 Jan 2000 00:00:00 GMT\n"
+            )
+            .status,
+            200
+        );
+        // If-None-Match wins over If-Modified-Since.
+        let both = format!("If-None-Match: \"other\"\nIf-Modified-Since: {lm}\n");
+        assert_eq!(get(&s, "/style.css", &both).status, 200);
+    }
+
+    #[test]
+    fn single_ranges_answer_206_or_416() {
+        let s = site("range");
+        let r = get(&s, "/a%20b.txt", "Range: bytes=2-4\n");
+        assert_eq!(r.status, 206);
+        assert_eq!(r.header("content-range"), Some(&b"bytes 2-4/10"[..]));
+        assert_eq!(body_of(&r), b"234");
+        assert_eq!(body_of(&get(&s, "/a%20b.txt", "Range: bytes=-3\n")), b"789");
+        assert_eq!(body_of(&get(&s, "/a%20b.txt", "Range: bytes=7-\n")), b"789");
+        assert_eq!(
+            body_of(&get(&s, "/a%20b.txt", "Range: bytes=8-100\n")),
+            b"89"
+        );
+        let r = get(&s, "/a%20b.txt", "Range: bytes=10-\n");
+        assert_eq!(r.status, 416);
+        assert_eq!(r.header("content-range"), Some(&b"bytes */10"[..]));
+        assert_eq!(get(&s, "/a%20b.txt", "Range: bytes=0-1,3-4\n").status, 200);
+        assert_eq!(get(&s, "/a%20b.txt", "Range: lines=1-2\n").status, 200);
+        assert_eq!(get(&s, "/a%20b.txt", "Range: bytes=5-1\n").status, 200);
+        let stale = "Range: bytes=0-1\nIf-Range: \"stale\"\n";
+        assert_eq!(get(&s, "/a%20b.txt", stale).status, 200);
+        let etag =
+            String::from_utf8(get(&s, "/a%20b.txt", "").header("etag").unwrap().to_vec()).unwrap();
+        let fresh = format!("Range: bytes=0-1\nIf-Range: {etag}\n");
+        assert_eq!(get(&s, "/a%20b.txt", &fresh).status, 206);
+    }
+
+    #[test]
+    fn head_describes_without_a_body_and_other_methods_get_405() {
+        let s = site("head");
+        let h = head("HEAD /a%20b.txt HTTP/1.1\nHost: x\n");
+        let r = plan(&s.route, h.path(), &h);
+        assert_eq!((r.status, r.body_len), (200, 10));
+        assert!(matches!(r.body, Body::Empty));
+        let h = head("DELETE /a%20b.txt HTTP/1.1\nHost: x\n");
+        let r = plan(&s.route, h.path(), &h);
+        assert_eq!(r.status, 405);
+        assert_eq!(r.header("allow"), Some(&b"GET, HEAD"[..]));
+    }
+
+    #[test]
+    fn large_files_are_planned_not_loaded() {
+        let s = site("large");
+        let mut f = File::create(s.route.root.join("big.bin")).unwrap();
+        let chunk = vec![7u8; 1 << 20];
+        for _ in 0..8 {
+            f.write_all(&chunk).unwrap();
+        }
+        drop(f);
+        let r = get(&s, "/big.bin", "");
+        assert_eq!(r.body_len, 8 << 20);
+        assert!(matches!(r.body, Body::File { offset: 0, len, .. } if len == 8 << 20));
+        assert_eq!(
+            r.header("content-type"),
+            Some(&b"application/octet-stream"[..])
+        );
+    }
+}

@@ -1,0 +1,197 @@
+//! The status page (route kind `status = {}`), like nginx `stub_status`: plain text by
+//! default, JSON with `?format=json` or `Accept: application/json`.
+
+use crate::reply::Reply;
+use http_proto::RequestHead;
+use serde::Serialize;
+
+/// Counters shown on the status page, gathered by the driver from session-core's registry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct StatusSnapshot {
+    /// Sessions open now.
+    pub(crate) active: u64,
+    /// Open sessions by phase: `(phase name, count)`, in lifecycle order.
+    pub(crate) phases: Vec<(&'static str, u64)>,
+    /// Connections accepted since start.
+    pub(crate) accepted: u64,
+    /// Connections admitted (accepted minus those refused at `max_sessions`).
+    pub(crate) handled: u64,
+    /// Requests received since start.
+    pub(crate) requests: u64,
+    /// Per-gateway request and error counts.
+    pub(crate) gateways: Vec<GatewayCounts>,
+    /// Heap bytes held by idle keep-alive sessions, averaged (session-core's accounting:
+    /// buffers and state; the task and socket are not counted).
+    pub(crate) idle_session_heap_bytes: Option<u64>,
+    /// Seconds since start.
+    pub(crate) uptime_secs: u64,
+}
+
+/// One gateway's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct GatewayCounts {
+    /// `cgi` or `fastcgi`.
+    pub(crate) name: &'static str,
+    /// Requests routed to it.
+    pub(crate) requests: u64,
+    /// Requests it failed (today: all of them, the gateways answer 501).
+    pub(crate) errors: u64,
+}
+
+/// The status page for this request, in the format it asks for.
+pub(crate) fn reply(snapshot: &StatusSnapshot, head: &RequestHead) -> Reply {
+    let json = head
+        .query()
+        .is_some_and(|q| q.split(|&b| b == b'&').any(|p| p == b"format=json"))
+        || head
+            .headers()
+            .get("accept")
+            .is_some_and(|a| a.windows(16).any(|w| w == b"application/json"));
+    let reply = if json {
+        Reply::bytes(200, b"application/json", render_json(snapshot))
+    } else {
+        Reply::bytes(200, b"text/plain; charset=utf-8", render_text(snapshot))
+    };
+    reply.with_header(b"cache-control", "no-store")
+}
+
+/// nginx `stub_status` lines first (so its parsers work), then what it lacks.
+pub(crate) fn render_text(s: &StatusSnapshot) -> String {
+    use std::fmt::Write;
+    let phase = |name: &str| {
+        s.phases
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0, |(_, c)| *c)
+    };
+    let mut out = String::with_capacity(512);
+    let _ = writeln!(out, "Active connections: {}", s.active);
+    let _ = writeln!(out, "server accepts handled requests");
+    let _ = writeln!(out, " {} {} {}", s.accepted, s.handled, s.requests);
+    let _ = writeln!(
+        out,
+        "Reading: {} Writing: {} Waiting: {}",
+        phase("reading_head") + phase("reading_body"),
+        phase("handling") + phase("writing") + phase("draining"),
+        phase("idle")
+    );
+    let _ = writeln!(out, "Phases:");
+    for (name, count) in &s.phases {
+        let _ = writeln!(out, " {name}: {count}");
+    }
+    let _ = writeln!(out, "Gateways:");
+    for g in &s.gateways {
+        let _ = writeln!(
+            out,
+            " {}: requests {} errors {}",
+            g.name, g.requests, g.errors
+        );
+    }
+    match s.idle_session_heap_bytes {
+        Some(b) => {
+            let _ = writeln!(out, "Idle session heap bytes: {b}");
+        }
+        None => {
+            let _ = writeln!(out, "Idle session heap bytes: n/a");
+        }
+    }
+    let _ = writeln!(out, "Uptime seconds: {}", s.uptime_secs);
+    out
+}
+
+/// The same counters as one JSON object.
+pub(crate) fn render_json(s: &StatusSnapshot) -> String {
+    let phases: serde_json::Map<String, serde_json::Value> = s
+        .phases
+        .iter()
+        .map(|(n, c)| ((*n).to_owned(), (*c).into()))
+        .collect();
+    let value = serde_json::json!({
+        "active": s.active,
+        "accepted": s.accepted,
+        "handled": s.handled,
+        "requests": s.requests,
+        "phases": phases,
+        "gateways": s.gateways,
+        "idle_session_heap_bytes": s.idle_session_heap_bytes,
+        "uptime_secs": s.uptime_secs,
+    });
+    let mut text = value.to_string();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn snapshot() -> StatusSnapshot {
+        StatusSnapshot {
+            active: 3,
+            phases: vec![
+                ("reading_head", 1),
+                ("reading_body", 0),
+                ("handling", 0),
+                ("writing", 1),
+                ("idle", 1),
+                ("draining", 0),
+            ],
+            accepted: 10,
+            handled: 9,
+            requests: 42,
+            gateways: vec![GatewayCounts {
+                name: "cgi",
+                requests: 2,
+                errors: 2,
+            }],
+            idle_session_heap_bytes: Some(512),
+            uptime_secs: 7,
+        }
+    }
+
+    fn head(target: &str, extra: &str) -> RequestHead {
+        let raw = format!("GET {target} HTTP/1.1\r\nHost: x\r\n{extra}\r\n");
+        RequestHead::parse(&Bytes::from(raw), &http_proto::Limits::default())
+            .unwrap()
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn text_starts_like_stub_status() {
+        let text = render_text(&snapshot());
+        assert!(text.starts_with(
+            "Active connections: 3\nserver accepts handled requests\n 10 9 42\nReading: 1 Writing: 1 Waiting: 1\n"
+        ), "{text}");
+        assert!(text.contains(" cgi: requests 2 errors 2\n"));
+        assert!(text.contains("Idle session heap bytes: 512\n"));
+    }
+
+    #[test]
+    fn json_has_every_counter() {
+        let v: serde_json::Value = serde_json::from_str(&render_json(&snapshot())).unwrap();
+        assert_eq!(v["active"], 3);
+        assert_eq!(v["requests"], 42);
+        assert_eq!(v["phases"]["idle"], 1);
+        assert_eq!(v["gateways"][0]["name"], "cgi");
+        assert_eq!(v["idle_session_heap_bytes"], 512);
+    }
+
+    #[test]
+    fn format_follows_query_or_accept() {
+        let text = reply(&snapshot(), &head("/status", ""));
+        assert!(
+            text.header("content-type")
+                .unwrap()
+                .starts_with(b"text/plain")
+        );
+        let json = reply(&snapshot(), &head("/status?format=json", ""));
+        assert_eq!(json.header("content-type"), Some(&b"application/json"[..]));
+        let json = reply(
+            &snapshot(),
+            &head("/status", "Accept: application/json\r\n"),
+        );
+        assert_eq!(json.header("content-type"), Some(&b"application/json"[..]));
+    }
+}
