@@ -7,7 +7,10 @@ use bytes::BytesMut;
 use http_proto::{ClientConn, ClientEvent, ErrorKind, Limits, Request, SideState};
 use support::{B, Ev, assert_split_anywhere, crlf, run_client};
 
-const HOST: &[(&[u8], &[u8])] = &[(b"host", b"example.com")];
+/// Header fields as `send_request` takes them.
+type Fields<'a> = &'a [(&'a [u8], &'a [u8])];
+
+const HOST: Fields<'static> = &[(b"host", b"example.com")];
 
 fn send(conn: &mut ClientConn, method: &str, target: &str) -> B {
     let mut out = BytesMut::new();
@@ -105,7 +108,7 @@ fn request_serialisation() {
 fn invalid_requests_are_refused_and_write_nothing() {
     let mut conn = ClientConn::new(Limits::default());
     let mut out = BytesMut::from(&b"earlier"[..]);
-    let cases: [(&[u8], &[u8], &[(&[u8], &[u8])]); 9] = [
+    let cases: [(&[u8], &[u8], Fields<'_>); 9] = [
         (b"GET", b"/", &[]),
         (b"G T", b"/", HOST),
         (b"", b"/", HOST),
