@@ -1,0 +1,216 @@
+//! Starting the real `refserver` binary on an ephemeral loopback port, and talking to it.
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A running server; killed (SIGKILL) and reaped when dropped.
+pub struct Server {
+    pub child: Option<Child>,
+    pub addr: SocketAddr,
+    pub stdout: Arc<Mutex<String>>,
+    pub dir: PathBuf,
+}
+
+/// A fresh temporary directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("refserver-it-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The demo site's directory.
+pub fn demo_site() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("site/public")
+}
+
+impl Server {
+    /// Starts the server with this configuration text (its `listen` is replaced by an
+    /// ephemeral loopback port), or the demo site when `None`.
+    pub fn start(name: &str, config: Option<&str>, extra: &[&str]) -> Self {
+        let dir = temp_dir(name);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_refserver"));
+        if let Some(text) = config {
+            let path = dir.join("refserver.toml");
+            std::fs::write(&path, text).unwrap();
+            cmd.arg("--config").arg(&path);
+        }
+        cmd.args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("spawn refserver");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let captured = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&captured);
+        // Keep draining stdout (the access log goes there) so the server never blocks on it.
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let mut sent = false;
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                if !sent && let Some(rest) = line.trim().strip_prefix("listening on http://") {
+                    let _ = tx.send(rest.trim_end_matches('/').to_owned());
+                    sent = true;
+                }
+                sink.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the server prints `listening on http://ADDR/`");
+        Self {
+            child: Some(child),
+            addr: addr.parse().unwrap(),
+            stdout: captured,
+            dir,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.set_nodelay(true).unwrap();
+        s
+    }
+
+    /// Sends SIGTERM with the `kill` command.
+    pub fn sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit (bounded), returning its exit code.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let child = self.child.as_mut().unwrap();
+        let until = Instant::now() + limit;
+        while Instant::now() < until {
+            if let Some(status) = child.try_wait().unwrap() {
+                self.child = None;
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("refserver did not exit within {limit:?}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One parsed response.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    }
+
+    pub fn closes(&self) -> bool {
+        self.header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Reads one response from `s` (Content-Length bodies; `head_only` for HEAD requests).
+pub fn read_response(s: &mut TcpStream, head_only: bool) -> Resp {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = s.read(&mut byte).expect("read head");
+        assert!(
+            n == 1,
+            "connection closed mid-head after {:?}",
+            String::from_utf8_lossy(&head)
+        );
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let status = head[9..12].parse().unwrap();
+    let mut resp = Resp {
+        status,
+        head,
+        body: Vec::new(),
+    };
+    let len: usize = resp
+        .header("content-length")
+        .map_or(0, |v| v.parse().unwrap());
+    if !head_only && status != 304 && status != 204 && !(100..200).contains(&status) {
+        resp.body = vec![0; len];
+        s.read_exact(&mut resp.body).expect("read body");
+    }
+    resp
+}
+
+/// Whether the server closed `s`: a read gives EOF (or reset) within the read timeout.
+pub fn is_closed(s: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 64];
+    matches!(s.read(&mut buf), Ok(0) | Err(_)) && !matches!(s.read(&mut buf), Ok(n) if n > 0)
+}
+
+/// Sends `raw` on a new connection and reads one response.
+pub fn exchange(server: &Server, raw: &[u8]) -> (Resp, TcpStream) {
+    let mut s = server.connect();
+    s.write_all(raw).unwrap();
+    let r = read_response(&mut s, false);
+    (r, s)
+}
+
+/// `curl` with a time bound; `None` (after printing SKIP) when curl is missing, unless
+/// `CI=true`, where a missing curl fails the test.
+pub fn curl(args: &[&str]) -> Option<std::process::Output> {
+    match Command::new("curl")
+        .args(["--max-time", "10", "-sS"])
+        .args(args)
+        .output()
+    {
+        Ok(out) => Some(out),
+        Err(e) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "curl is required in CI: {e}"
+            );
+            eprintln!("SKIP: curl not found ({e})");
+            None
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! The real binary over real sockets: keep-alive, pipelining, 100-continue, HEAD,
+//! conditional and range requests, traversal, malformed and oversized requests, slowloris,
+//! the status page, the gateway slots, and the command line.
+
+mod common;
+
+use common::{Server, curl, exchange, is_closed, read_response};
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+const GET_PLAIN: &[u8] = b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n";
+
+#[test]
+fn keep_alive_serves_many_requests_on_one_connection() {
+    let server = Server::start("keepalive", None, &["--access-log", "off"]);
+    let mut s = server.connect();
+    for _ in 0..5 {
+        s.write_all(GET_PLAIN).unwrap();
+        let r = read_response(&mut s, false);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, b"Hello, World!");
+        assert!(!r.closes());
+        assert!(r.header("date").is_some());
+    }
+    // HTTP/1.0 without keep-alive closes after the response.
+    s.write_all(b"GET /plaintext HTTP/1.0\r\n\r\n").unwrap();
+    let r = read_response(&mut s, false);
+    assert_eq!(r.status, 200);
+    assert!(is_closed(&mut s));
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let server = Server::start("pipeline", None, &["--access-log", "off"]);
+    let mut s = server.connect();
+    s.write_all(
+        b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\nGET /style.css HTTP/1.1\r\nHost: t\r\n\r\nHEAD /plaintext HTTP/1.1\r\nHost: t\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\n\r\n",
+    )
+    .unwrap();
+    let a = read_response(&mut s, false);
+    let b = read_response(&mut s, false);
+    let c = read_response(&mut s, true);
+    let d = read_response(&mut s, false);
+    assert_eq!((a.status, a.text().as_str()), (200, "Hello, World!"));
+    assert_eq!(b.status, 200);
+    assert!(b.header("content-type").unwrap().starts_with("text/css"));
+    assert_eq!(
+        (c.status, c.header("content-length").as_deref()),
+        (200, Some("13"))
+    );
+    assert_eq!(d.status, 404);
+}
+
+#[test]
+fn expect_100_continue_gets_a_continue_before_the_body() {
+    let server = Server::start("continue", None, &["--access-log", "off"]);
+    let mut s = server.connect();
+    s.write_all(
+        b"POST /plaintext HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .unwrap();
+    let cont = read_response(&mut s, false);
+    assert_eq!(cont.status, 100);
+    s.write_all(b"hello").unwrap();
+    let r = read_response(&mut s, false);
+    assert_eq!(r.status, 200);
+    // The connection stays usable.
+    s.write_all(GET_PLAIN).unwrap();
+    assert_eq!(read_response(&mut s, false).status, 200);
+    if let Some(out) = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        "Expect: 100-continue",
+        "--data-binary",
+        "abc",
+        &server.url("/plaintext"),
+    ]) {
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    }
+}
+
+#[test]
+fn head_has_the_length_and_no_body() {
+    let server = Server::start("head", None, &["--access-log", "off"]);
+    let mut s = server.connect();
+    s.write_all(b"HEAD /range-demo.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let r = read_response(&mut s, true);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length").as_deref(), Some("16200"));
+    // The next response follows directly: no body bytes were sent for HEAD.
+    s.write_all(GET_PLAIN).unwrap();
+    assert_eq!(read_response(&mut s, false).body, b"Hello, World!");
+    if let Some(out) = curl(&["-I", &server.url("/")]) {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+        assert!(text.contains("content-type: text/html"), "{text}");
+    }
+}
+
+#[test]
+fn conditional_requests_get_304() {
+    let server = Server::start("conditional", None, &["--access-log", "off"]);
+    let (r, _) = exchange(&server, b"GET /style.css HTTP/1.1\r\nHost: t\r\n\r\n");
+    let etag = r.header("etag").unwrap();
+    let lm = r.header("last-modified").unwrap();
+    let (r, _) = exchange(
+        &server,
+        format!("GET /style.css HTTP/1.1\r\nHost: t\r\nIf-None-Match: {etag}\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(r.status, 304);
+    assert!(r.body.is_empty());
+    let (r, _) = exchange(
+        &server,
+        format!("GET /style.css HTTP/1.1\r\nHost: t\r\nIf-Modified-Since: {lm}\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(r.status, 304);
+    if let Some(out) = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        &format!("If-None-Match: {etag}"),
+        &server.url("/style.css"),
+    ]) {
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "304");
+    }
+}
+
+#[test]
+fn range_requests_get_206_or_416() {
+    let server = Server::start("range", None, &["--access-log", "off"]);
+    let whole = std::fs::read(common::demo_site().join("range-demo.txt")).unwrap();
+    let (r, _) = exchange(
+        &server,
+        b"GET /range-demo.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=100-199\r\n\r\n",
+    );
+    assert_eq!(r.status, 206);
+    assert_eq!(
+        r.header("content-range").as_deref(),
+        Some("bytes 100-199/16200")
+    );
+    assert_eq!(r.body, &whole[100..200]);
+    let (r, _) = exchange(
+        &server,
+        b"GET /range-demo.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=99999-\r\n\r\n",
+    );
+    assert_eq!(r.status, 416);
+    assert_eq!(r.header("content-range").as_deref(), Some("bytes */16200"));
+    if let Some(out) = curl(&["-r", "0-99", &server.url("/range-demo.txt")]) {
+        assert_eq!(out.stdout, &whole[..100]);
+    }
+}
+
+#[test]
+fn large_files_stream_whole() {
+    let dir = common::temp_dir("large-root");
+    let big: Vec<u8> = (0..5_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.join("big.bin"), &big).unwrap();
+    let root = dir.to_str().unwrap();
+    let server = Server::start("large", None, &["--root", root, "--access-log", "off"]);
+    let (r, _) = exchange(&server, b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(r.status, 200);
+    assert!(r.body == big, "body differs");
+    if let Some(out) = curl(&["-o", "-", &server.url("/big.bin")]) {
+        assert!(out.stdout == big);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn traversal_attempts_stay_inside_the_root() {
+    let dir = common::temp_dir("traversal-root");
+    let root = dir.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("ok.txt"), "ok").unwrap();
+    std::fs::write(dir.join("secret.txt"), "secret").unwrap();
+    std::os::unix::fs::symlink(dir.join("secret.txt"), root.join("link.txt")).unwrap();
+    let server = Server::start(
+        "traversal",
+        None,
+        &["--root", root.to_str().unwrap(), "--access-log", "off"],
+    );
+    for target in [
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E%2Fsecret.txt",
+        "/ok/../../secret.txt",
+        "/..%2f..%2fetc%2fpasswd",
+        "/ok.txt%00.html",
+    ] {
+        let (r, _) = exchange(
+            &server,
+            format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes(),
+        );
+        assert_eq!(r.status, 400, "{target}");
+        assert!(!r.text().contains("secret"));
+    }
+    let (r, _) = exchange(&server, b"GET /link.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(r.status, 403);
+    let (r, _) = exchange(&server, b"GET /ok.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!((r.status, r.text().as_str()), (200, "ok"));
+    if let Some(out) = curl(&[
+        "--path-as-is",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &server.url("/../secret.txt"),
+    ]) {
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "400");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+const SMALL_LIMITS: &str = r#"
+access_log = "off"
+[limits]
+max_head_bytes = 1024
+max_target_bytes = 256
+max_body_bytes = 1000
+header_timeout_ms = 600
+first_byte_timeout_ms = 600
+[[route]]
+prefix = "/plaintext"
+respond = { content_type = "text/plain", body = "Hello, World!" }
+"#;
+
+#[test]
+fn malformed_and_oversized_requests_get_their_status_and_a_close() {
+    let server = Server::start("malformed", Some(SMALL_LIMITS), &[]);
+    let long_target = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(300));
+    let big_head = format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(2000)
+    );
+    let cases: Vec<(Vec<u8>, u16)> = vec![
+        (b"GARBAGE\r\n\r\n".to_vec(), 400),
+        (
+            b"GET / HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n".to_vec(),
+            400,
+        ),
+        (b"GET / HTTP/1.1\r\n\r\n".to_vec(), 400),
+        (
+            b"GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+                .to_vec(),
+            400,
+        ),
+        (b"GET / HTTP/2.0\r\nHost: t\r\n\r\n".to_vec(), 505),
+        (long_target.into_bytes(), 414),
+        (big_head.into_bytes(), 431),
+        (
+            b"POST /plaintext HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n".to_vec(),
+            413,
+        ),
+    ];
+    for (raw, status) in cases {
+        let (r, mut s) = exchange(&server, &raw);
+        assert_eq!(
+            r.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&raw[..20.min(raw.len())])
+        );
+        assert!(r.closes(), "{status} says connection: close");
+        assert!(is_closed(&mut s), "{status} closes the connection");
+    }
+}
+
+#[test]
+fn a_slow_client_gets_408_without_delaying_a_fast_one() {
+    let server = Server::start("slowloris", Some(SMALL_LIMITS), &[]);
+    let mut slow = server.connect();
+    let started = Instant::now();
+    slow.write_all(b"GET /plaintext HTTP/1.1\r\n").unwrap();
+    let trickle = std::thread::spawn(move || {
+        // One header byte every 50 ms: never a complete head within 600 ms.
+        for b in b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".iter() {
+            if slow.write_all(&[*b]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        slow
+    });
+    for _ in 0..5 {
+        let t = Instant::now();
+        let (r, _) = exchange(&server, GET_PLAIN);
+        assert_eq!(r.status, 200);
+        assert!(
+            t.elapsed() < Duration::from_millis(300),
+            "fast client waited {:?}",
+            t.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut slow = trickle.join().unwrap();
+    let r = read_response(&mut slow, false);
+    assert_eq!(r.status, 408);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(is_closed(&mut slow));
+}
+
+#[test]
+fn the_status_page_counts_sessions_and_requests() {
+    let server = Server::start("status", None, &["--access-log", "off"]);
+    let (r, _) = exchange(&server, b"GET /status HTTP/1.1\r\nHost: t\r\n\r\n");
+    let text = r.text();
+    assert!(text.starts_with("Active connections: "), "{text}");
+    assert!(text.contains("server accepts handled requests"));
+    let Some(out) = curl(&[&server.url("/status?format=json")]) else {
+        return;
+    };
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["requests"].as_u64().unwrap() >= 2);
+    assert!(v["active"].as_u64().unwrap() >= 1);
+    assert!(v["phases"]["idle"].is_u64());
+    assert!(v["idle_session_heap_bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn cgi_and_fastcgi_routes_answer_501_until_their_gateways_land() {
+    let config = r#"
+access_log = "off"
+[[route]]
+prefix = "/cgi-bin/"
+cgi = { dir = "cgi-bin" }
+[[route]]
+suffix = ".php"
+fastcgi = { upstream = "127.0.0.1:9000" }
+"#;
+    let server = Server::start("gateways", Some(config), &[]);
+    let (r, _) = exchange(&server, b"GET /cgi-bin/env HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(r.status, 501);
+    let (r, _) = exchange(&server, b"GET /index.php HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(r.status, 501);
+    let (r, _) = exchange(&server, b"GET /other HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(r.status, 404);
+}
+
+#[test]
+fn the_access_log_has_combined_format_lines() {
+    let server = Server::start("accesslog", None, &[]);
+    let (r, _) = exchange(
+        &server,
+        b"GET /plaintext?x=1 HTTP/1.1\r\nHost: t\r\nUser-Agent: it-test\r\nReferer: http://r/\r\n\r\n",
+    );
+    assert_eq!(r.status, 200);
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let out = server.stdout.lock().unwrap().clone();
+        if let Some(line) = out.lines().find(|l| l.contains("/plaintext?x=1")) {
+            assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
+            assert!(
+                line.ends_with("\"GET /plaintext?x=1 HTTP/1.1\" 200 13 \"http://r/\" \"it-test\""),
+                "{line}"
+            );
+            break;
+        }
+        assert!(Instant::now() < until, "no access log line in {out}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn shutdown_finishes_the_request_in_flight_and_accepts_nothing_new() {
+    let mut server = Server::start("shutdown", None, &["--access-log", "off"]);
+    let mut s = server.connect();
+    // A request in flight: its head is in, half its body is not.
+    s.write_all(b"POST /plaintext HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhello")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    server.sigterm();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        std::net::TcpStream::connect_timeout(&server.addr, Duration::from_secs(2)).is_err(),
+        "a new connection was accepted during the drain"
+    );
+    s.write_all(b"world").unwrap();
+    let r = read_response(&mut s, false);
+    assert_eq!((r.status, r.text().as_str()), (200, "Hello, World!"));
+    assert!(r.closes(), "the last response says connection: close");
+    assert!(is_closed(&mut s));
+    assert_eq!(server.wait_exit(Duration::from_secs(10)), Some(0));
+}
+
+#[test]
+fn idle_sessions_do_not_hold_up_shutdown() {
+    let mut server = Server::start("shutdown-idle", None, &["--access-log", "off"]);
+    let mut idle = server.connect();
+    idle.write_all(GET_PLAIN).unwrap();
+    assert_eq!(read_response(&mut idle, false).status, 200);
+    let t = Instant::now();
+    server.sigterm();
+    assert_eq!(server.wait_exit(Duration::from_secs(10)), Some(0));
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "drain took {:?}",
+        t.elapsed()
+    );
+    let mut buf = [0u8; 16];
+    assert!(matches!(idle.read(&mut buf), Ok(0) | Err(_)));
+}
