@@ -31,7 +31,11 @@ fuzz_target!(|input: Input<'_>| {
 
     if let Ok(Some((head, len))) = &whole {
         assert!(*len <= data.len());
-        assert_eq!(&head.as_bytes()[..], &data[..*len]);
+        // The head's bytes, but for obs-fold line breaks replaced with spaces when folding is on.
+        assert_eq!(head.as_bytes().len(), *len);
+        for (&ours, &sent) in head.as_bytes().iter().zip(data) {
+            assert!(ours == sent || (ours == b' ' && matches!(sent, b'\r' | b'\n')));
+        }
         assert!(!head.method_bytes().is_empty());
         assert!(!head.target().is_empty());
         assert!(!head.target().iter().any(|&b| b <= b' ' || b >= 0x7f));
@@ -53,6 +57,9 @@ fuzz_target!(|input: Input<'_>| {
     if let Ok(None) = pieced {
         buf.extend_from_slice(&data[split..]);
         pieced = parser.parse(&mut buf, &limits);
+    } else {
+        // The head completed within the first piece: what follows it is still to come.
+        buf.extend_from_slice(&data[split..]);
     }
     match (&whole, &pieced) {
         (Ok(Some((a, len))), Ok(Some(b))) => {

@@ -24,7 +24,10 @@ fuzz_target!(|input: Input<'_>| {
 
     if let Ok(Some((head, len))) = &whole {
         assert!(*len <= data.len());
-        assert_eq!(&head.as_bytes()[..], &data[..*len]);
+        assert_eq!(head.as_bytes().len(), *len);
+        for (&ours, &sent) in head.as_bytes().iter().zip(data) {
+            assert!(ours == sent || (ours == b' ' && matches!(sent, b'\r' | b'\n')));
+        }
         assert!((100..=999).contains(&head.status()));
         assert!(!head.reason().iter().any(|&b| matches!(b, b'\r' | b'\n' | 0)));
         for (name, value) in head.headers().iter() {
@@ -40,6 +43,9 @@ fuzz_target!(|input: Input<'_>| {
     if let Ok(None) = pieced {
         buf.extend_from_slice(&data[split..]);
         pieced = parser.parse(&mut buf, &limits);
+    } else {
+        // The head completed within the first piece: what follows it is still to come.
+        buf.extend_from_slice(&data[split..]);
     }
     match (&whole, &pieced) {
         (Ok(Some((a, len))), Ok(Some(b))) => {
