@@ -1,0 +1,244 @@
+//! Properties: any valid message serialised by one role parses back to the same message in
+//! the other role, however the bytes are cut; and every parser and connection, fed arbitrary
+//! bytes in arbitrary pieces, never panics and says the same thing as when fed them whole.
+
+mod strategies;
+mod support;
+
+use bytes::BytesMut;
+use http_proto::{
+    ClientConn, Framing, Limits, Request, Response, ServerConn, ServerEvent, Version, reason_phrase,
+};
+use proptest::collection::vec;
+use proptest::prelude::*;
+use strategies::{body, cuts, field_value, fields, http_ish, method, origin_target, status};
+use support::{
+    B, Ev, cut, folding, lenient_lf, run_body, run_client, run_requests, run_response_heads,
+    run_server,
+};
+
+type Fields = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn as_refs(fields: &Fields) -> Vec<(&[u8], &[u8])> {
+    fields.iter().map(|(n, v)| (&n[..], &v[..])).collect()
+}
+
+fn as_b(fields: &[(&[u8], &[u8])]) -> Vec<(B, B)> {
+    fields
+        .iter()
+        .map(|(n, v)| (B::from(*n), B::from(*v)))
+        .collect()
+}
+
+fn data_of(events: &[Ev]) -> Vec<u8> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Data(d) => Some(d.0.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn requests_roundtrip_client_to_server(
+        method in method(),
+        target in origin_target(),
+        fields in fields(0..12),
+        (body, pieces) in body(),
+        chunked in any::<bool>(),
+        feed_cuts in cuts(),
+    ) {
+        let mut headers: Vec<(&[u8], &[u8])> = vec![(b"Host", b"example.com")];
+        headers.extend(as_refs(&fields));
+        let request = Request::new(&method, &target, &headers);
+        let request = if chunked { request.streamed() } else { request.body_len(body.len() as u64) };
+        let mut client = ClientConn::new(Limits::default());
+        let mut wire = BytesMut::new();
+        client.send_request(&request, &mut wire).expect("valid request");
+        for piece in cut(&body, &pieces) {
+            client.send_data(piece, &mut wire).expect("send_data");
+        }
+        client.send_end(&mut wire).expect("send_end");
+
+        let len = body.len().to_string();
+        let mut expected = as_b(&headers);
+        let framing = if chunked {
+            expected.push((B::from("transfer-encoding"), B::from("chunked")));
+            Framing::Chunked
+        } else if !body.is_empty() || matches!(&method[..], b"POST" | b"PUT" | b"PATCH") {
+            expected.push((B::from("content-length"), B::from(len.as_str())));
+            if body.is_empty() { Framing::None } else { Framing::Length(body.len() as u64) }
+        } else {
+            Framing::None
+        };
+
+        let events = run_server(&cut(&wire, &feed_cuts), &Limits::default(), false);
+        let Some(Ev::Request(got)) = events.first() else {
+            return Err(TestCaseError::fail(format!("no request: {events:?}")));
+        };
+        prop_assert_eq!(&got.method, &B(method.clone()));
+        prop_assert_eq!(&got.target, &B(target.clone()));
+        prop_assert_eq!(got.version, Version::Http11);
+        prop_assert_eq!(got.framing, framing);
+        prop_assert!(got.keep_alive);
+        prop_assert_eq!(&got.headers, &expected);
+        prop_assert_eq!(B(data_of(&events)), B(body.clone()));
+        prop_assert!(events.contains(&Ev::End(vec![])), "{:?}", events);
+        prop_assert_eq!(events.last(), Some(&Ev::MustClose(false)));
+    }
+
+    #[test]
+    fn responses_roundtrip_server_to_client(
+        head_request in any::<bool>(),
+        status in status(),
+        fields in fields(0..12),
+        (body, pieces) in body(),
+        chunked in any::<bool>(),
+        trailers in fields(0..4),
+        feed_cuts in cuts(),
+    ) {
+        let method = if head_request { "HEAD" } else { "GET" };
+        let mut server = ServerConn::new(Limits::default());
+        server.feed(format!("{method} / HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
+        prop_assert!(matches!(server.poll_event(), Ok(ServerEvent::Request(_))));
+        prop_assert_eq!(server.poll_event(), Ok(ServerEvent::End(None)));
+
+        let headers = as_refs(&fields);
+        let trailer_refs = as_refs(&trailers);
+        let response = Response::new(status).headers(&headers);
+        let response = if chunked { response.streamed() } else { response.body_len(body.len() as u64) };
+        let mut wire = BytesMut::new();
+        server.send_response(&response, &mut wire).expect("valid response");
+        for piece in cut(&body, &pieces) {
+            server.send_data(piece, &mut wire).expect("send_data");
+        }
+        server.send_end(if chunked { &trailer_refs } else { &[] }, &mut wire).expect("send_end");
+        prop_assert!(!server.must_close());
+
+        let len = body.len().to_string();
+        let mut expected = as_b(&headers);
+        if !chunked {
+            expected.push((B::from("content-length"), B::from(len.as_str())));
+        } else if !head_request {
+            expected.push((B::from("transfer-encoding"), B::from("chunked")));
+        }
+        let events = run_client(&[method], &cut(&wire, &feed_cuts), &Limits::default(), false);
+        let Some(Ev::Response(got)) = events.first() else {
+            return Err(TestCaseError::fail(format!("no response: {events:?}")));
+        };
+        prop_assert_eq!(got.status, status);
+        prop_assert_eq!(&got.reason, &B::from(reason_phrase(status)));
+        prop_assert!(got.keep_alive);
+        prop_assert_eq!(&got.headers, &expected);
+        let (want_body, want_trailers) = if head_request {
+            (Vec::new(), Vec::new())
+        } else if chunked {
+            (body.clone(), as_b(&trailer_refs))
+        } else {
+            (body.clone(), Vec::new())
+        };
+        prop_assert_eq!(B(data_of(&events)), B(want_body));
+        prop_assert_eq!(events.last(), Some(&Ev::End(want_trailers)));
+    }
+
+    #[test]
+    fn folded_values_read_as_their_unfolded_text(
+        words in vec(field_value().prop_filter("non-empty", |v| !v.is_empty()), 1..4),
+        cuts in cuts(),
+    ) {
+        // obs-fold opt-in: `X: a CRLF SP b` reads as `a`, spaces, `b`.
+        let mut input = b"GET / HTTP/1.1\r\nHost: a\r\nX: ".to_vec();
+        input.extend_from_slice(&words.join(&b"\r\n "[..]));
+        input.extend_from_slice(b"\r\n\r\n");
+        let events = run_requests(&cut(&input, &cuts), &folding());
+        let Some(Ev::Request(got)) = events.first() else {
+            return Err(TestCaseError::fail(format!("{events:?}")));
+        };
+        prop_assert_eq!(&got.headers[1].1, &B(words.join(&b"   "[..])));
+    }
+}
+
+/// Arbitrary bytes, or bytes made of HTTP fragments.
+fn any_input() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![vec(any::<u8>(), 0..400), http_ish()]
+}
+
+fn limits_variant(i: u8) -> Limits {
+    match i % 4 {
+        0 => Limits::default(),
+        1 => lenient_lf(),
+        2 => folding(),
+        _ => {
+            let mut small = Limits::default();
+            small.max_headers = 3;
+            small.max_head_len = 80;
+            small.max_target_len = 10;
+            small.max_body_len = 20;
+            small.max_chunk_ext_len = 5;
+            small.max_trailer_len = 20;
+            small.max_leading_empty_lines = 1;
+            small
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn request_parser_never_panics_and_ignores_splits(input in any_input(), cuts in cuts(), l in any::<u8>()) {
+        let limits = limits_variant(l);
+        let whole = run_requests(&[&input], &limits);
+        prop_assert_eq!(run_requests(&cut(&input, &cuts), &limits), whole);
+    }
+
+    #[test]
+    fn response_parser_never_panics_and_ignores_splits(input in any_input(), cuts in cuts(), l in any::<u8>()) {
+        let limits = limits_variant(l);
+        let whole = run_response_heads(&[&input], &limits);
+        prop_assert_eq!(run_response_heads(&cut(&input, &cuts), &limits), whole);
+    }
+
+    #[test]
+    fn body_decoder_never_panics_and_ignores_splits(
+        input in any_input(),
+        cuts in cuts(),
+        l in any::<u8>(),
+        framing in prop_oneof![
+            Just(Framing::Chunked),
+            Just(Framing::CloseDelimited),
+            Just(Framing::None),
+            (0u64..600).prop_map(Framing::Length),
+        ],
+        eof in any::<bool>(),
+    ) {
+        let limits = limits_variant(l);
+        let whole = run_body(&[&input], framing, &limits, eof);
+        prop_assert_eq!(run_body(&cut(&input, &cuts), framing, &limits, eof), whole);
+    }
+
+    #[test]
+    fn server_conn_never_panics_and_ignores_splits(input in any_input(), cuts in cuts(), l in any::<u8>(), eof in any::<bool>()) {
+        let limits = limits_variant(l);
+        let whole = run_server(&[&input], &limits, eof);
+        prop_assert_eq!(run_server(&cut(&input, &cuts), &limits, eof), whole);
+    }
+
+    #[test]
+    fn client_conn_never_panics_and_ignores_splits(
+        input in any_input(),
+        cuts in cuts(),
+        l in any::<u8>(),
+        eof in any::<bool>(),
+        methods in vec(prop::sample::select(vec!["GET", "HEAD", "POST", "CONNECT"]), 0..4),
+    ) {
+        let limits = limits_variant(l);
+        let whole = run_client(&methods, &[&input], &limits, eof);
+        prop_assert_eq!(run_client(&methods, &cut(&input, &cuts), &limits, eof), whole);
+    }
+}
