@@ -127,11 +127,13 @@ pub(crate) fn list_elements(v: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|e| !e.is_empty())
 }
 
+/// Trims OWS, and the CR and LF of obs-fold: a value holds those only when folding is
+/// enabled, and they then stand for spaces (RFC 9112 §5.2).
 pub(crate) fn trim_ows(mut v: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = v {
+    while let [b' ' | b'\t' | b'\r' | b'\n', rest @ ..] = v {
         v = rest;
     }
-    while let [rest @ .., b' ' | b'\t'] = v {
+    while let [rest @ .., b' ' | b'\t' | b'\r' | b'\n'] = v {
         v = rest;
     }
     v
