@@ -572,6 +572,32 @@ fn header_fields() {
             folding(),
             ok("GET", "/").hdr("x", "a").done(),
         ),
+        // Framing and connection facts must read a folded value as the application sees
+        // it (line breaks as spaces), not miss a token after the fold.
+        case_with(
+            "folded Connection list still says close",
+            "GET / HTTP/1.1\nHost: a\nConnection: keep-alive,\n close\n\n",
+            folding(),
+            ok("GET", "/").keep_alive(false).hdr("connection", "keep-alive,   close").done(),
+        ),
+        case_with(
+            "folded Content-Length list merges",
+            "POST / HTTP/1.1\nHost: a\nContent-Length: 5,\n 5\n\n",
+            folding(),
+            ok("POST", "/").framing(Framing::Length(5)).done(),
+        ),
+        case_with(
+            "folded Transfer-Encoding",
+            "POST / HTTP/1.1\nHost: a\nTransfer-Encoding:\n chunked\n\n",
+            folding(),
+            ok("POST", "/").framing(Framing::Chunked).hdr("transfer-encoding", "chunked").done(),
+        ),
+        case_with(
+            "folded Transfer-Encoding list ending in chunked",
+            "POST / HTTP/1.1\nHost: a\nTransfer-Encoding: gzip,\n chunked\n\n",
+            folding(),
+            err(K::UnsupportedTransferCoding, 501),
+        ),
         case("bare LF ends the head", "GET / HTTP/1.1\nHost: a\n\\n", err(K::BareLf, 400)),
         case("bare LF after the request-line", "GET / HTTP/1.1\\nHost: a\n\n", err(K::BareLf, 400)),
         case("bare CR after the request-line", "GET / HTTP/1.1\\rHost: a\n\n", err(K::BareCr, 400)),
