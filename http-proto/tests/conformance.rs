@@ -1681,3 +1681,335 @@ fn body_limits_give_the_same_events_in_every_split() {
     });
     assert_eq!(events, [Ev::Data(B::from("hell")), Ev::End(vec![])]);
 }
+
+/// llhttp's `test/request/uri.md`. Its inputs are HTTP/1.1 requests without `Host`, which
+/// RFC 9112 §3.2 makes a 400 here; we add `Host: a` to test what the case is about.
+#[test]
+fn llhttp_uri_corpus() {
+    run_table(&[
+        case(
+            "llhttp: quotes in URI",
+            "GET /with_\"lovely\"_quotes?foo=\\\\\"bar\\\\\" HTTP/1.1\nHost: a\n\n",
+            ok("GET", "/with_\"lovely\"_quotes?foo=\\\"bar\\\"").done(),
+        ),
+        case(
+            "llhttp: question mark in query",
+            "GET /test.cgi?foo=bar?baz HTTP/1.1\nHost: a\n\n",
+            ok("GET", "/test.cgi?foo=bar?baz").done(),
+        ),
+        case(
+            "llhttp: host terminated by a query string",
+            "GET http://hypnotoad.org?hail=all HTTP/1.1\nHost: a\n\n",
+            ok("GET", "http://hypnotoad.org?hail=all")
+                .form(TargetForm::Absolute)
+                .done(),
+        ),
+        case(
+            "llhttp: host:port terminated by a query string",
+            "GET http://hypnotoad.org:1234?hail=all HTTP/1.1\nHost: a\n\n",
+            ok("GET", "http://hypnotoad.org:1234?hail=all")
+                .form(TargetForm::Absolute)
+                .done(),
+        ),
+        case(
+            "llhttp: vertical bar in query",
+            "GET /test.cgi?query=| HTTP/1.1\nHost: a\n\n",
+            ok("GET", "/test.cgi?query=|").done(),
+        ),
+        case(
+            "llhttp: host:port terminated by a space",
+            "GET http://hypnotoad.org:1234 HTTP/1.1\nHost: a\n\n",
+            ok("GET", "http://hypnotoad.org:1234")
+                .form(TargetForm::Absolute)
+                .done(),
+        ),
+        case(
+            "llhttp: UTF-8 in path",
+            "GET /\u{3b4}\u{b6}/\u{3b4}t/pope?q=1#narf HTTP/1.1\nHost: github.com\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "llhttp: fragment in URI",
+            "GET /forums/1/topics/2375?page=1#posts-17408 HTTP/1.1\nHost: a\n\n",
+            ok("GET", "/forums/1/topics/2375?page=1#posts-17408").done(),
+        ),
+        case(
+            "llhttp: underscore in CONNECT host",
+            "CONNECT home_0.netscape.com:443 HTTP/1.0\nUser-agent: Mozilla/1.1N\nProxy-authorization: basic aGVsbG86d29ybGQ=\n\n",
+            ok("CONNECT", "home_0.netscape.com:443")
+                .v10()
+                .form(TargetForm::Authority)
+                .done(),
+        ),
+        case(
+            "llhttp: userinfo in absolute-form",
+            "GET http://a%12:b!&*$@hypnotoad.org:1234/toto HTTP/1.1\nHost: a\n\n",
+            ok("GET", "http://a%12:b!&*$@hypnotoad.org:1234/toto")
+                .form(TargetForm::Absolute)
+                .done(),
+        ),
+        case(
+            "llhttp: space in URI",
+            "GET /foo bar/ HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidVersion, 400),
+        ),
+        // The unmodified input: no Host in HTTP/1.1.
+        case(
+            "llhttp: fragment in URI, no Host",
+            "GET /forums/1/topics/2375?page=1#posts-17408 HTTP/1.1\n\n",
+            err(K::MissingHost, 400),
+        ),
+    ]);
+}
+
+/// llhttp's `test/request/connection.md`.
+#[test]
+fn llhttp_connection_corpus() {
+    run_table(&[
+        case(
+            "llhttp: keep-alive token",
+            "PUT /url HTTP/1.1\nHost: a\nConnection: keep-alive\n\n",
+            ok("PUT", "/url").keep_alive(true).done(),
+        ),
+        case(
+            "llhttp: close token",
+            "PUT /url HTTP/1.1\nHost: a\nConnection: close\n\n",
+            ok("PUT", "/url").keep_alive(false).done(),
+        ),
+        case(
+            "llhttp: multiple tokens",
+            "PUT /url HTTP/1.1\nHost: a\nConnection: close, token, upgrade, token, keep-alive\n\n",
+            ok("PUT", "/url").keep_alive(false).done(),
+        ),
+        // llhttp folds by default; obs-fold is a 400 here unless `fold_obs_fold` is set.
+        case(
+            "llhttp: multiple tokens with folding",
+            "GET /demo HTTP/1.1\nHost: example.com\nConnection: Something,\n Upgrade, ,Keep-Alive\nUpgrade: WebSocket\n\nHot diggity dogg",
+            err(K::ObsFold, 400),
+        ),
+        case_with(
+            "llhttp: multiple tokens with folding, folded",
+            "GET /demo HTTP/1.1\nHost: example.com\nConnection: Something,\n Upgrade, ,Keep-Alive\nUpgrade: WebSocket\n\nHot diggity dogg",
+            folding(),
+            ok("GET", "/demo")
+                .hdr("connection", "Something,   Upgrade, ,Keep-Alive")
+                .done(),
+        ),
+        case_with(
+            "llhttp: folding with LWS and CRLF",
+            "GET /demo HTTP/1.1\nHost: a\nConnection: keep-alive, \n upgrade\nUpgrade: WebSocket\n\nHot diggity dogg",
+            folding(),
+            ok("GET", "/demo")
+                .hdr("connection", "keep-alive,    upgrade")
+                .done(),
+        ),
+    ]);
+    let folded = run_request_head(
+        &[&crlf(
+            "GET /demo HTTP/1.1\nHost: a\nConnection: Something,\n Upgrade, ,Keep-Alive\nUpgrade: WebSocket\n\n",
+        )],
+        &folding(),
+    );
+    assert!(
+        folded.expect("valid").expect("complete").0.wants_upgrade,
+        "Upgrade after a fold counts"
+    );
+
+    // Conversations through a server connection.
+    let server = |text: &str| {
+        let input = crlf(text);
+        assert_split_anywhere(&input, |parts| {
+            support::run_server(parts, &Limits::default(), false)
+        })
+    };
+    let requests = |events: &[Ev]| {
+        events
+            .iter()
+            .filter(|e| matches!(e, Ev::Request(_)))
+            .count()
+    };
+    // "Restarting when keep-alive is explicit": two requests.
+    let events = server(
+        "PUT /url HTTP/1.1\nHost: a\nConnection: keep-alive\n\nPUT /url HTTP/1.1\nHost: a\nConnection: keep-alive\n\n",
+    );
+    assert_eq!(requests(&events), 2);
+    // "No restart when keep-alive is off (1.0)": the second request is never read.
+    let events = server("PUT /url HTTP/1.0\n\nPUT /url HTTP/1.1\nHost: a\n\n");
+    assert_eq!(requests(&events), 1);
+    assert_eq!(events.last(), Some(&Ev::MustClose(true)));
+    // "CRLF between requests, implicit keep-alive": the empty line before the next
+    // request-line is ignored (RFC 9112 §2.2). The second request has no Host: 400 here.
+    let events = server(
+        "POST / HTTP/1.1\nHost: www.example.com\nContent-Type: application/x-www-form-urlencoded\nContent-Length: 4\n\nq=42\n\nGET / HTTP/1.1\n\n",
+    );
+    assert!(events.contains(&Ev::Data(B::from("q=42"))));
+    assert!(events.contains(&Ev::Error(K::MissingHost)));
+    let events = server(
+        "POST / HTTP/1.1\nHost: www.example.com\nContent-Length: 4\n\nq=42\n\nGET / HTTP/1.1\nHost: a\n\n",
+    );
+    assert_eq!(requests(&events), 2);
+    // "CRLF between requests, explicit close" (llhttp strict mode): nothing more is read.
+    let events = server(
+        "POST / HTTP/1.1\nHost: www.example.com\nContent-Length: 4\nConnection: close\n\nq=42\n\nGET / HTTP/1.1\nHost: a\n\n",
+    );
+    assert_eq!(requests(&events), 1);
+    // "Emitting part of body and pausing" / "Upgrade POST request": the body is read, the
+    // bytes after it belong to the new protocol.
+    let events = server(
+        "PUT /url HTTP/1.1\nHost: a\nConnection: upgrade\nContent-Length: 4\nUpgrade: ws\n\nabcdefgh",
+    );
+    assert!(events.contains(&Ev::Data(B::from("abcd"))));
+    assert!(events.contains(&Ev::Upgraded(B::from("efgh"))));
+    let events = server(
+        "POST /demo HTTP/1.1\nHost: example.com\nConnection: Upgrade\nUpgrade: HTTP/2.0\nContent-Length: 15\n\nsweet post bodyHot diggity dogg",
+    );
+    assert!(events.contains(&Ev::Data(B::from("sweet post body"))));
+    assert!(events.contains(&Ev::Upgraded(B::from("Hot diggity dogg"))));
+}
+
+/// llhttp's `test/response/*.md`, through a client connection that sent GET (or HEAD).
+#[test]
+fn llhttp_response_corpus() {
+    let read = |methods: &[&str], text: &str, eof: bool| {
+        let input = crlf(text);
+        assert_split_anywhere(&input, |parts| {
+            run_client(methods, parts, &Limits::default(), eof)
+        })
+    };
+    let body = |events: &[Ev]| -> Option<B> {
+        events.iter().find_map(|e| match e {
+            Ev::Data(d) => Some(d.clone()),
+            _ => None,
+        })
+    };
+    // invalid.md: malformed status lines.
+    for bad in [
+        "HTP/1.1 200 OK\n\n",
+        "HTTP/01.1 200 OK\n\n",
+        "HTTP/11.1 200 OK\n\n",
+        "HTTP/1.01 200 OK\n\n",
+        "HTTP/1.1\\t200 OK\n\n",
+        "\\rHTTP/1.1\\t200 OK\n\n",
+        "HTTP/5.6 200 OK\n\n",
+        "HTTP/1.1  200 OK\n\n",
+        "HTTP/1.1 2 OK\n\n",
+        "HTTP/1.1 200 OK\\nContent-Length: 0\\n\\n",
+    ] {
+        assert_eq!(
+            read(&["GET"], bad, false),
+            [Ev::Error(K::InvalidStatusLine)],
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        read(&["GET"], "HTTP/1.1 200 OK\nFoo: 1\\rBar: 2\n\n", false),
+        [Ev::Error(K::BareCr)]
+    );
+    assert_eq!(
+        read(&["GET"], "HTTP/1.1 200 OK\n Host: foo\n\n", false),
+        [Ev::Error(K::ObsFold)]
+    );
+    // "Extra space between status code and reason": accepted, the reason keeps it.
+    let events = read(&["GET"], "HTTP/1.1 200  OK\nContent-Length: 0\n\n", false);
+    assert!(matches!(&events[0], Ev::Response(r) if r.reason == B::from(" OK")));
+    // "Only LFs present and no body (lenient)".
+    let input = crlf("HTTP/1.1 200 OK\\nContent-Length: 0\\n\\n");
+    let events = assert_split_anywhere(&input, |parts| {
+        run_client(&["GET"], parts, &lenient_lf(), false)
+    });
+    assert_eq!(events.last(), Some(&Ev::End(vec![])));
+
+    // transfer-encoding.md. llhttp rejects an empty Transfer-Encoding; a response whose
+    // codings do not end in chunked is read until close (RFC 9112 §6.3 ¶4), and so is this.
+    let events = read(
+        &["GET"],
+        "HTTP/1.1 200 OK\nTransfer-Encoding:\nContent-Length: 5\n\nhello",
+        true,
+    );
+    assert_eq!(body(&events), Some(B::from("hello")));
+    assert_eq!(events.last(), Some(&Ev::Closed));
+    let events = read(
+        &["GET"],
+        "HTTP/1.1 200 OK\nContent-Type: text/plain\nTransfer-Encoding: chunked\n\n25  \nThis is the data in the first chunk\n\n1C\nand this is the second one\n\n0  \n\n",
+        false,
+    );
+    assert_eq!(
+        events.last(),
+        Some(&Ev::Error(K::InvalidChunkExtension)),
+        "trailing space after a chunk size"
+    );
+    for te in ["chunked, deflate", "chunkedchunked"] {
+        let events = read(
+            &["GET"],
+            &format!("HTTP/1.1 200 OK\nAccept: */*\nTransfer-Encoding: {te}\n\nWorld"),
+            true,
+        );
+        assert_eq!(body(&events), Some(B::from("World")), "{te}");
+    }
+    let events = read(
+        &["GET"],
+        "HTTP/1.1 200 OK\nAccept: */*\nTransfer-Encoding: chunked\nTransfer-Encoding: identity\n\nWorld",
+        true,
+    );
+    assert_eq!(body(&events), Some(B::from("World")));
+    let events = read(
+        &["GET"],
+        "HTTP/1.1 200 OK\nHost: localhost\nTransfer-encoding: chunked\n\n5;ilovew3;somuchlove=aretheseparametersfor\nhello\n6;blahblah;blah\n world\n0\n\n",
+        false,
+    );
+    assert_eq!(body(&events), Some(B::from("hello world")));
+    let events = read(
+        &["GET"],
+        "HTTP/1.1 200 OK\nHost: localhost\nTransfer-Encoding: chunked\n\n5;ilovew3=\"I love; extensions\";somuchlove=\"aretheseparametersfor\";blah;foo=bar\nhello\n6;blahblah;blah\n world\n0\n\n",
+        false,
+    );
+    assert_eq!(body(&events), Some(B::from("hello world")));
+    for (chunks, kind) in [
+        ("2 erfrferferf\naa\n0 rrrr\n\n", K::InvalidChunkExtension),
+        ("2;\naa\n0\n\n", K::InvalidChunkExtension),
+        (
+            "5;ilovew3=\"abc\";somuchlove=\"def; ghi\nhello\n0\n\n",
+            K::InvalidChunkExtension,
+        ),
+    ] {
+        let text =
+            format!("HTTP/1.1 200 OK\nHost: localhost\nTransfer-encoding: chunked\n\n{chunks}");
+        assert_eq!(
+            read(&["GET"], &text, false).last(),
+            Some(&Ev::Error(kind)),
+            "{chunks:?}"
+        );
+    }
+
+    // content-length.md.
+    let events = read(
+        &["GET"],
+        "HTTP/1.1 200 OK\nServer: Apache\nContent-Type: text/xml; charset=utf-8\nConnection: close\n\n<?xml version=\"1.0\"?>\\n<SOAP-ENV:Envelope/>",
+        true,
+    );
+    assert_eq!(
+        body(&events),
+        Some(B::from("<?xml version=\"1.0\"?>\n<SOAP-ENV:Envelope/>"))
+    );
+    assert_eq!(events.last(), Some(&Ev::Closed));
+    let events = read(
+        &["GET"],
+        "HTTP/1.1 200 OK\nContent-Length-X: 0\nTransfer-Encoding: chunked\n\n2\nOK\n0\n\n",
+        false,
+    );
+    assert_eq!(body(&events), Some(B::from("OK")));
+    let events = read(
+        &["HEAD", "HEAD"],
+        "HTTP/1.1 200 OK\nContent-Length: 123\n\nHTTP/1.1 200 OK\nContent-Length: 456\n\n",
+        false,
+    );
+    assert_eq!(events.iter().filter(|e| matches!(e, Ev::End(_))).count(), 2);
+    assert_eq!(body(&events), None);
+    let events = read(
+        &["GET"],
+        "HTTP/1.1 200 OK\nContent-Length:\\t42\\t\n\n",
+        false,
+    );
+    assert!(matches!(&events[0], Ev::Response(r) if r.headers[0].1 == B::from("42")));
+    assert_eq!(events.len(), 1, "waiting for 42 body bytes");
+}
