@@ -199,10 +199,12 @@ impl RequestHead {
     }
 
     /// Whether the client asks to switch protocols (`Upgrade` listed in `Connection`,
-    /// RFC 9110 §7.8) or to open a tunnel (CONNECT).
+    /// RFC 9110 §7.8) or to open a tunnel (CONNECT). §7.8: a server MUST ignore Upgrade
+    /// in an HTTP/1.0 request.
     #[must_use]
     pub fn wants_upgrade(&self) -> bool {
-        self.method == Method::Connect || (self.facts.upgrade && self.facts.conn_upgrade)
+        self.method == Method::Connect
+            || (self.version == Version::Http11 && self.facts.upgrade && self.facts.conn_upgrade)
     }
 
     /// The whole head as received, including the final empty line.
