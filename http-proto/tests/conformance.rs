@@ -1030,6 +1030,10 @@ fn connection_and_expect() {
         "not in Connection"
     );
     assert!(head("CONNECT a:1 HTTP/1.1\nHost: a:1\n\n").wants_upgrade);
+    assert!(
+        !head("GET / HTTP/1.0\nConnection: Upgrade\nUpgrade: websocket\n\n").wants_upgrade,
+        "RFC 9110 §7.8: Upgrade in an HTTP/1.0 request is ignored"
+    );
 }
 
 /// Whole requests, heads and bodies, from llhttp's samples, through a parser and decoder.
