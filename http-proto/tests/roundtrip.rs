@@ -242,3 +242,65 @@ proptest! {
         prop_assert_eq!(run_client(&methods, &cut(&input, &cuts), &limits, eof), whole);
     }
 }
+
+/// Request heads that are valid, or nearly so: generated fields with a few bytes changed.
+fn request_head_bytes() -> impl Strategy<Value = Vec<u8>> {
+    (
+        method(),
+        origin_target(),
+        fields(0..8),
+        vec((any::<usize>(), any::<u8>()), 0..3),
+    )
+        .prop_map(|(method, target, fields, edits)| {
+            let mut head = method;
+            head.push(b' ');
+            head.extend_from_slice(&target);
+            head.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n");
+            for (name, value) in fields {
+                head.extend_from_slice(&name);
+                head.extend_from_slice(b": ");
+                head.extend_from_slice(&value);
+                head.extend_from_slice(b"\r\n");
+            }
+            head.extend_from_slice(b"\r\n");
+            for (at, byte) in edits {
+                let at = at % head.len();
+                head[at] = byte;
+            }
+            head
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// Where both this crate and httparse accept a head, they agree on every field; and
+    /// what we accept, httparse (less strict) accepts too.
+    #[test]
+    fn agrees_with_httparse(input in prop_oneof![request_head_bytes(), http_ish()]) {
+        let ours = support::run_request_head(&[&input], &Limits::default());
+        let mut slots = [httparse::EMPTY_HEADER; 128];
+        let mut theirs = httparse::Request::new(&mut slots);
+        let status = theirs.parse(&input);
+        if let Ok(Some((head, _))) = &ours {
+            let Ok(httparse::Status::Complete(_)) = status else {
+                return Err(TestCaseError::fail(format!("httparse: {status:?} for {:?}", B(input.clone()))));
+            };
+            prop_assert_eq!(&head.method, &B::from(theirs.method.unwrap_or_default()));
+            prop_assert_eq!(&head.target, &B::from(theirs.path.unwrap_or_default()));
+            prop_assert_eq!(theirs.version, Some(1));
+            let their_fields: Vec<(B, B)> = theirs
+                .headers
+                .iter()
+                .map(|h| {
+                    let mut v = h.value;
+                    while let [rest @ .., b' ' | b'\t'] = v {
+                        v = rest;
+                    }
+                    (B::from(h.name), B::from(v))
+                })
+                .collect();
+            prop_assert_eq!(&head.headers, &their_fields);
+        }
+    }
+}
