@@ -54,7 +54,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use crate::{Error, ScriptResolution};
 
@@ -166,14 +166,17 @@ pub fn split_request_target(target: &[u8]) -> (&[u8], Option<&[u8]>) {
 pub fn http_variable_name(header: &[u8]) -> Vec<u8> {
     let mut name = Vec::with_capacity(5 + header.len());
     name.extend_from_slice(b"HTTP_");
-    name.extend(header.iter().map(|&b| {
-        if b == b'-' {
-            b'_'
-        } else {
-            b.to_ascii_uppercase()
-        }
-    }));
+    name.extend(header.iter().map(|&b| variable_byte(b)));
     name
+}
+
+/// One byte of the §4.1.18 name mapping: `-` becomes `_`, letters are upper-cased.
+fn variable_byte(b: u8) -> u8 {
+    if b == b'-' {
+        b'_'
+    } else {
+        b.to_ascii_uppercase()
+    }
 }
 
 /// Whether a request field becomes an `HTTP_*` variable (see the module docs).
@@ -245,114 +248,117 @@ impl Environment {
         N: AsRef<[u8]>,
         V: AsRef<[u8]>,
     {
-        let mut env = Self {
-            vars: Vec::with_capacity(48),
-        };
+        let headers: Vec<(N, V)> = headers.into_iter().collect();
         let (_, query) = split_request_target(request.request_target);
 
-        // Collect the fields first: SERVER_NAME and CONTENT_TYPE come from them, and
-        // HTTP_* variables go last.
-        let mut http: Vec<(Vec<u8>, BytesMut)> = Vec::new();
-        let mut content_type: Option<Bytes> = None;
-        let mut host: Option<Bytes> = None;
-        for (name, value) in headers {
-            let (name, value) = (name.as_ref(), value.as_ref());
-            if name.eq_ignore_ascii_case(b"content-type") && content_type.is_none() {
-                content_type = Some(Bytes::copy_from_slice(value));
-            }
-            if name.eq_ignore_ascii_case(b"host") && host.is_none() {
-                host = Some(Bytes::copy_from_slice(value));
-            }
-            if !is_passed_header(name, request.pass_authorization) {
-                continue;
-            }
-            let var = http_variable_name(name);
-            if let Some((_, joined)) = http.iter_mut().find(|(n, _)| *n == var) {
-                let separator: &[u8] = if var == b"HTTP_COOKIE" { b"; " } else { b", " };
-                joined.put_slice(separator);
-                joined.put_slice(value);
-            } else {
-                http.push((var, BytesMut::from(value)));
-            }
-        }
+        // Every value (and every HTTP_* name) is written once into one buffer, then
+        // handed out as slices of it: three allocations per environment, not sixty.
+        let mut arena = Arena::with_capacity(
+            512 + request.request_target.len() * 2
+                + headers
+                    .iter()
+                    .map(|(n, v)| n.as_ref().len() + v.as_ref().len() + 8)
+                    .sum::<usize>(),
+        );
 
-        env.push_static(b"GATEWAY_INTERFACE", Bytes::from_static(b"CGI/1.1"))?;
-        env.push_static(b"SERVER_SOFTWARE", copy(request.server_software))?;
-        let server_name = if !request.server_name.is_empty() {
-            copy(request.server_name)
-        } else if let Some(host) = host.filter(|h| !h.is_empty()) {
-            host_without_port(&host)
+        let content_type = headers
+            .iter()
+            .find(|(n, _)| n.as_ref().eq_ignore_ascii_case(b"content-type"))
+            .map(|(_, v)| v.as_ref());
+        let host = headers
+            .iter()
+            .find(|(n, _)| n.as_ref().eq_ignore_ascii_case(b"host"))
+            .map(|(_, v)| v.as_ref())
+            .filter(|h| !h.is_empty());
+
+        arena.push(b"GATEWAY_INTERFACE", b"CGI/1.1");
+        arena.push(b"SERVER_SOFTWARE", request.server_software);
+        if !request.server_name.is_empty() {
+            arena.push(b"SERVER_NAME", request.server_name);
+        } else if let Some(host) = host {
+            arena.push(b"SERVER_NAME", host_without_port(host));
         } else {
-            Bytes::from(ip_text(request.server_addr.ip()))
-        };
-        env.push_static(b"SERVER_NAME", server_name)?;
-        env.push_static(b"SERVER_PROTOCOL", copy(request.protocol))?;
-        env.push_static(
-            b"SERVER_PORT",
-            Bytes::from(request.server_addr.port().to_string()),
-        )?;
-        env.push_static(
-            b"SERVER_ADDR",
-            Bytes::from(ip_text(request.server_addr.ip())),
-        )?;
-        env.push_static(b"REQUEST_METHOD", copy(request.method))?;
-        env.push_static(b"REQUEST_URI", copy(request.request_target))?;
-        env.push_static(b"SCRIPT_NAME", copy(&script.script_name))?;
-        env.push_static(b"SCRIPT_FILENAME", path_bytes(&script.script_filename))?;
+            arena.push_display(b"SERVER_NAME", request.server_addr.ip().to_canonical());
+        }
+        arena.push(b"SERVER_PROTOCOL", request.protocol);
+        arena.push_display(b"SERVER_PORT", request.server_addr.port());
+        arena.push_display(b"SERVER_ADDR", request.server_addr.ip().to_canonical());
+        arena.push(b"REQUEST_METHOD", request.method);
+        arena.push(b"REQUEST_URI", request.request_target);
+        arena.push(b"SCRIPT_NAME", &script.script_name);
+        arena.push(b"SCRIPT_FILENAME", path_bytes(&script.script_filename));
         if !script.path_info.is_empty() {
-            env.push_static(b"PATH_INFO", copy(&script.path_info))?;
+            arena.push(b"PATH_INFO", &script.path_info);
             if let Some(translated) = &script.path_translated {
-                env.push_static(b"PATH_TRANSLATED", path_bytes(translated))?;
+                arena.push(b"PATH_TRANSLATED", path_bytes(translated));
             }
         }
-        env.push_static(b"QUERY_STRING", copy(query.unwrap_or_default()))?;
-        env.push_static(b"DOCUMENT_ROOT", path_bytes(&script.document_root))?;
-        let remote_addr = Bytes::from(ip_text(request.remote_addr.ip()));
-        env.push_static(b"REMOTE_ADDR", remote_addr.clone())?;
-        env.push_static(
-            b"REMOTE_PORT",
-            Bytes::from(request.remote_addr.port().to_string()),
-        )?;
-        let remote_host = request
-            .remote_host
-            .filter(|h| !h.is_empty())
-            .map_or(remote_addr, copy);
-        env.push_static(b"REMOTE_HOST", remote_host)?;
+        arena.push(b"QUERY_STRING", query.unwrap_or_default());
+        arena.push(b"DOCUMENT_ROOT", path_bytes(&script.document_root));
+        arena.push_display(b"REMOTE_ADDR", request.remote_addr.ip().to_canonical());
+        arena.push_display(b"REMOTE_PORT", request.remote_addr.port());
+        match request.remote_host.filter(|h| !h.is_empty()) {
+            Some(host) => arena.push(b"REMOTE_HOST", host),
+            None => arena.push_display(b"REMOTE_HOST", request.remote_addr.ip().to_canonical()),
+        }
         if let Some(ident) = request.remote_ident {
-            env.push_static(b"REMOTE_IDENT", copy(ident))?;
+            arena.push(b"REMOTE_IDENT", ident);
         }
         if let Some(auth_type) = request.auth_type {
-            env.push_static(b"AUTH_TYPE", copy(auth_type))?;
+            arena.push(b"AUTH_TYPE", auth_type);
         }
         if let Some(user) = request.remote_user {
-            env.push_static(b"REMOTE_USER", copy(user))?;
+            arena.push(b"REMOTE_USER", user);
         }
         if let Some(content_type) = content_type {
-            env.push_static(b"CONTENT_TYPE", content_type)?;
+            arena.push(b"CONTENT_TYPE", content_type);
         }
         if let Some(length) = request.content_length {
-            env.push_static(b"CONTENT_LENGTH", Bytes::from(length.to_string()))?;
+            arena.push_display(b"CONTENT_LENGTH", length);
         }
         if request.https {
-            env.push_static(b"HTTPS", Bytes::from_static(b"on"))?;
+            arena.push(b"HTTPS", b"on");
         }
-        let scheme: &'static [u8] = if request.https { b"https" } else { b"http" };
-        env.push_static(b"REQUEST_SCHEME", Bytes::from_static(scheme))?;
+        arena.push(
+            b"REQUEST_SCHEME",
+            if request.https { b"https" } else { b"http" },
+        );
         if let Some(status) = request.redirect_status {
-            env.push_static(b"REDIRECT_STATUS", Bytes::from(status.to_string()))?;
+            arena.push_display(b"REDIRECT_STATUS", status);
         }
-        for (name, value) in http {
-            let value = value.freeze();
-            check_value(&name, &value)?;
-            env.vars.push((Bytes::from(name), value));
-        }
-        Ok(env)
-    }
 
-    fn push_static(&mut self, name: &'static [u8], value: Bytes) -> Result<(), Error> {
-        check_value(name, &value)?;
-        self.vars.push((Bytes::from_static(name), value));
-        Ok(())
+        // HTTP_*: group fields by name (ASCII case-insensitive: the passed names hold
+        // only letters, digits and `-`, so equal names map to equal variables and
+        // different names to different ones), in order of first appearance.
+        let mut done = vec![false; headers.len()];
+        for (i, (name, value)) in headers.iter().enumerate() {
+            let name = name.as_ref();
+            if done[i] || !is_passed_header(name, request.pass_authorization) {
+                continue;
+            }
+            let var_start = arena.buf.len();
+            arena.buf.extend_from_slice(b"HTTP_");
+            arena.buf.extend(name.iter().map(|&b| variable_byte(b)));
+            let value_start = arena.buf.len();
+            arena.buf.extend_from_slice(value.as_ref());
+            let separator: &[u8] = if name.eq_ignore_ascii_case(b"cookie") {
+                b"; "
+            } else {
+                b", "
+            };
+            for (j, (other, more)) in headers.iter().enumerate().skip(i + 1) {
+                if !done[j] && other.as_ref().eq_ignore_ascii_case(name) {
+                    done[j] = true;
+                    arena.buf.extend_from_slice(separator);
+                    arena.buf.extend_from_slice(more.as_ref());
+                }
+            }
+            arena.entries.push((
+                Name::Arena(var_start..value_start),
+                value_start..arena.buf.len(),
+            ));
+        }
+        arena.finish()
     }
 
     /// Sets `name` to `value`: replaces the value in place if the name exists, appends
@@ -434,33 +440,92 @@ fn check_value(name: &[u8], value: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-fn copy(value: &[u8]) -> Bytes {
-    Bytes::copy_from_slice(value)
-}
-
-fn ip_text(ip: IpAddr) -> String {
-    ip.to_canonical().to_string()
-}
-
 #[cfg(unix)]
-fn path_bytes(path: &std::path::Path) -> Bytes {
+fn path_bytes(path: &std::path::Path) -> &[u8] {
     use std::os::unix::ffi::OsStrExt;
-    copy(path.as_os_str().as_bytes())
+    path.as_os_str().as_bytes()
 }
 
 #[cfg(not(unix))]
-fn path_bytes(path: &std::path::Path) -> Bytes {
-    copy(path.to_string_lossy().as_bytes())
+fn path_bytes(path: &std::path::Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
 }
 
 /// `example.com:8080` → `example.com`; `[::1]:8080` → `[::1]`.
-fn host_without_port(host: &Bytes) -> Bytes {
+fn host_without_port(host: &[u8]) -> &[u8] {
     let end = if host.starts_with(b"[") {
         memchr::memchr(b']', host).map_or(host.len(), |i| i + 1)
     } else {
         memchr::memrchr(b':', host).unwrap_or(host.len())
     };
-    host.slice(..end)
+    &host[..end]
+}
+
+/// A variable's name: a constant, or a range of the arena (`HTTP_*`).
+enum Name {
+    Static(&'static [u8]),
+    Arena(std::ops::Range<usize>),
+}
+
+/// The one buffer [`Environment::build`] writes every value into.
+struct Arena {
+    buf: BytesMut,
+    entries: Vec<(Name, std::ops::Range<usize>)>,
+}
+
+impl Arena {
+    fn with_capacity(bytes: usize) -> Self {
+        Self {
+            buf: BytesMut::with_capacity(bytes),
+            entries: Vec::with_capacity(48),
+        }
+    }
+
+    fn push(&mut self, name: &'static [u8], value: &[u8]) {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(value);
+        self.entries
+            .push((Name::Static(name), start..self.buf.len()));
+    }
+
+    fn push_display(&mut self, name: &'static [u8], value: impl std::fmt::Display) {
+        use std::fmt::Write;
+        let start = self.buf.len();
+        // Writing to a BytesMut cannot fail.
+        let _ = write!(self.buf, "{value}");
+        self.entries
+            .push((Name::Static(name), start..self.buf.len()));
+    }
+
+    /// Checks for NULs and slices the frozen buffer into the variables.
+    fn finish(self) -> Result<Environment, Error> {
+        // Names never hold a NUL, so one scan of the whole buffer clears every value.
+        if let Some(nul) = memchr::memchr(0, &self.buf) {
+            let name = self
+                .entries
+                .iter()
+                .find(|(_, value)| value.contains(&nul))
+                .map(|(name, _)| match name {
+                    Name::Static(name) => name.to_vec(),
+                    Name::Arena(range) => self.buf.get(range.clone()).unwrap_or_default().to_vec(),
+                })
+                .unwrap_or_default();
+            return Err(Error::NulInVariable { name });
+        }
+        let buf = self.buf.freeze();
+        let vars = self
+            .entries
+            .into_iter()
+            .map(|(name, value)| {
+                let name = match name {
+                    Name::Static(name) => Bytes::from_static(name),
+                    Name::Arena(range) => buf.slice(range),
+                };
+                (name, buf.slice(value))
+            })
+            .collect();
+        Ok(Environment { vars })
+    }
 }
 
 #[cfg(test)]
