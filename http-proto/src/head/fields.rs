@@ -421,7 +421,7 @@ pub(crate) fn parse_content_length(value: &[u8]) -> Option<u64> {
 
 /// `uri-host [ ":" port ]` (RFC 9110 §7.2), checked by byte class: reg-name and IP-literal
 /// characters, with an optional all-digit port. Empty is valid (RFC 9112 §3.2).
-fn valid_host(v: &[u8]) -> bool {
+pub(crate) fn valid_host(v: &[u8]) -> bool {
     let (host, port) = match v.iter().rposition(|&b| b == b':') {
         // An IPv6 literal holds colons: the port colon is the one after `]`.
         Some(i) if v.first() != Some(&b'[') || v[..i].ends_with(b"]") => {

@@ -1,7 +1,9 @@
 //! Request heads: the request-line (RFC 9112 §3) and an incremental parser.
 
 use super::Version;
-use super::fields::{FieldFacts, FieldSection, Headers, SectionEnd, Span, line_end, parse_fields};
+use super::fields::{
+    FieldFacts, FieldSection, Headers, SectionEnd, Span, line_end, parse_fields, valid_host,
+};
 use super::scan::{target_len, token_len};
 use crate::error::{Error, ErrorKind};
 use crate::framing::{Framing, request_framing};
@@ -486,10 +488,11 @@ fn classify_target(method: Method, target: &[u8], at: usize) -> Result<TargetFor
         // authority-form = uri-host ":" port, nothing else.
         let colon = target.iter().rposition(|&b| b == b':').ok_or(invalid)?;
         let (host, port) = (&target[..colon], &target[colon + 1..]);
+        // No userinfo, no path, no second colon: the host is a uri-host like Host's.
         let ok = !host.is_empty()
             && !port.is_empty()
             && port.iter().all(u8::is_ascii_digit)
-            && !host.contains(&b'/');
+            && valid_host(target);
         return if ok {
             Ok(TargetForm::Authority)
         } else {
