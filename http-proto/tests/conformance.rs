@@ -383,6 +383,21 @@ fn request_targets() {
             err(K::InvalidTarget, 400),
         ),
         case(
+            "CONNECT with userinfo",
+            "CONNECT user@example.com:443 HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "CONNECT with two colons",
+            "CONNECT a:b:443 HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "CONNECT with a bad IPv6 literal",
+            "CONNECT [zz]:443 HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
             "CONNECT with origin-form",
             "CONNECT / HTTP/1.1\nHost: a\n\n",
             err(K::InvalidTarget, 400),
