@@ -153,7 +153,11 @@ impl RequestHead {
                 let after_scheme = memchr::memmem::find(without_query, b"://").map_or(0, |i| i + 3);
                 let rest = &without_query[after_scheme..];
                 let slash = memchr::memchr(b'/', rest).unwrap_or(rest.len());
-                &rest[slash..]
+                match &rest[slash..] {
+                    // RFC 9110 §4.2.3: an empty path is the same as `/`.
+                    [] => b"/",
+                    path => path,
+                }
             }
         }
     }
