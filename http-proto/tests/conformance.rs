@@ -2032,3 +2032,31 @@ fn llhttp_response_corpus() {
     assert!(matches!(&events[0], Ev::Response(r) if r.headers[0].1 == B::from("42")));
     assert_eq!(events.len(), 1, "waiting for 42 body bytes");
 }
+
+#[test]
+fn path_and_query_accessors() {
+    let head = |text: &str| {
+        let buf = bytes::Bytes::from(crlf(text));
+        http_proto::RequestHead::parse(&buf, &Limits::default())
+            .expect("valid")
+            .expect("complete")
+            .0
+    };
+    let h = head("GET /a/b?c=d HTTP/1.1\nHost: a\n\n");
+    assert_eq!((h.path(), h.query()), (&b"/a/b"[..], Some(&b"c=d"[..])));
+    let h = head("GET http://h/a/b?c HTTP/1.1\nHost: h\n\n");
+    assert_eq!((h.path(), h.query()), (&b"/a/b"[..], Some(&b"c"[..])));
+    let h = head("GET http://hypnotoad.org?hail=all HTTP/1.1\nHost: a\n\n");
+    assert_eq!(
+        (h.path(), h.query()),
+        (&b"/"[..], Some(&b"hail=all"[..])),
+        "empty path is /"
+    );
+    let h = head("GET http://h HTTP/1.1\nHost: h\n\n");
+    assert_eq!((h.path(), h.query()), (&b"/"[..], None));
+    let h = head("OPTIONS * HTTP/1.1\nHost: h\n\n");
+    assert_eq!(h.path(), b"*");
+    let h = head("CONNECT h:1 HTTP/1.1\nHost: h:1\n\n");
+    assert_eq!(h.path(), b"");
+    assert_eq!(h.target_bytes(), &b"h:1"[..]);
+}
