@@ -261,7 +261,11 @@ impl ServerConn {
                 }
                 match self.parser.parse(&mut self.buf, &self.limits)? {
                     Some(head) => self.start_cycle(head),
-                    None if self.eof && self.buf.is_empty() && !self.parser.is_mid_head() => {
+                    // Empty lines before EOF are not a request (RFC 9112 §2.2 ignores them).
+                    None if self.eof
+                        && !self.parser.is_mid_head()
+                        && self.buf.iter().all(|&b| matches!(b, b'\r' | b'\n')) =>
+                    {
                         self.their = Their::Closed;
                         Ok(ServerEvent::Closed)
                     }
