@@ -503,6 +503,15 @@ fn eof_between_requests_and_in_the_middle() {
     );
     assert!(conn.can_respond());
 
+    // A stray empty line after a request (llhttp's "CRLF between requests"), then EOF:
+    // a clean close, not an incomplete request.
+    let mut conn = conn_with("POST / HTTP/1.1\nHost: a\nContent-Length: 1\n\nx\n");
+    read_request(&mut conn);
+    respond(&mut conn, &ok2(), b"ok");
+    assert_eq!(conn.poll_event(), Ok(ServerEvent::NeedData));
+    conn.feed_eof();
+    assert_eq!(conn.poll_event(), Ok(ServerEvent::Closed));
+
     // EOF with the response still owed: the request is complete, answer it, then close.
     let mut conn = conn_with("GET / HTTP/1.1\nHost: a\n\n");
     conn.feed_eof();
