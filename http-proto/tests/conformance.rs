@@ -2060,3 +2060,133 @@ fn path_and_query_accessors() {
     assert_eq!(h.path(), b"");
     assert_eq!(h.target_bytes(), &b"h:1"[..]);
 }
+
+/// llhttp's `test/request/sample.md` (HTTP/1.1 inputs get the `Host` they lack).
+#[test]
+fn llhttp_sample_corpus() {
+    run_table(&[
+        case(
+            "llhttp: simple request, tab before value",
+            "OPTIONS /url HTTP/1.1\nHost: a\nHeader1: Value1\nHeader2:\\t Value2\n\n",
+            ok("OPTIONS", "/url")
+                .hdr("header1", "Value1")
+                .hdr("header2", "Value2")
+                .done(),
+        ),
+        case(
+            "llhttp: method starting with H",
+            "HEAD /url HTTP/1.1\nHost: a\n\n",
+            ok("HEAD", "/url").done(),
+        ),
+        case(
+            "llhttp: curl GET, = in Host",
+            "GET /test HTTP/1.1\nUser-Agent: curl/7.18.0 (i486-pc-linux-gnu) libcurl/7.18.0 OpenSSL/0.9.8g zlib/1.2.3.3 libidn/1.1\nHost: 0.0.0.0=5000\nAccept: */*\n\n",
+            ok("GET", "/test")
+                .hdr("host", "0.0.0.0=5000")
+                .hdr("accept", "*/*")
+                .done(),
+        ),
+        case(
+            "llhttp: Firefox GET",
+            "GET /favicon.ico HTTP/1.1\nHost: 0.0.0.0=5000\nUser-Agent: Mozilla/5.0 (X11; U; Linux i686; en-US; rv:1.9) Gecko/2008061015 Firefox/3.0\nAccept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\nAccept-Language: en-us,en;q=0.5\nAccept-Encoding: gzip,deflate\nAccept-Charset: ISO-8859-1,utf-8;q=0.7,*;q=0.7\nKeep-Alive: 300\nConnection: keep-alive\n\n",
+            ok("GET", "/favicon.ico")
+                .hdr("keep-alive", "300")
+                .keep_alive(true)
+                .done(),
+        ),
+        case(
+            "llhttp: DUMBPACK, no space after colon",
+            "GET /dumbpack HTTP/1.1\nHost: a\naaaaaaaaaaaaa:++++++++++\n\n",
+            ok("GET", "/dumbpack")
+                .hdr("aaaaaaaaaaaaa", "++++++++++")
+                .done(),
+        ),
+        case(
+            "llhttp: no headers, HTTP/1.1",
+            "GET /get_no_headers_no_body/world HTTP/1.1\n\n",
+            err(K::MissingHost, 400),
+        ),
+        case(
+            "llhttp: Apache bench GET",
+            "GET /test HTTP/1.0\nHost: 0.0.0.0:5000\nUser-Agent: ApacheBench/2.3\nAccept: */*\n\n",
+            ok("GET", "/test").v10().hdr("host", "0.0.0.0:5000").done(),
+        ),
+        case(
+            "llhttp: prefix newline",
+            "\nGET /test HTTP/1.1\nHost: a\n\n",
+            ok("GET", "/test").done(),
+        ),
+        // llhttp reads this as HTTP/0.9; we speak 1.0 and 1.1 only.
+        case(
+            "llhttp: no HTTP version",
+            "GET /\n\n",
+            err(K::InvalidVersion, 400),
+        ),
+        case(
+            "llhttp: extended characters",
+            "GET / HTTP/1.1\nHost: a\nTest: D\u{fc}sseldorf\n\n",
+            ok("GET", "/").hdr("test", "D\u{fc}sseldorf").done(),
+        ),
+        case(
+            "llhttp: 0xff in a value",
+            &b"OPTIONS /url HTTP/1.1\r\nHost: a\r\nHeader1: Value1\r\nHeader2: \xffValue2\r\n\r\n"
+                [..],
+            ok("OPTIONS", "/url").hdr("header2", b"\xffValue2").done(),
+        ),
+        // obs-fold is rejected unless folding is enabled (lib.rs); llhttp folds by default.
+        case(
+            "llhttp: line folding with CRLF",
+            LINE_FOLDING,
+            err(K::ObsFold, 400),
+        ),
+        case_with(
+            "llhttp: line folding with CRLF, folded",
+            LINE_FOLDING,
+            folding(),
+            ok("GET", "/")
+                .hdr("line1", "abc  \tdef   ghi  \t\tjkl    mno   \t \tqrs")
+                .hdr("line2", "line2")
+                .hdr("line3", "line3")
+                .hdr("line4", "")
+                .keep_alive(false)
+                .done(),
+        ),
+        case(
+            "llhttp: line folding with LF",
+            "GET / HTTP/1.1\\nHost: a\\nLine1:   abc\\n\\tdef\\n ghi\\n\\n",
+            err(K::BareLf, 400),
+        ),
+    ]);
+    let mut both = folding();
+    both.allow_bare_lf = true;
+    check_request(&case_with(
+        "llhttp: line folding with LF, lenient and folded",
+        "GET / HTTP/1.1\\nHost: a\\nLine1:   abc\\n\\tdef\\n ghi\\nConnection:\\n close\\n\\n",
+        both,
+        ok("GET", "/")
+            .hdr("line1", "abc \tdef  ghi")
+            .keep_alive(false)
+            .done(),
+    ));
+}
+
+const LINE_FOLDING: &str = "GET / HTTP/1.1\nHost: a\nLine1:   abc\n\\tdef\n ghi\n\\t\\tjkl\n  mno \n\\t \\tqrs\nLine2: \\t line2\\t\nLine3:\n line3\nLine4: \n \nConnection:\n close\n\n";
+
+#[test]
+fn heads_are_zero_copy() {
+    let buf = bytes::Bytes::from(crlf("GET /a HTTP/1.1\nHost: example.com\n\nbody"));
+    let (head, len) = http_proto::RequestHead::parse(&buf, &Limits::default())
+        .expect("valid")
+        .expect("complete");
+    assert_eq!(&buf[len..], b"body");
+    let range = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+    assert_eq!(
+        head.as_bytes().as_ptr(),
+        buf.as_ptr(),
+        "the head is a view of the input"
+    );
+    assert!(range.contains(&(head.target_bytes().as_ptr() as usize)));
+    let host = head.headers().get_bytes("HOST").expect("host");
+    assert_eq!(&host[..], b"example.com");
+    assert!(range.contains(&(host.as_ptr() as usize)));
+}
