@@ -298,6 +298,10 @@ impl ServerConn {
     /// took (0 when the buffer is full: transmit, then call again). Empty
     /// input queues nothing.
     ///
+    /// The application may end a request before reading all of its body
+    /// (e.g. an early error response): once [`ServerEvent::EndRequest`] came,
+    /// this returns [`Error::RequestNotActive`] and the driver stops sending.
+    ///
     /// # Errors
     /// [`Error::RequestNotActive`], [`Error::StreamClosed`] after [`end_stdin`](Self::end_stdin).
     pub fn send_stdin(&mut self, request_id: u16, data: &[u8]) -> Result<usize, Error> {
