@@ -304,3 +304,174 @@ proptest! {
         }
     }
 }
+
+/// One request and the response it gets, for whole conversations.
+#[derive(Debug, Clone)]
+struct Exchange {
+    method: Vec<u8>,
+    target: Vec<u8>,
+    fields: Fields,
+    body: Vec<u8>,
+    chunked: bool,
+    early_hint: bool,
+    status: u16,
+    response_fields: Fields,
+    response_body: Vec<u8>,
+    response_chunked: bool,
+    trailers: Fields,
+}
+
+fn exchange() -> impl Strategy<Value = Exchange> {
+    (
+        (
+            method(),
+            origin_target(),
+            fields(0..4),
+            body(),
+            any::<bool>(),
+        ),
+        (
+            any::<bool>(),
+            prop_oneof![4 => status(), 1 => Just(204u16), 1 => Just(304u16)],
+            fields(0..4),
+            body(),
+            any::<bool>(),
+            fields(0..2),
+        ),
+    )
+        .prop_map(
+            |(
+                (method, target, fields, (body, _), chunked),
+                (
+                    early_hint,
+                    status,
+                    response_fields,
+                    (response_body, _),
+                    response_chunked,
+                    trailers,
+                ),
+            )| Exchange {
+                method,
+                target,
+                fields,
+                body,
+                chunked,
+                early_hint,
+                status,
+                response_fields,
+                response_body,
+                response_chunked,
+                trailers,
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Pipelined requests from a client, answered in order by a server, read back by the
+    /// client: every request and response arrives whole and in order.
+    #[test]
+    fn pipelined_conversations(exchanges in vec(exchange(), 1..5), cuts1 in cuts(), cuts2 in cuts()) {
+        let limits = Limits::default();
+        let mut client = ClientConn::new(limits.clone());
+        let mut wire = BytesMut::new();
+        for x in &exchanges {
+            let mut headers: Vec<(&[u8], &[u8])> = vec![(b"host", b"h")];
+            headers.extend(as_refs(&x.fields));
+            let request = Request::new(&x.method, &x.target, &headers);
+            let request = if x.chunked { request.streamed() } else { request.body_len(x.body.len() as u64) };
+            client.send_request(&request, &mut wire).expect("send_request");
+            client.send_data(&x.body, &mut wire).expect("send_data");
+            client.send_end(&mut wire).expect("send_end");
+        }
+        prop_assert_eq!(client.outstanding(), exchanges.len());
+
+        // The server reads the pipeline and answers each request as it completes.
+        let mut server = ServerConn::new(limits.clone());
+        let mut answers = BytesMut::new();
+        let mut seen: Vec<(B, B, B)> = Vec::new();
+        let mut body = Vec::new();
+        let mut target = B::default();
+        let mut method = B::default();
+        for piece in cut(&wire, &cuts1) {
+            server.feed(piece);
+            loop {
+                match server.poll_event().expect("server event") {
+                    ServerEvent::Request(head) => {
+                        method = B::from(head.method_bytes());
+                        target = B::from(head.target());
+                    }
+                    ServerEvent::Data(d) => body.extend_from_slice(&d),
+                    ServerEvent::End(_) => {
+                        seen.push((method.clone(), target.clone(), B(std::mem::take(&mut body))));
+                        let x = &exchanges[seen.len() - 1];
+                        if x.early_hint {
+                            server.send_informational(103, &[(b"link", b"</s>")], &mut answers).expect("103");
+                        }
+                        let headers = as_refs(&x.response_fields);
+                        let response = Response::new(x.status).headers(&headers);
+                        let response = if x.response_chunked {
+                            response.streamed()
+                        } else {
+                            response.body_len(x.response_body.len() as u64)
+                        };
+                        server.send_response(&response, &mut answers).expect("send_response");
+                        if x.status != 204 && x.status != 304 {
+                            server.send_data(&x.response_body, &mut answers).expect("send_data");
+                        }
+                        let trailers = as_refs(&x.trailers);
+                        server.send_end(&trailers, &mut answers).expect("send_end");
+                        prop_assert!(!server.must_close());
+                    }
+                    ServerEvent::NeedData => break,
+                    other => return Err(TestCaseError::fail(format!("server: {other:?}"))),
+                }
+            }
+        }
+        prop_assert_eq!(seen.len(), exchanges.len());
+        for (x, (m, t, b)) in exchanges.iter().zip(&seen) {
+            prop_assert_eq!(m, &B(x.method.clone()));
+            prop_assert_eq!(t, &B(x.target.clone()));
+            prop_assert_eq!(b, &B(x.body.clone()));
+        }
+
+        // The client reads the answers, matched to its requests by order.
+        let mut got: Vec<(u16, B, usize)> = Vec::new();
+        let mut hints = 0;
+        let mut body = Vec::new();
+        let mut status = 0;
+        for piece in cut(&answers, &cuts2) {
+            client.feed(piece);
+            loop {
+                match client.poll_event().expect("client event") {
+                    http_proto::ClientEvent::Informational(h) => {
+                        prop_assert_eq!(h.status(), 103);
+                        hints += 1;
+                    }
+                    http_proto::ClientEvent::Response(h) => status = h.status(),
+                    http_proto::ClientEvent::Data(d) => body.extend_from_slice(&d),
+                    http_proto::ClientEvent::End(t) => {
+                        got.push((status, B(std::mem::take(&mut body)), t.map_or(0, |t| t.len())));
+                    }
+                    http_proto::ClientEvent::NeedData => break,
+                    http_proto::ClientEvent::Closed => {
+                        return Err(TestCaseError::fail("client closed"));
+                    }
+                }
+            }
+        }
+        prop_assert_eq!(hints, exchanges.iter().filter(|x| x.early_hint).count());
+        prop_assert_eq!(got.len(), exchanges.len());
+        for (x, (status, body, trailers)) in exchanges.iter().zip(&got) {
+            let bodiless = x.method == b"HEAD" || x.status == 204 || x.status == 304;
+            prop_assert_eq!(*status, x.status);
+            let want = if bodiless { Vec::new() } else { x.response_body.clone() };
+            prop_assert_eq!(body, &B(want));
+            let want_trailers = if bodiless || !x.response_chunked { 0 } else { x.trailers.len() };
+            prop_assert_eq!(*trailers, want_trailers);
+        }
+        prop_assert_eq!(client.outstanding(), 0);
+        prop_assert!(client.can_send());
+    }
+}
