@@ -250,6 +250,28 @@ fn bodiless_statuses() {
 }
 
 #[test]
+fn framing_that_forces_close() {
+    // Transfer-Encoding in an HTTP/1.0 response: read as chunked, then close (RFC 9112 §6.1).
+    let mut conn = ClientConn::new(Limits::default());
+    send(&mut conn, "GET", "/");
+    conn.feed(&crlf(
+        "HTTP/1.0 200 OK\nConnection: keep-alive\nTransfer-Encoding: chunked\n\n5\nhello\n0\n\n",
+    ));
+    assert_eq!(read_response(&mut conn), (200, B::from("hello")));
+    assert!(!conn.can_send());
+    assert_eq!(conn.poll_event(), Ok(ClientEvent::Closed));
+
+    // Transfer-Encoding and Content-Length: TE wins, then close (RFC 9112 §6.3 ¶3).
+    let mut conn = ClientConn::new(Limits::default());
+    send(&mut conn, "GET", "/");
+    conn.feed(&crlf(
+        "HTTP/1.1 200 OK\nContent-Length: 2\nTransfer-Encoding: chunked\n\n5\nhello\n0\n\n",
+    ));
+    assert_eq!(read_response(&mut conn), (200, B::from("hello")));
+    assert!(!conn.can_send());
+}
+
+#[test]
 fn close_delimited_body_ends_at_eof() {
     let mut conn = ClientConn::new(Limits::default());
     send(&mut conn, "GET", "/");
