@@ -338,7 +338,10 @@ impl Environment {
             }
             let var_start = arena.buf.len();
             arena.buf.extend_from_slice(b"HTTP_");
-            arena.buf.extend(name.iter().map(|&b| variable_byte(b)));
+            arena.buf.extend_from_slice(name);
+            if let Some(mapped) = arena.buf.get_mut(var_start + 5..) {
+                mapped.iter_mut().for_each(|b| *b = variable_byte(*b));
+            }
             let value_start = arena.buf.len();
             arena.buf.extend_from_slice(value.as_ref());
             let separator: &[u8] = if name.eq_ignore_ascii_case(b"cookie") {
