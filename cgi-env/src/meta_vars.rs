@@ -1,56 +1,4 @@
 //! The request meta-variables (RFC 3875 §4.1) and the de-facto extras real programs need.
-//!
-//! [`Environment::build`] turns a [`CgiRequest`] (what the server knows about the request
-//! and itself), a [`ScriptResolution`] and the request's header fields into an ordered
-//! list of `(name, value)` byte pairs. The CGI gateway passes them to the child's
-//! environment; the FastCGI gateway sends them as `FCGI_PARAMS` name-value pairs.
-//!
-//! RFC 3875 §4.1 treats a variable that is unset and one whose value is empty alike
-//! ("NULL"). This builder is exact about which it produces, variable by variable:
-//!
-//! | variable | rule |
-//! |---|---|
-//! | `GATEWAY_INTERFACE` | always `CGI/1.1` (§4.1.4) |
-//! | `SERVER_SOFTWARE` | always (§4.1.17) |
-//! | `SERVER_NAME` | always (§4.1.14): [`CgiRequest::server_name`], else the `Host` field without its port, else the server's address |
-//! | `SERVER_PROTOCOL` | always, as received (§4.1.16) |
-//! | `SERVER_PORT` | always (§4.1.15), from [`CgiRequest::server_addr`] |
-//! | `SERVER_ADDR` | always (de facto: Apache, nginx) |
-//! | `REQUEST_METHOD` | always, case preserved (§4.1.12) |
-//! | `REQUEST_URI` | always, the request target as received (de facto) |
-//! | `SCRIPT_NAME` | always, possibly empty (§4.1.13) |
-//! | `SCRIPT_FILENAME` | always (de facto; php-fpm needs it) |
-//! | `PATH_INFO` | only when not empty (§4.1.5) |
-//! | `PATH_TRANSLATED` | only when `PATH_INFO` is set: §4.1.6 says it MUST be NULL otherwise |
-//! | `QUERY_STRING` | always, `""` when the target has no `?` (§4.1.7 MUST), still URL-encoded |
-//! | `DOCUMENT_ROOT` | always (de facto) |
-//! | `REMOTE_ADDR` | always (§4.1.8); an IPv4-mapped IPv6 address is shown as IPv4 |
-//! | `REMOTE_PORT` | always (de facto) |
-//! | `REMOTE_HOST` | always (§4.1.9 SHOULD): the host name when known, else `REMOTE_ADDR`, as the RFC allows |
-//! | `REMOTE_IDENT` | only when an ident lookup produced one (§4.1.10 MAY) |
-//! | `AUTH_TYPE` | only when the server authenticated the request (§4.1.1) |
-//! | `REMOTE_USER` | only when the server authenticated the request (§4.1.11) |
-//! | `CONTENT_TYPE` | only when the request has a `Content-Type` field (§4.1.3) |
-//! | `CONTENT_LENGTH` | only when the request has a body (§4.1.2): its length after transfer-codings are removed |
-//! | `HTTPS` | `on` only over TLS (de facto, Apache/nginx) |
-//! | `REQUEST_SCHEME` | always, `http` or `https` (de facto, Apache 2.4/nginx) |
-//! | `REDIRECT_STATUS` | when [`CgiRequest::redirect_status`] is set, by default `200` (php-cgi's `cgi.force_redirect` refuses to run without it) |
-//! | `HTTP_*` | one per distinct request field name, see below (§4.1.18) |
-//!
-//! `HTTP_*` rules (§4.1.18): the name is upper-cased, `-` becomes `_`, `HTTP_` goes in
-//! front. Fields with the same name are joined into one value with `, ` (RFC 9110
-//! §5.3), except `Cookie`, joined with `; ` so the value keeps its meaning (RFC 6265
-//! §5.4). Left out:
-//!
-//! - `Authorization` and `Proxy-Authorization` (credentials, §4.1.18 SHOULD remove),
-//!   unless [`CgiRequest::pass_authorization`] is set (Apache's `CGIPassAuth On`);
-//! - `Content-Length` and `Content-Type` (already in `CONTENT_*`);
-//! - `Proxy`: `HTTP_PROXY` is the variable HTTP client libraries read for their proxy,
-//!   so a client could redirect a script's outgoing requests (the "httpoxy" hole,
-//!   CVE-2016-5385 and relatives);
-//! - any field whose name holds anything but ASCII letters, digits and `-`: `X_Real_IP`
-//!   would otherwise map to the same variable as `X-Real-IP` and could spoof it (Apache
-//!   2.4 and nginx's default `underscores_in_headers off` drop them likewise).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -179,7 +127,7 @@ fn variable_byte(b: u8) -> u8 {
     }
 }
 
-/// Whether a request field becomes an `HTTP_*` variable (see the module docs).
+/// Whether a request field becomes an `HTTP_*` variable (see [`Environment`]).
 fn is_passed_header(name: &[u8], pass_authorization: bool) -> bool {
     if name.is_empty() || !name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-') {
         return false;
@@ -193,6 +141,58 @@ fn is_passed_header(name: &[u8], pass_authorization: bool) -> bool {
 }
 
 /// An ordered list of meta-variables: `(name, value)` byte pairs, names unique.
+///
+/// [`Environment::build`] turns a [`CgiRequest`] (what the server knows about the request
+/// and itself), a [`ScriptResolution`] and the request's header fields into an ordered
+/// list of `(name, value)` byte pairs. The CGI gateway passes them to the child's
+/// environment; the FastCGI gateway sends them as `FCGI_PARAMS` name-value pairs.
+///
+/// RFC 3875 §4.1 treats a variable that is unset and one whose value is empty alike
+/// ("NULL"). This builder is exact about which it produces, variable by variable:
+///
+/// | variable | rule |
+/// |---|---|
+/// | `GATEWAY_INTERFACE` | always `CGI/1.1` (§4.1.4) |
+/// | `SERVER_SOFTWARE` | always (§4.1.17) |
+/// | `SERVER_NAME` | always (§4.1.14): [`CgiRequest::server_name`], else the `Host` field without its port, else the server's address |
+/// | `SERVER_PROTOCOL` | always, as received (§4.1.16) |
+/// | `SERVER_PORT` | always (§4.1.15), from [`CgiRequest::server_addr`] |
+/// | `SERVER_ADDR` | always (de facto: Apache, nginx) |
+/// | `REQUEST_METHOD` | always, case preserved (§4.1.12) |
+/// | `REQUEST_URI` | always, the request target as received (de facto) |
+/// | `SCRIPT_NAME` | always, possibly empty (§4.1.13) |
+/// | `SCRIPT_FILENAME` | always (de facto; php-fpm needs it) |
+/// | `PATH_INFO` | only when not empty (§4.1.5) |
+/// | `PATH_TRANSLATED` | only when `PATH_INFO` is set: §4.1.6 says it MUST be NULL otherwise |
+/// | `QUERY_STRING` | always, `""` when the target has no `?` (§4.1.7 MUST), still URL-encoded |
+/// | `DOCUMENT_ROOT` | always (de facto) |
+/// | `REMOTE_ADDR` | always (§4.1.8); an IPv4-mapped IPv6 address is shown as IPv4 |
+/// | `REMOTE_PORT` | always (de facto) |
+/// | `REMOTE_HOST` | always (§4.1.9 SHOULD): the host name when known, else `REMOTE_ADDR`, as the RFC allows |
+/// | `REMOTE_IDENT` | only when an ident lookup produced one (§4.1.10 MAY) |
+/// | `AUTH_TYPE` | only when the server authenticated the request (§4.1.1) |
+/// | `REMOTE_USER` | only when the server authenticated the request (§4.1.11) |
+/// | `CONTENT_TYPE` | only when the request has a `Content-Type` field (§4.1.3) |
+/// | `CONTENT_LENGTH` | only when the request has a body (§4.1.2): its length after transfer-codings are removed |
+/// | `HTTPS` | `on` only over TLS (de facto, Apache/nginx) |
+/// | `REQUEST_SCHEME` | always, `http` or `https` (de facto, Apache 2.4/nginx) |
+/// | `REDIRECT_STATUS` | when [`CgiRequest::redirect_status`] is set, by default `200` (php-cgi's `cgi.force_redirect` refuses to run without it) |
+/// | `HTTP_*` | one per distinct request field name, see below (§4.1.18) |
+///
+/// `HTTP_*` rules (§4.1.18): the name is upper-cased, `-` becomes `_`, `HTTP_` goes in
+/// front. Fields with the same name are joined into one value with `, ` (RFC 9110
+/// §5.3), except `Cookie`, joined with `; ` so the value keeps its meaning (RFC 6265
+/// §5.4). Left out:
+///
+/// - `Authorization` and `Proxy-Authorization` (credentials, §4.1.18 SHOULD remove),
+///   unless [`CgiRequest::pass_authorization`] is set (Apache's `CGIPassAuth On`);
+/// - `Content-Length` and `Content-Type` (already in `CONTENT_*`);
+/// - `Proxy`: `HTTP_PROXY` is the variable HTTP client libraries read for their proxy,
+///   so a client could redirect a script's outgoing requests (the "httpoxy" hole,
+///   CVE-2016-5385 and relatives);
+/// - any field whose name holds anything but ASCII letters, digits and `-`: `X_Real_IP`
+///   would otherwise map to the same variable as `X-Real-IP` and could spoof it (Apache
+///   2.4 and nginx's default `underscores_in_headers off` drop them likewise).
 ///
 /// Build one per request with [`build`](Self::build), add the gateway's own variables
 /// (`PATH`, `GIT_PROJECT_ROOT`, ...) with [`set`](Self::set), then hand
@@ -231,7 +231,7 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// Builds the meta-variables for one request; see the module docs for the rule of
+    /// Builds the meta-variables for one request; see [`Environment`] for the rule of
     /// each variable. `headers` are the request's fields in the order received.
     ///
     /// # Errors
@@ -403,7 +403,7 @@ impl Environment {
     }
 
     /// The variables in order: the RFC 3875 and de-facto variables in the order of the
-    /// module table, then `HTTP_*` in the order their fields first appeared, then what
+    /// table on [`Environment`], then `HTTP_*` in the order their fields first appeared, then what
     /// [`set`](Self::set) appended.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&[u8], &[u8])> {
         self.vars.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))

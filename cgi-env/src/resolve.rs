@@ -1,33 +1,4 @@
 //! Script resolution: which file a URL path names, and what is left over as PATH_INFO.
-//!
-//! RFC 3875 §3.3 splits the Script-URI's path into `SCRIPT_NAME` (the part that
-//! identifies the script) and `PATH_INFO` (the rest, handed to the script). How the
-//! split is found is the server's business; this module does what Apache's `mod_cgi`
-//! and lighttpd do: walk the filesystem from the mapped root, one segment at a time,
-//! until the first regular file. That file is the script; everything after it is
-//! `PATH_INFO`.
-//!
-//! The other form, [`ScriptResolver::single_program`], maps a URL prefix to one program
-//! (Apache's `ScriptAlias /git/ /usr/lib/git-core/git-http-backend/`): the prefix is
-//! `SCRIPT_NAME`, everything after it is `PATH_INFO`, and no filesystem walk happens.
-//!
-//! Safety rules, in the order they apply:
-//!
-//! 1. The path is percent-decoded exactly once, per segment. `%2F` (an encoded `/`)
-//!    and NUL bytes (raw or `%00`) are refused: RFC 3875 §4.1.5 lets a server reject an
-//!    encoded `/` because decoding it loses information; a NUL cannot be in a file name
-//!    or an environment value. A malformed `%` escape is refused too.
-//! 2. Empty segments (`//`) and `.` segments are dropped; `..` removes the segment before
-//!    it (RFC 3986 §5.2.4 applied to the decoded segments). A `..` that would climb
-//!    above `/` is refused, and the result must still lie under the resolver's prefix.
-//!    So neither `SCRIPT_NAME`, `PATH_INFO` nor `PATH_TRANSLATED` ever holds a `..`.
-//! 3. While walking, a symbolic link is followed only if its target (fully
-//!    canonicalised) is inside the canonical root, unless
-//!    [`ScriptResolver::allow_symlinks_outside_root`] says otherwise.
-//!
-//! The resolver reads file metadata; it opens no file, touches no socket and spawns
-//! nothing. A file can change between resolution and execution (a time-of-check race);
-//! a gateway that cares runs scripts with the privileges the root deserves.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -92,6 +63,35 @@ enum Mode {
 
 /// Maps URL paths under a prefix to scripts: either by walking a directory tree
 /// ([`directory`](Self::directory)) or to one program ([`single_program`](Self::single_program)).
+///
+/// RFC 3875 §3.3 splits the Script-URI's path into `SCRIPT_NAME` (the part that
+/// identifies the script) and `PATH_INFO` (the rest, handed to the script). How the
+/// split is found is the server's business; this resolver does what Apache's `mod_cgi`
+/// and lighttpd do: walk the filesystem from the mapped root, one segment at a time,
+/// until the first regular file. That file is the script; everything after it is
+/// `PATH_INFO`.
+///
+/// The other form, [`ScriptResolver::single_program`], maps a URL prefix to one program
+/// (Apache's `ScriptAlias /git/ /usr/lib/git-core/git-http-backend/`): the prefix is
+/// `SCRIPT_NAME`, everything after it is `PATH_INFO`, and no filesystem walk happens.
+///
+/// Safety rules, in the order they apply:
+///
+/// 1. The path is percent-decoded exactly once, per segment. `%2F` (an encoded `/`)
+///    and NUL bytes (raw or `%00`) are refused: RFC 3875 §4.1.5 lets a server reject an
+///    encoded `/` because decoding it loses information; a NUL cannot be in a file name
+///    or an environment value. A malformed `%` escape is refused too.
+/// 2. Empty segments (`//`) and `.` segments are dropped; `..` removes the segment before
+///    it (RFC 3986 §5.2.4 applied to the decoded segments). A `..` that would climb
+///    above `/` is refused, and the result must still lie under the resolver's prefix.
+///    So neither `SCRIPT_NAME`, `PATH_INFO` nor `PATH_TRANSLATED` ever holds a `..`.
+/// 3. While walking, a symbolic link is followed only if its target (fully
+///    canonicalised) is inside the canonical root, unless
+///    [`ScriptResolver::allow_symlinks_outside_root`] says otherwise.
+///
+/// The resolver reads file metadata; it opens no file, touches no socket and spawns
+/// nothing. A file can change between resolution and execution (a time-of-check race);
+/// a gateway that cares runs scripts with the privileges the root deserves.
 ///
 /// Build one per configured CGI location when the server starts and call
 /// [`resolve`](Self::resolve) per request; it holds no per-request state.

@@ -1,46 +1,4 @@
 //! The CGI response parser (RFC 3875 §6), Sans-IO and incremental.
-//!
-//! A script (or a FastCGI responder, whose `FCGI_STDOUT` carries the same format)
-//! writes a header section, a blank line and a body. Feed its output to a
-//! [`ResponseParser`] in whatever pieces it arrives; [`ResponseParser::poll_event`]
-//! hands back one [`ResponseEvent::Head`], then the body as [`ResponseEvent::Body`]
-//! views of the input, then [`ResponseEvent::End`] after [`ResponseParser::feed_eof`].
-//!
-//! # What is accepted
-//!
-//! - Lines end in CRLF or a bare LF: RFC 3875 §6 writes the grammar with `NL`, "either
-//!   a carriage-return followed by a line-feed or a single line-feed", so scripts that
-//!   `print "Content-Type: text/html\n\n"` are correct. A CR anywhere else is refused.
-//! - Field names are RFC 9110 tokens, matched case-insensitively; values have their
-//!   leading and trailing spaces and tabs removed and must not hold control bytes
-//!   other than tab (so no header can be smuggled in with a stray CR or NUL).
-//! - `Status`, `Location` and `Content-Type` may each appear once (§6.3).
-//!   `Status: 3DIGIT [SP reason]`, code 200 to 599; `Status` is consumed (it is not an
-//!   HTTP field), `Location` and `Content-Type` stay in [`CgiResponse::headers`].
-//! - A first line starting `HTTP/` is an NPH status line (§5: the script talks HTTP
-//!   itself); its fields are validated the same way and passed through as they are.
-//!
-//! # How the response type is decided (§6.2)
-//!
-//! | fields | [`ResponseKind`] | status |
-//! |---|---|---|
-//! | `Location: /path` (one `/`), no `Status` or `Status: 200` | `LocalRedirect` | 200 (the server re-dispatches; body discarded) |
-//! | `Location` of any other form, no `Content-Type` | `ClientRedirect` | `Status`, else 302 (a `Status: 200` becomes 302, as in Apache) |
-//! | `Location` of any other form, `Content-Type` | `ClientRedirectWithDocument` | `Status`, else 302 |
-//! | `Content-Type`, no `Location` | `Document` | `Status`, else 200 |
-//! | neither, `Status: 204` or `304` | `Document` | as given (no body is allowed, so no type is needed) |
-//! | neither | [`Error::MissingContentType`] | |
-//!
-//! A `Location` starting with `//` is a network-path reference to another host, never
-//! a local redirect. A local path with a non-200 `Status` is sent to the client as a
-//! redirect with that relative `Location` (RFC 9110 §10.2.2 allows relative ones).
-//!
-//! # Limits
-//!
-//! The whole header section, blank line included, must fit in
-//! [`Limits::max_header_bytes`] and hold at most [`Limits::max_headers`] lines. The
-//! parser buffers only the header section; body bytes are handed out as soon as they
-//! are polled. Every error and its offset are the same however the input is split.
 
 use bytes::{Bytes, BytesMut};
 
@@ -70,7 +28,7 @@ pub enum ResponseKind {
 pub struct CgiResponse {
     /// The response type, which says what the server does next.
     pub kind: ResponseKind,
-    /// The status code (see the module table for defaults).
+    /// The status code (see [`ResponseParser`] for defaults).
     pub status: u16,
     /// The reason phrase: the script's, else the standard one for `status` (empty for
     /// codes without one).
@@ -157,6 +115,48 @@ struct NphLine {
 }
 
 /// An incremental CGI response parser: bytes in, [`ResponseEvent`]s out.
+///
+/// A script (or a FastCGI responder, whose `FCGI_STDOUT` carries the same format)
+/// writes a header section, a blank line and a body. Feed its output to a
+/// [`ResponseParser`] in whatever pieces it arrives; [`ResponseParser::poll_event`]
+/// hands back one [`ResponseEvent::Head`], then the body as [`ResponseEvent::Body`]
+/// views of the input, then [`ResponseEvent::End`] after [`ResponseParser::feed_eof`].
+///
+/// # What is accepted
+///
+/// - Lines end in CRLF or a bare LF: RFC 3875 §6 writes the grammar with `NL`, "either
+///   a carriage-return followed by a line-feed or a single line-feed", so scripts that
+///   `print "Content-Type: text/html\n\n"` are correct. A CR anywhere else is refused.
+/// - Field names are RFC 9110 tokens, matched case-insensitively; values have their
+///   leading and trailing spaces and tabs removed and must not hold control bytes
+///   other than tab (so no header can be smuggled in with a stray CR or NUL).
+/// - `Status`, `Location` and `Content-Type` may each appear once (§6.3).
+///   `Status: 3DIGIT [SP reason]`, code 200 to 599; `Status` is consumed (it is not an
+///   HTTP field), `Location` and `Content-Type` stay in [`CgiResponse::headers`].
+/// - A first line starting `HTTP/` is an NPH status line (§5: the script talks HTTP
+///   itself); its fields are validated the same way and passed through as they are.
+///
+/// # How the response type is decided (§6.2)
+///
+/// | fields | [`ResponseKind`] | status |
+/// |---|---|---|
+/// | `Location: /path` (one `/`), no `Status` or `Status: 200` | `LocalRedirect` | 200 (the server re-dispatches; body discarded) |
+/// | `Location` of any other form, no `Content-Type` | `ClientRedirect` | `Status`, else 302 (a `Status: 200` becomes 302, as in Apache) |
+/// | `Location` of any other form, `Content-Type` | `ClientRedirectWithDocument` | `Status`, else 302 |
+/// | `Content-Type`, no `Location` | `Document` | `Status`, else 200 |
+/// | neither, `Status: 204` or `304` | `Document` | as given (no body is allowed, so no type is needed) |
+/// | neither | [`Error::MissingContentType`] | |
+///
+/// A `Location` starting with `//` is a network-path reference to another host, never
+/// a local redirect. A local path with a non-200 `Status` is sent to the client as a
+/// redirect with that relative `Location` (RFC 9110 §10.2.2 allows relative ones).
+///
+/// # Limits
+///
+/// The whole header section, blank line included, must fit in
+/// [`Limits::max_header_bytes`] and hold at most [`Limits::max_headers`] lines. The
+/// parser buffers only the header section; body bytes are handed out as soon as they
+/// are polled. Every error and its offset are the same however the input is split.
 ///
 /// One per script run. The driver loop is: [`feed`](Self::feed) what the script wrote,
 /// call [`poll_event`](Self::poll_event) until it says [`ResponseEvent::NeedData`], and
@@ -356,7 +356,7 @@ impl ResponseParser {
     }
 }
 
-/// Classifies the response (module table) and slices the fields out of `head`.
+/// Classifies the response (the table on `ResponseParser`) and slices the fields out of `head`.
 fn finish_head(head: &Bytes, scan: HeadScan) -> Result<CgiResponse, Error> {
     let headers = scan
         .fields
