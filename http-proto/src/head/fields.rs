@@ -1,6 +1,6 @@
 //! Field lines (RFC 9112 §5), shared by heads and chunked trailers, and the [`Headers`] view.
 
-use super::scan::{TOKEN, field_value_len, token_len};
+use super::scan::{REG_NAME, TOKEN, field_value_len, token_len};
 use crate::error::{Error, ErrorKind};
 use crate::limits::Limits;
 use bytes::Bytes;
@@ -435,27 +435,7 @@ pub(crate) fn valid_host(v: &[u8]) -> bool {
                 .iter()
                 .all(|&b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.'))
     } else {
-        host.iter().all(|&b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'-' | b'.'
-                        | b'_'
-                        | b'~'
-                        | b'%'
-                        | b'!'
-                        | b'$'
-                        | b'&'
-                        | b'\''
-                        | b'('
-                        | b')'
-                        | b'*'
-                        | b'+'
-                        | b','
-                        | b';'
-                        | b'='
-                )
-        })
+        host.iter().all(|&b| REG_NAME[b as usize])
     };
     host_ok && port.is_none_or(|p| p.iter().all(u8::is_ascii_digit))
 }

@@ -102,10 +102,11 @@ impl RequestHead {
     /// ```
     pub fn parse(buf: &Bytes, limits: &Limits) -> Result<Option<(Self, usize)>, Error> {
         let mut parser = RequestParser::new();
-        Ok(parser.advance(buf, limits)?.map(|accepted| {
-            let len = accepted.len;
-            (parser.finish(accepted, buf.slice(..len)), len)
-        }))
+        let Some(accepted) = parser.advance(buf, limits)? else {
+            return Ok(None);
+        };
+        let len = accepted.len;
+        Ok(Some((parser.into_head(accepted, buf.slice(..len)), len)))
     }
 
     /// The method.
@@ -249,6 +250,7 @@ enum LineStage {
     },
     Fields {
         method: Span,
+        kind: Method,
         target: Span,
         version: Version,
         form: TargetForm,
@@ -399,13 +401,11 @@ impl RequestParser {
                     else {
                         return Ok(None);
                     };
-                    let form = classify_target(
-                        Method::from_bytes(method.of(buf)),
-                        target.of(buf),
-                        target.start as usize,
-                    )?;
+                    let kind = Method::from_bytes(method.of(buf));
+                    let form = classify_target(kind, target.of(buf), target.start as usize)?;
                     self.stage = LineStage::Fields {
                         method,
+                        kind,
                         target,
                         version,
                         form,
@@ -414,6 +414,7 @@ impl RequestParser {
                 }
                 LineStage::Fields {
                     method,
+                    kind,
                     target,
                     version,
                     form,
@@ -425,6 +426,7 @@ impl RequestParser {
                         return Ok(Some(Accepted {
                             len,
                             method,
+                            kind,
                             target,
                             version,
                             form,
@@ -434,6 +436,7 @@ impl RequestParser {
                     SectionEnd::Partial(at) => {
                         self.stage = LineStage::Fields {
                             method,
+                            kind,
                             target,
                             version,
                             form,
@@ -448,11 +451,17 @@ impl RequestParser {
 
     /// Builds the head from what `advance` accepted, over the head's bytes.
     pub(crate) fn finish(&mut self, accepted: Accepted, head: Bytes) -> RequestHead {
-        let section = std::mem::take(&mut self.section);
-        let facts = section.facts;
+        std::mem::take(self).into_head(accepted, head)
+    }
+
+    /// [`finish`](Self::finish) for a parser that is not reused: the field section moves
+    /// straight into the head, with no empty section written back.
+    #[inline]
+    fn into_head(self, accepted: Accepted, head: Bytes) -> RequestHead {
+        let facts = self.section.facts;
         RequestHead {
-            method: Method::from_bytes(accepted.method.of(&head)),
-            headers: section.into_headers(head),
+            method: accepted.kind,
+            headers: self.section.into_headers(head),
             method_span: accepted.method,
             target: accepted.target,
             form: accepted.form,
@@ -468,6 +477,7 @@ impl RequestParser {
 pub(crate) struct Accepted {
     pub(crate) len: usize,
     method: Span,
+    kind: Method,
     target: Span,
     version: Version,
     form: TargetForm,
