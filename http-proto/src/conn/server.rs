@@ -210,8 +210,8 @@ impl ServerConn {
     }
 
     /// Whether the connection ends once the output written so far is flushed: the response
-    /// went out without keep-alive, an error ended it, or it was handed off by an upgrade
-    /// (see [`take_upgraded`](Self::take_upgraded)).
+    /// went out without keep-alive, or an error ended the request side. False after an
+    /// upgrade: the socket then belongs to the new protocol (see [`take_upgraded`](Self::take_upgraded)).
     #[must_use]
     pub fn must_close(&self) -> bool {
         matches!(self.our, Our::Closed)
@@ -377,6 +377,15 @@ impl ServerConn {
             return Err(Error::local());
         }
         if upgrade && !matches!(self.their, Their::Done) && !self.their_body_is_empty() {
+            return Err(Error::local());
+        }
+        // RFC 9110 §15.2.2: a 101 names the protocol it switches to.
+        if status == 101
+            && !response
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(b"upgrade"))
+        {
             return Err(Error::local());
         }
         let bodiless = status < 200 || status == 204 || status == 304 || upgrade;

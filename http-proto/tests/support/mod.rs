@@ -372,8 +372,11 @@ pub fn run_server(parts: &[&[u8]], limits: &Limits, eof: bool) -> Vec<Ev> {
                         } else {
                             101
                         };
-                        conn.send_response(&Response::new(status), &mut out)
-                            .expect("upgrade response");
+                        conn.send_response(
+                            &Response::new(status).headers(&[(b"upgrade", b"test")]),
+                            &mut out,
+                        )
+                        .expect("upgrade response");
                         assert!(conn.is_upgraded());
                         finished = true;
                     } else {
