@@ -109,7 +109,8 @@ pub enum Error {
         /// Offset of the line.
         offset: usize,
     },
-    /// Neither `Content-Type` nor `Location`: not a CGI response (RFC 3875 §6.2).
+    /// No `Content-Type`, no `Location` and no `Status`: not a CGI response (RFC 3875
+    /// §6.2; see [`ResponseParser`](crate::ResponseParser) for the `Status`-only case).
     MissingContentType,
     /// The script's output ended before the blank line that closes the header section.
     UnexpectedEof {
@@ -157,7 +158,7 @@ impl fmt::Display for Error {
             Self::InvalidStatus { offset } => write!(f, "invalid status at byte {offset}"),
             Self::InvalidLocation { offset } => write!(f, "invalid Location at byte {offset}"),
             Self::MissingContentType => {
-                f.write_str("CGI response has neither Content-Type nor Location")
+                f.write_str("CGI response has no Content-Type, Location or Status")
             }
             Self::UnexpectedEof { offset } => {
                 write!(

@@ -144,8 +144,16 @@ struct NphLine {
 /// | `Location` of any other form, no `Content-Type` | `ClientRedirect` | `Status`, else 302 (a `Status: 200` becomes 302, as in Apache) |
 /// | `Location` of any other form, `Content-Type` | `ClientRedirectWithDocument` | `Status`, else 302 |
 /// | `Content-Type`, no `Location` | `Document` | `Status`, else 200 |
-/// | neither, `Status: 204` or `304` | `Document` | as given (no body is allowed, so no type is needed) |
-/// | neither | [`Error::MissingContentType`] | |
+/// | neither, but `Status` | `Document` | as given (see below) |
+/// | none of the three | [`Error::MissingContentType`] | |
+///
+/// RFC 3875's `document-response` grammar (§6.2.1) always has a `Content-Type`, yet
+/// §6.3.1 only requires one "if an entity body is returned", and real programs rely on
+/// that: git-http-backend answers a missing repository with `Status: 404 Not Found`,
+/// three caching fields and no body. Apache and nginx (through fcgiwrap) pass such
+/// responses on, and so does this parser. Output with no `Status`, `Content-Type` or
+/// `Location` at all is still refused: that is a script printing garbage (or a stray
+/// debug line) rather than a response.
 ///
 /// A `Location` starting with `//` is a network-path reference to another host, never
 /// a local redirect. A local path with a non-200 `Status` is sent to the client as a
@@ -388,8 +396,8 @@ fn finish_head(head: &Bytes, scan: HeadScan) -> Result<CgiResponse, Error> {
         }
         (None, true) => (ResponseKind::Document, status.unwrap_or(200)),
         (None, false) => match status {
-            Some(code @ (204 | 304)) => (ResponseKind::Document, code),
-            _ => return Err(Error::MissingContentType),
+            Some(code) => (ResponseKind::Document, code),
+            None => return Err(Error::MissingContentType),
         },
     };
     let reason = match &scan.status {
