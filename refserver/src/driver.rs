@@ -25,7 +25,9 @@ use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant, SystemTime};
+use tokio::io::{Interest, Ready};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use tokio::sync::Notify;
 
 /// Bytes of a file body read per chunk, and the output level below which the next one is read.
 const FILE_CHUNK: usize = 64 * 1024;
@@ -42,6 +44,9 @@ pub(crate) struct Server {
     fastcgi: GatewayCounters,
     /// Size of one session task's future (it holds the `Session` inline), once known.
     session_task_bytes: AtomicU64,
+    /// Wakes every waiting session when the drain begins (64 bytes per waiting session,
+    /// against 160 for a `watch` receiver's future).
+    drain_wakeup: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -63,6 +68,7 @@ impl Server {
             cgi: GatewayCounters::default(),
             fastcgi: GatewayCounters::default(),
             session_task_bytes: AtomicU64::new(0),
+            drain_wakeup: Notify::new(),
         })
     }
 
@@ -168,7 +174,11 @@ pub(crate) fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!("{name}: stopped accepting, draining {active} sessions");
         trigger.trigger(&server.registry);
         let deadline = Duration::from_millis(config.shutdown_timeout_ms);
-        let left = shutdown::drain(&server.registry, deadline).await;
+        // Waking sessions on every check closes the window where one misses the first wake-up.
+        let left = shutdown::drain(&server.registry, deadline, || {
+            server.drain_wakeup.notify_waiters();
+        })
+        .await;
         if left > 0 {
             tracing::warn!("shutdown deadline passed with {left} sessions open; closing them");
         } else {
@@ -228,7 +238,7 @@ async fn accept_tcp(listener: TcpListener, server: Arc<Server>, mut signal: Shut
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
                 if let Some(ticket) = admit(&server, &stream) {
-                    spawn_session(stream, Some(peer.ip()), &server, ticket, &signal);
+                    spawn_session(stream, Some(peer.ip()), &server, ticket);
                 }
             }
             Err(e) => accept_failed(&e).await,
@@ -247,7 +257,7 @@ async fn accept_unix(listener: UnixListener, server: Arc<Server>, mut signal: Sh
         match accepted {
             Ok((stream, _)) => {
                 if let Some(ticket) = admit(&server, &stream) {
-                    spawn_session(stream, None, &server, ticket, &signal);
+                    spawn_session(stream, None, &server, ticket);
                 }
             }
             Err(e) => accept_failed(&e).await,
@@ -282,14 +292,13 @@ fn admit<T: Transport>(server: &Server, stream: &T) -> Option<Ticket> {
     }
 }
 
-fn spawn_session<T: Transport + Send + 'static>(
+fn spawn_session<T: Transport + Send + Sync + 'static>(
     io: T,
     peer: Option<IpAddr>,
     server: &Arc<Server>,
     ticket: Ticket,
-    signal: &ShutdownSignal,
 ) {
-    let task = serve(io, peer, Arc::clone(server), ticket, signal.clone());
+    let task = serve(io, peer, Arc::clone(server), ticket);
     if server.session_task_bytes.load(Relaxed) == 0 {
         server
             .session_task_bytes
@@ -300,10 +309,8 @@ fn spawn_session<T: Transport + Send + 'static>(
 
 /// A stream the session task can wait on and move bytes through without blocking.
 pub(crate) trait Transport {
-    /// Waits until a read may make progress.
-    fn readable(&self) -> impl Future<Output = io::Result<()>> + Send;
-    /// Waits until a write may make progress.
-    fn writable(&self) -> impl Future<Output = io::Result<()>> + Send;
+    /// Waits until the socket is ready for one of `interest`.
+    fn ready(&self, interest: Interest) -> impl Future<Output = io::Result<Ready>> + Send;
     /// Reads what is there into `buf`'s spare capacity.
     fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
     /// Writes what the socket takes now.
@@ -313,11 +320,8 @@ pub(crate) trait Transport {
 macro_rules! transport {
     ($t:ty) => {
         impl Transport for $t {
-            fn readable(&self) -> impl Future<Output = io::Result<()>> + Send {
-                <$t>::readable(self)
-            }
-            fn writable(&self) -> impl Future<Output = io::Result<()>> + Send {
-                <$t>::writable(self)
+            fn ready(&self, interest: Interest) -> impl Future<Output = io::Result<Ready>> + Send {
+                <$t>::ready(self, interest)
             }
             fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
                 <$t>::try_read_buf(self, buf)
@@ -332,15 +336,18 @@ transport!(TcpStream);
 transport!(UnixStream);
 
 /// A request dispatched to a route, answered when its body has been read.
+///
+/// Small on purpose: it lives in every session task's future, so the rare large parts
+/// (a planned reply, a log entry) are boxed.
 struct Exchange<'s> {
     answer: Answer<'s>,
     head_only: bool,
-    log: Option<Entry>,
+    log: Option<Box<Entry>>,
 }
 
 enum Answer<'s> {
     Fixed(&'s FixedResponse),
-    Planned(Reply),
+    Planned(Box<Reply>),
 }
 
 /// A file body being sent, chunk by chunk.
@@ -348,22 +355,19 @@ struct FileBody {
     file: std::fs::File,
     offset: u64,
     remaining: u64,
-    log: Option<Entry>,
+    log: Option<Box<Entry>>,
 }
 
 /// One session: move bytes and timers for session-core until it says close.
-async fn serve<T: Transport>(
-    io: T,
-    peer: Option<IpAddr>,
-    server: Arc<Server>,
-    ticket: Ticket,
-    mut signal: ShutdownSignal,
-) {
+///
+/// Everything here lives in the task's future for the session's whole life, so its size is
+/// the memory of an idle session: keep new state small or boxed.
+async fn serve<T: Transport>(io: T, peer: Option<IpAddr>, server: Arc<Server>, ticket: Ticket) {
     let server = &*server;
     let mut session = Session::new(Arc::clone(&server.limits), ticket, Instant::now());
     let mut exchange: Option<Exchange<'_>> = None;
-    let mut file_body: Option<FileBody> = None;
-    let mut drain_seen = signal.is_begun();
+    let mut file_body: Option<Box<FileBody>> = None;
+    let mut drain_seen = false;
     let sleep = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(sleep);
     let mut armed: Option<Instant> = None;
@@ -397,7 +401,7 @@ async fn serve<T: Transport>(
                 Ok(false) => {}
                 Ok(true) => {
                     if let Some(entry) = file_body.take().and_then(|b| b.log) {
-                        server.access_log.log(entry);
+                        server.access_log.log(*entry);
                     }
                 }
                 Err(e) => {
@@ -427,34 +431,46 @@ async fn serve<T: Transport>(
         let Some(deadline) = session.poll_timeout() else {
             return;
         };
-        if armed != Some(deadline) {
+        // Lazy re-arming: the keep-alive deadline moves later with every request, and
+        // resetting the timer each time costs more than an early wake-up, after which
+        // `handle_timeout` finds nothing due and the real deadline is armed.
+        if armed.is_none_or(|at| deadline < at) {
             sleep.as_mut().reset(deadline.into());
             armed = Some(deadline);
         }
-        let want_read = session.wants_read();
-        let want_write = !session.pending_output().is_empty();
+        let mut interest = None;
+        if session.wants_read() {
+            interest = Some(Interest::READABLE);
+        }
+        if !session.pending_output().is_empty() {
+            interest = Some(interest.map_or(Interest::WRITABLE, |i| i | Interest::WRITABLE));
+        }
         tokio::select! {
             biased;
-            r = io.readable(), if want_read => {
-                if r.is_err() {
-                    return;
-                }
-                match io.try_read_buf(session.read_buf()) {
-                    Ok(n) => session.handle_read(n, Instant::now()),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(_) => return,
-                }
-            }
-            r = io.writable(), if want_write => {
-                if r.is_err() {
-                    return;
+            ready = async { io.ready(interest?).await.ok() }, if interest.is_some() => {
+                let Some(ready) = ready else { return };
+                if ready.is_readable() || ready.is_read_closed() {
+                    match io.try_read_buf(session.read_buf()) {
+                        Ok(n) => session.handle_read(n, Instant::now()),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            // Readiness was stale (tokio reports a fresh socket readable,
+                            // and a keep-alive socket until a read finds it empty): give
+                            // back the read buffer `read_buf` just reserved, so an idle
+                            // session holds none.
+                            let buf = session.read_buf();
+                            if buf.is_empty() {
+                                *buf = BytesMut::new();
+                            }
+                        }
+                        Err(_) => return,
+                    }
                 }
             }
             () = &mut sleep => {
                 armed = None;
                 session.handle_timeout(Instant::now());
             }
-            () = signal.begun(), if !drain_seen => drain_seen = true,
+            () = server.drain_wakeup.notified(), if !drain_seen => drain_seen = true,
         }
     }
 }
@@ -463,14 +479,17 @@ async fn serve<T: Transport>(
 fn dispatch<'s>(server: &'s Server, head: &RequestHead, peer: Option<IpAddr>) -> Exchange<'s> {
     let route = server.router.find(head.headers().get("host"), head.path());
     let answer = match route.map(|r| (r, &r.kind)) {
-        None => Answer::Planned(Reply::error(404)),
+        None => Answer::Planned(Box::new(Reply::error(404))),
         Some((_, RouteKind::Respond(fixed))) => Answer::Fixed(fixed),
-        Some((r, RouteKind::Static(s))) => {
-            Answer::Planned(static_files::plan(s, r.rest_of(head.path()), head))
-        }
-        Some((_, RouteKind::Status)) => {
-            Answer::Planned(crate::status::reply(&server.status_snapshot(), head))
-        }
+        Some((r, RouteKind::Static(s))) => Answer::Planned(Box::new(static_files::plan(
+            s,
+            r.rest_of(head.path()),
+            head,
+        ))),
+        Some((_, RouteKind::Status)) => Answer::Planned(Box::new(crate::status::reply(
+            &server.status_snapshot(),
+            head,
+        ))),
         Some((r, RouteKind::Cgi(_))) => {
             server.cgi.requests.fetch_add(1, Relaxed);
             server.cgi.errors.fetch_add(1, Relaxed);
@@ -478,7 +497,7 @@ fn dispatch<'s>(server: &'s Server, head: &RequestHead, peer: Option<IpAddr>) ->
                 "route {}: cgi routes arrive with the CGI gateway issue; answering 501",
                 r.describe()
             );
-            Answer::Planned(Reply::error(501))
+            Answer::Planned(Box::new(Reply::error(501)))
         }
         Some((r, RouteKind::FastCgi(_))) => {
             server.fastcgi.requests.fetch_add(1, Relaxed);
@@ -487,17 +506,19 @@ fn dispatch<'s>(server: &'s Server, head: &RequestHead, peer: Option<IpAddr>) ->
                 "route {}: fastcgi routes arrive with the FastCGI gateway issue; answering 501",
                 r.describe()
             );
-            Answer::Planned(Reply::error(501))
+            Answer::Planned(Box::new(Reply::error(501)))
         }
     };
-    let log = server.access_log.enabled().then(|| Entry {
-        remote: peer,
-        time: SystemTime::now(),
-        request_line: Entry::request_line_of(head),
-        status: 0,
-        bytes: 0,
-        referer: head.headers().get_bytes("referer"),
-        user_agent: head.headers().get_bytes("user-agent"),
+    let log = server.access_log.enabled().then(|| {
+        Box::new(Entry {
+            remote: peer,
+            time: SystemTime::now(),
+            request_line: Entry::request_line_of(head),
+            status: 0,
+            bytes: 0,
+            referer: head.headers().get_bytes("referer"),
+            user_agent: head.headers().get_bytes("user-agent"),
+        })
     });
     Exchange {
         answer,
@@ -528,7 +549,7 @@ fn answer(
     ex: Exchange<'_>,
     access_log: &AccessLog,
     now: Instant,
-) -> Result<Option<FileBody>, http_proto::Error> {
+) -> Result<Option<Box<FileBody>>, http_proto::Error> {
     let Exchange {
         answer,
         head_only,
@@ -556,7 +577,7 @@ fn answer(
             finish_log(&mut log, fixed.status, if head_only { 0 } else { len });
             None
         }
-        Answer::Planned(reply) => answer_planned(session, reply, head_only, &mut log, now)?,
+        Answer::Planned(reply) => answer_planned(session, *reply, head_only, &mut log, now)?,
     };
     match file_body {
         Some(mut body) => {
@@ -565,14 +586,14 @@ fn answer(
         }
         None => {
             if let Some(entry) = log {
-                access_log.log(entry);
+                access_log.log(*entry);
             }
             Ok(None)
         }
     }
 }
 
-fn finish_log(log: &mut Option<Entry>, status: u16, bytes: u64) {
+fn finish_log(log: &mut Option<Box<Entry>>, status: u16, bytes: u64) {
     if let Some(entry) = log {
         entry.status = status;
         entry.bytes = bytes;
@@ -584,9 +605,9 @@ fn answer_planned(
     session: &mut Session,
     reply: Reply,
     head_only: bool,
-    log: &mut Option<Entry>,
+    log: &mut Option<Box<Entry>>,
     now: Instant,
-) -> Result<Option<FileBody>, http_proto::Error> {
+) -> Result<Option<Box<FileBody>>, http_proto::Error> {
     let mut fields: Vec<(&[u8], &[u8])> = Vec::with_capacity(reply.headers.len() + 1);
     fields.push(SERVER_FIELD);
     fields.extend(reply.headers.iter().map(|(n, v)| (*n, v.as_slice())));
@@ -606,12 +627,12 @@ fn answer_planned(
             session.send_end(now)?;
         }
         Body::File { file, offset, len } => {
-            return Ok(Some(FileBody {
+            return Ok(Some(Box::new(FileBody {
                 file,
                 offset,
                 remaining: len,
                 log: None,
-            }));
+            })));
         }
     }
     Ok(None)

@@ -1,0 +1,97 @@
+//! 10,000 concurrent keep-alive sessions, opened from a separate process (a Python asyncio
+//! client), all still served after idling. Prints the server's resident memory per idle
+//! session. Needs an open-files limit above 10,000 for both processes.
+
+mod common;
+
+use common::Server;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SESSIONS: usize = 10_000;
+
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+#[test]
+fn ten_thousand_idle_keep_alive_sessions_are_all_served_again() {
+    let python = Command::new("python3").arg("--version").output();
+    if python.is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "python3 is required in CI"
+        );
+        eprintln!("SKIP: python3 not found");
+        return;
+    }
+    let config = r#"
+access_log = "off"
+workers = 2
+[limits]
+max_sessions = 12000
+keepalive_timeout_ms = 120000
+[[route]]
+prefix = "/plaintext"
+respond = { content_type = "text/plain", body = "Hello, World!" }
+"#;
+    let server = Server::start("c10k", Some(config), &[]);
+    // Warm up the runtime's allocations before the baseline.
+    let (r, _) = common::exchange(&server, b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(r.status, 200);
+    std::thread::sleep(Duration::from_millis(100));
+    let before = rss_bytes(server.pid());
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/c10k_client.py");
+    let mut client = Command::new("python3")
+        .args([
+            script,
+            &server.addr.ip().to_string(),
+            &server.addr.port().to_string(),
+            &SESSIONS.to_string(),
+            "1.5",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut stdin = client.stdin.take().unwrap();
+    let mut lines = BufReader::new(client.stdout.take().unwrap()).lines();
+    let client = Kill(client);
+    let started = Instant::now();
+
+    let ready: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(ready["open"], SESSIONS, "{ready}");
+    std::thread::sleep(Duration::from_millis(300));
+    let after = rss_bytes(server.pid());
+    let per_session = after.saturating_sub(before) / SESSIONS as u64;
+    println!(
+        "{SESSIONS} idle keep-alive sessions: server RSS {} KiB -> {} KiB, {per_session} bytes per idle session",
+        before / 1024,
+        after / 1024
+    );
+    let status = common::curl(&[&server.url("/status?format=json")]);
+    if let Some(out) = status {
+        println!("status: {}", String::from_utf8_lossy(&out.stdout).trim());
+    }
+
+    writeln!(stdin, "go").unwrap();
+    let done: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(done["served_again"], SESSIONS, "{done}");
+    assert!(started.elapsed() < Duration::from_secs(120));
+    drop(client);
+}
