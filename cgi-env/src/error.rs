@@ -170,4 +170,92 @@ impl fmt::Display for Error {
     }
 }
 
+impl Error {
+    /// The HTTP status a gateway answers with when this error ends the request.
+    ///
+    /// Path errors are the client's (400; 414 for too many segments), a missing script
+    /// is 404, a script the server may not run is 403, and anything wrong with what the
+    /// script wrote is 502 Bad Gateway: the script, not the client, is at fault (Apache
+    /// says 500 there; RFC 9110 §15.6.3 fits a broken upstream better).
+    ///
+    /// ```
+    /// assert_eq!(cgi_env::Error::EscapesRoot.status_code(), 400);
+    /// assert_eq!(cgi_env::Error::MissingContentType.status_code(), 502);
+    /// ```
+    #[must_use]
+    pub fn status_code(&self) -> u16 {
+        match self {
+            Self::NotAbsolutePath
+            | Self::BadPercentEncoding { .. }
+            | Self::EncodedSlash { .. }
+            | Self::NulInPath { .. }
+            | Self::EscapesRoot
+            | Self::NulInVariable { .. } => 400,
+            Self::TooManySegments { .. } => 414,
+            Self::PrefixMismatch
+            | Self::ScriptNotFound
+            | Self::Io(std::io::ErrorKind::NotFound) => 404,
+            Self::NotExecutable
+            | Self::SymlinkOutsideRoot
+            | Self::Io(std::io::ErrorKind::PermissionDenied) => 403,
+            Self::Io(_) | Self::InvalidVariableName { .. } => 500,
+            Self::HeaderTooLarge { .. }
+            | Self::TooManyHeaders { .. }
+            | Self::InvalidFieldName { .. }
+            | Self::InvalidFieldValue { .. }
+            | Self::ObsFold { .. }
+            | Self::DuplicateField { .. }
+            | Self::InvalidStatus { .. }
+            | Self::InvalidLocation { .. }
+            | Self::MissingContentType
+            | Self::UnexpectedEof { .. } => 502,
+        }
+    }
+}
+
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn status_codes() {
+        let table = [
+            (Error::NotAbsolutePath, 400),
+            (Error::BadPercentEncoding { offset: 1 }, 400),
+            (Error::EncodedSlash { offset: 1 }, 400),
+            (Error::NulInPath { offset: 1 }, 400),
+            (Error::EscapesRoot, 400),
+            (
+                Error::NulInVariable {
+                    name: b"X".to_vec(),
+                },
+                400,
+            ),
+            (Error::TooManySegments { limit: 1 }, 414),
+            (Error::PrefixMismatch, 404),
+            (Error::ScriptNotFound, 404),
+            (Error::NotExecutable, 403),
+            (Error::SymlinkOutsideRoot, 403),
+            (Error::Io(std::io::ErrorKind::PermissionDenied), 403),
+            (Error::Io(std::io::ErrorKind::NotFound), 404),
+            (Error::Io(std::io::ErrorKind::Other), 500),
+            (Error::InvalidVariableName { name: Vec::new() }, 500),
+            (Error::HeaderTooLarge { limit: 1 }, 502),
+            (Error::TooManyHeaders { limit: 1 }, 502),
+            (Error::InvalidFieldName { offset: 0 }, 502),
+            (Error::InvalidFieldValue { offset: 0 }, 502),
+            (Error::ObsFold { offset: 0 }, 502),
+            (Error::DuplicateField { offset: 0 }, 502),
+            (Error::InvalidStatus { offset: 0 }, 502),
+            (Error::InvalidLocation { offset: 0 }, 502),
+            (Error::MissingContentType, 502),
+            (Error::UnexpectedEof { offset: 0 }, 502),
+        ];
+        for (error, status) in table {
+            assert_eq!(error.status_code(), status, "{error:?}");
+            assert!(!error.to_string().is_empty());
+        }
+    }
+}
