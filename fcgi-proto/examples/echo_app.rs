@@ -195,7 +195,7 @@ fn respond<S: Write>(conn: &mut AppConn, id: u16, p: &Pending, stream: &mut S) -
     }
     for (n, v) in &p.params {
         if n == b"HTTP_X_ECHO_STDERR" {
-            write_all(conn, id, v, stream, true)?;
+            write_stderr(conn, id, v, stream)?;
         } else if n == b"HTTP_X_ECHO_STATUS" {
             status = std::str::from_utf8(v)
                 .ok()
@@ -203,28 +203,35 @@ fn respond<S: Write>(conn: &mut AppConn, id: u16, p: &Pending, stream: &mut S) -
                 .unwrap_or(0);
         }
     }
-    write_all(conn, id, &body, stream, false)?;
+    // The body is already ours: hand it over as Bytes, so large chunks reach
+    // the socket without another copy.
+    let mut body = bytes::Bytes::from(body);
+    while !body.is_empty() {
+        let took = conn
+            .send_stdout_bytes(id, body.clone())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        body = body.slice(took..);
+        if !body.is_empty() {
+            flush(conn, stream)?;
+        }
+    }
     conn.end_request(id, status)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     flush(conn, stream)
 }
 
-/// Queues `data` on stdout (or stderr), writing out whenever the connection's
-/// send buffer is full: the back-pressure loop.
-fn write_all<S: Write>(
+/// Queues `data` on stderr, writing out whenever the connection's send
+/// buffer is full: the back-pressure loop.
+fn write_stderr<S: Write>(
     conn: &mut AppConn,
     id: u16,
     mut data: &[u8],
     stream: &mut S,
-    stderr: bool,
 ) -> io::Result<()> {
     while !data.is_empty() {
-        let took = if stderr {
-            conn.send_stderr(id, data)
-        } else {
-            conn.send_stdout(id, data)
-        }
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let took = conn
+            .send_stderr(id, data)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         data = &data[took..];
         if took == 0 || !data.is_empty() {
             flush(conn, stream)?;

@@ -10,9 +10,10 @@ use crate::limits::Limits;
 use crate::params::{Param, ParamsDecoder, decode_pairs, encode_pair};
 use crate::record::{
     BeginRequestBody, EndRequestBody, MANAGEMENT_REQUEST_ID, ProtocolStatus, Record, RecordDecoder,
-    RecordType, Role, UnknownTypeBody, encode_record, encode_stream, encode_stream_end,
+    RecordType, Role, UnknownTypeBody, encode_record, encode_stream_end,
 };
 use crate::server_side::{FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS};
+use crate::transmit::{Payload, Transmit};
 
 /// What the web server asked, as [`AppConn::poll_event`] hands it out.
 ///
@@ -118,7 +119,7 @@ struct AppRequest {
 pub struct AppConn {
     limits: Limits,
     decoder: RecordDecoder,
-    out: BytesMut,
+    out: Transmit,
     requests: HashMap<u16, AppRequest>,
     close_after: bool,
 }
@@ -130,7 +131,7 @@ impl AppConn {
         Self {
             limits,
             decoder: RecordDecoder::new(),
-            out: BytesMut::new(),
+            out: Transmit::default(),
             requests: HashMap::new(),
             close_after: false,
         }
@@ -177,16 +178,12 @@ impl AppConn {
             .saturating_sub(self.out.len())
     }
 
-    /// Takes all queued output, to be written to the socket in full. `None`
-    /// when nothing is queued. [`poll_event`](Self::poll_event) may queue
+    /// Takes the next segment of queued output, oldest first; call until it
+    /// returns `None` and write every segment to the socket, in order. [`poll_event`](Self::poll_event) may queue
     /// answers to management records, and every `send`/`end` call queues
     /// records.
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        if self.out.is_empty() {
-            None
-        } else {
-            Some(self.out.split().freeze())
-        }
+        self.out.poll()
     }
 
     /// Whether [`poll_transmit`](Self::poll_transmit) has bytes to give.
@@ -199,7 +196,7 @@ impl AppConn {
         &mut self,
         request_id: u16,
         record_type: RecordType,
-        data: &[u8],
+        data: Payload<'_>,
     ) -> Result<usize, Error> {
         let cap = self.send_capacity();
         let req = self
@@ -210,9 +207,7 @@ impl AppConn {
         if n > 0 && record_type == RecordType::Stderr {
             req.stderr_written = true;
         }
-        if let Some(chunk) = data.get(..n) {
-            encode_stream(&mut self.out, record_type, request_id, chunk);
-        }
+        data.queue_prefix(&mut self.out, record_type, request_id, n);
         Ok(n)
     }
 
@@ -223,7 +218,18 @@ impl AppConn {
     /// # Errors
     /// [`Error::RequestNotActive`].
     pub fn send_stdout(&mut self, request_id: u16, data: &[u8]) -> Result<usize, Error> {
-        self.send_stream(request_id, RecordType::Stdout, data)
+        self.send_stream(request_id, RecordType::Stdout, Payload::Borrowed(data))
+    }
+
+    /// [`send_stdout`](Self::send_stdout) for a body already in `Bytes`: large
+    /// chunks go to [`poll_transmit`](Self::poll_transmit) as views of `data`,
+    /// not copies. Returns how many bytes it took; keep the rest
+    /// (`data.slice(n..)`) for later.
+    ///
+    /// # Errors
+    /// [`Error::RequestNotActive`].
+    pub fn send_stdout_bytes(&mut self, request_id: u16, data: Bytes) -> Result<usize, Error> {
+        self.send_stream(request_id, RecordType::Stdout, Payload::Shared(data))
     }
 
     /// Queues bytes on `STDERR`, like [`send_stdout`](Self::send_stdout).
@@ -231,7 +237,7 @@ impl AppConn {
     /// # Errors
     /// [`Error::RequestNotActive`].
     pub fn send_stderr(&mut self, request_id: u16, data: &[u8]) -> Result<usize, Error> {
-        self.send_stream(request_id, RecordType::Stderr, data)
+        self.send_stream(request_id, RecordType::Stderr, Payload::Borrowed(data))
     }
 
     /// Ends the request: ends `STDOUT` (and `STDERR` if it was written), queues
@@ -245,9 +251,9 @@ impl AppConn {
             .requests
             .remove(&request_id)
             .ok_or(Error::RequestNotActive { request_id })?;
-        encode_stream_end(&mut self.out, RecordType::Stdout, request_id);
+        encode_stream_end(self.out.buf(), RecordType::Stdout, request_id);
         if req.stderr_written {
-            encode_stream_end(&mut self.out, RecordType::Stderr, request_id);
+            encode_stream_end(self.out.buf(), RecordType::Stderr, request_id);
         }
         self.queue_end(request_id, app_status, ProtocolStatus::RequestComplete);
         if !req.keep_conn {
@@ -262,7 +268,7 @@ impl AppConn {
             protocol_status,
         }
         .encode();
-        let _ = encode_record(&mut self.out, RecordType::EndRequest, request_id, &body);
+        let _ = encode_record(self.out.buf(), RecordType::EndRequest, request_id, &body);
     }
 
     /// The next thing the web server asked, or `Ok(None)` when more bytes must
@@ -414,7 +420,7 @@ impl AppConn {
             }
             .encode();
             let _ = encode_record(
-                &mut self.out,
+                self.out.buf(),
                 RecordType::UnknownType,
                 MANAGEMENT_REQUEST_ID,
                 &body,
@@ -447,7 +453,7 @@ impl AppConn {
         }
         // At most three short pairs: fits one record.
         let _ = encode_record(
-            &mut self.out,
+            self.out.buf(),
             RecordType::GetValuesResult,
             MANAGEMENT_REQUEST_ID,
             &answer,

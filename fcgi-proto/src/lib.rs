@@ -82,6 +82,7 @@ mod limits;
 pub mod params;
 pub mod record;
 mod server_side;
+mod transmit;
 
 pub use app_side::{AppConn, AppEvent};
 pub use error::Error;

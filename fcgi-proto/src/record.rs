@@ -378,6 +378,9 @@ pub fn encode_record(
 /// [`MAX_CONTENT_LEN`] bytes long. Empty `content` writes nothing: an empty
 /// record would end the stream, which only [`encode_stream_end`] does.
 pub fn encode_stream(out: &mut BytesMut, record_type: RecordType, request_id: u16, content: &[u8]) {
+    // Reserve once: growing per record would copy everything queued so far.
+    let records = content.len().div_ceil(MAX_CONTENT_LEN);
+    out.reserve(content.len() + records * (HEADER_LEN + 7));
     for chunk in content.chunks(MAX_CONTENT_LEN) {
         // Each chunk is at most MAX_CONTENT_LEN long, so this cannot fail.
         let _ = encode_record(out, record_type, request_id, chunk);

@@ -12,6 +12,7 @@ use crate::record::{
     BeginRequestBody, EndRequestBody, MANAGEMENT_REQUEST_ID, ProtocolStatus, Record, RecordDecoder,
     RecordType, Role, UnknownTypeBody, encode_record, encode_stream, encode_stream_end,
 };
+use crate::transmit::{Payload, Transmit};
 
 /// Names a web server may ask about with [`ServerConn::get_values`] (§4.1).
 pub const FCGI_MAX_CONNS: &str = "FCGI_MAX_CONNS";
@@ -105,7 +106,7 @@ struct ServerRequest {
 pub struct ServerConn {
     limits: Limits,
     decoder: RecordDecoder,
-    out: BytesMut,
+    out: Transmit,
     scratch: BytesMut,
     requests: HashMap<u16, ServerRequest>,
     app_max_requests: usize,
@@ -121,7 +122,7 @@ impl ServerConn {
         Self {
             limits,
             decoder: RecordDecoder::new(),
-            out: BytesMut::new(),
+            out: Transmit::default(),
             scratch: BytesMut::new(),
             requests: HashMap::new(),
             app_max_requests: 1,
@@ -193,7 +194,7 @@ impl ServerConn {
             });
         };
         let body = BeginRequestBody { role, keep_conn }.encode();
-        let _ = encode_record(&mut self.out, RecordType::BeginRequest, id, &body);
+        let _ = encode_record(self.out.buf(), RecordType::BeginRequest, id, &body);
         self.requests.insert(
             id,
             ServerRequest {
@@ -243,7 +244,12 @@ impl ServerConn {
         for (n, v) in params {
             encode_pair(&mut self.scratch, n.as_ref(), v.as_ref())?;
         }
-        encode_stream(&mut self.out, RecordType::Params, request_id, &self.scratch);
+        encode_stream(
+            self.out.buf(),
+            RecordType::Params,
+            request_id,
+            &self.scratch,
+        );
         Ok(())
     }
 
@@ -254,7 +260,7 @@ impl ServerConn {
     pub fn end_params(&mut self, request_id: u16) -> Result<(), Error> {
         let req = self.request_mut(request_id)?;
         close_stream(&mut req.params_open, RecordType::Params, request_id)?;
-        encode_stream_end(&mut self.out, RecordType::Params, request_id);
+        encode_stream_end(self.out.buf(), RecordType::Params, request_id);
         Ok(())
     }
 
@@ -272,7 +278,7 @@ impl ServerConn {
         &mut self,
         request_id: u16,
         record_type: RecordType,
-        data: &[u8],
+        data: Payload<'_>,
     ) -> Result<usize, Error> {
         let cap = self.send_capacity();
         let req = self.request_mut(request_id)?;
@@ -287,9 +293,7 @@ impl ServerConn {
             });
         }
         let n = data.len().min(cap);
-        if let Some(chunk) = data.get(..n) {
-            encode_stream(&mut self.out, record_type, request_id, chunk);
-        }
+        data.queue_prefix(&mut self.out, record_type, request_id, n);
         Ok(n)
     }
 
@@ -305,7 +309,18 @@ impl ServerConn {
     /// # Errors
     /// [`Error::RequestNotActive`], [`Error::StreamClosed`] after [`end_stdin`](Self::end_stdin).
     pub fn send_stdin(&mut self, request_id: u16, data: &[u8]) -> Result<usize, Error> {
-        self.send_stream(request_id, RecordType::Stdin, data)
+        self.send_stream(request_id, RecordType::Stdin, Payload::Borrowed(data))
+    }
+
+    /// [`send_stdin`](Self::send_stdin) for a body already in `Bytes` (e.g.
+    /// straight from the HTTP decoder): large chunks go to
+    /// [`poll_transmit`](Self::poll_transmit) as views of `data`, not copies.
+    /// Returns how many bytes it took; keep the rest (`data.slice(n..)`) for later.
+    ///
+    /// # Errors
+    /// As [`send_stdin`](Self::send_stdin).
+    pub fn send_stdin_bytes(&mut self, request_id: u16, data: Bytes) -> Result<usize, Error> {
+        self.send_stream(request_id, RecordType::Stdin, Payload::Shared(data))
     }
 
     /// Ends `STDIN`. Every request must end it, even one with no body.
@@ -315,7 +330,7 @@ impl ServerConn {
     pub fn end_stdin(&mut self, request_id: u16) -> Result<(), Error> {
         let req = self.request_mut(request_id)?;
         close_stream(&mut req.stdin_open, RecordType::Stdin, request_id)?;
-        encode_stream_end(&mut self.out, RecordType::Stdin, request_id);
+        encode_stream_end(self.out.buf(), RecordType::Stdin, request_id);
         Ok(())
     }
 
@@ -325,7 +340,7 @@ impl ServerConn {
     /// [`Error::RequestNotActive`]; [`Error::StreamClosed`] after
     /// [`end_data`](Self::end_data) or when the role is not Filter.
     pub fn send_data(&mut self, request_id: u16, data: &[u8]) -> Result<usize, Error> {
-        self.send_stream(request_id, RecordType::Data, data)
+        self.send_stream(request_id, RecordType::Data, Payload::Borrowed(data))
     }
 
     /// Ends `DATA` (Filter role only).
@@ -335,7 +350,7 @@ impl ServerConn {
     pub fn end_data(&mut self, request_id: u16) -> Result<(), Error> {
         let req = self.request_mut(request_id)?;
         close_stream(&mut req.data_open, RecordType::Data, request_id)?;
-        encode_stream_end(&mut self.out, RecordType::Data, request_id);
+        encode_stream_end(self.out.buf(), RecordType::Data, request_id);
         Ok(())
     }
 
@@ -355,7 +370,7 @@ impl ServerConn {
         req.params_open = false;
         req.stdin_open = false;
         req.data_open = false;
-        let _ = encode_record(&mut self.out, RecordType::AbortRequest, request_id, &[]);
+        let _ = encode_record(self.out.buf(), RecordType::AbortRequest, request_id, &[]);
         Ok(())
     }
 
@@ -382,23 +397,20 @@ impl ServerConn {
             encode_pair(&mut self.scratch, n.as_ref(), b"")?;
         }
         encode_record(
-            &mut self.out,
+            self.out.buf(),
             RecordType::GetValues,
             MANAGEMENT_REQUEST_ID,
             &self.scratch,
         )
     }
 
-    /// Takes all queued output, to be written to the socket in full before the
-    /// next [`send_capacity`](Self::send_capacity) check means anything.
-    /// Returns `None` when nothing is queued. More output may be queued by any
-    /// `send`/`end`/`begin`/`abort`/`get_values` call.
+    /// Takes the next segment of queued output, oldest first; call until it
+    /// returns `None` and write every segment to the socket, in order (a
+    /// vectored write fits). Space freed here is what
+    /// [`send_capacity`](Self::send_capacity) hands out again. More output may
+    /// be queued by any `send`/`end`/`begin`/`abort`/`get_values` call.
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        if self.out.is_empty() {
-            None
-        } else {
-            Some(self.out.split().freeze())
-        }
+        self.out.poll()
     }
 
     /// Whether [`poll_transmit`](Self::poll_transmit) has bytes to give.

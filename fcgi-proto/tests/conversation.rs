@@ -69,7 +69,13 @@ impl EchoApp {
     /// response is all queued: the application's back-pressure loop.
     fn pump(&mut self, app: &mut AppConn) {
         self.outgoing.retain_mut(|(id, out, off)| {
-            *off += app.send_stdout(*id, &out[*off..]).unwrap();
+            // Odd ids go through the zero-copy path, even ids through the copying one.
+            *off += if *id % 2 == 1 {
+                app.send_stdout_bytes(*id, bytes::Bytes::copy_from_slice(&out[*off..]))
+            } else {
+                app.send_stdout(*id, &out[*off..])
+            }
+            .unwrap();
             if *off < out.len() {
                 return true;
             }
@@ -140,7 +146,12 @@ fn converse(specs: &[Spec], cuts: &[usize], stdin_step: usize) {
                 continue; // ended
             }
             let end = (off + stdin_step).min(body.len());
-            let n = server.send_stdin(id, &body[off..end]).unwrap();
+            let n = if id % 2 == 1 {
+                server.send_stdin_bytes(id, bytes::Bytes::copy_from_slice(&body[off..end]))
+            } else {
+                server.send_stdin(id, &body[off..end])
+            }
+            .unwrap();
             let off = off + n;
             if off == body.len() {
                 server.end_stdin(id).unwrap();
