@@ -299,7 +299,12 @@ pub(crate) fn parse_fields(
             // Folded line breaks become spaces: trim them like the whitespace they become.
             trim_folded(buf, vstart, vend)
         } else {
-            (vstart, vstart + trim_ows(&buf[vstart..vend]).len())
+            // Leading whitespace was skipped above: only the end needs trimming.
+            let mut vend = vend;
+            while vend > vstart && matches!(buf[vend - 1], b' ' | b'\t') {
+                vend -= 1;
+            }
+            (vstart, vend)
         };
         if section.fields.len() >= limits.max_headers {
             return Err(Error::new(ErrorKind::TooManyHeaders, line_start));
@@ -422,6 +427,18 @@ pub(crate) fn parse_content_length(value: &[u8]) -> Option<u64> {
 /// `uri-host [ ":" port ]` (RFC 9110 §7.2), checked by byte class: reg-name and IP-literal
 /// characters, with an optional all-digit port. Empty is valid (RFC 9112 §3.2).
 pub(crate) fn valid_host(v: &[u8]) -> bool {
+    if v.first() != Some(&b'[') {
+        // reg-name or IPv4address, the common case: one pass, then an optional port.
+        let host_len = v
+            .iter()
+            .position(|&b| !REG_NAME[b as usize])
+            .unwrap_or(v.len());
+        return match v.get(host_len) {
+            None => true,
+            Some(b':') => v[host_len + 1..].iter().all(u8::is_ascii_digit),
+            Some(_) => false,
+        };
+    }
     let (host, port) = match v.iter().rposition(|&b| b == b':') {
         // An IPv6 literal holds colons: the port colon is the one after `]`.
         Some(i) if v.first() != Some(&b'[') || v[..i].ends_with(b"]") => {

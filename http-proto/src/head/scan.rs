@@ -109,7 +109,7 @@ pub(crate) fn target_len(buf: &[u8]) -> usize {
 /// Length of the run of field-value bytes (VCHAR, obs-text, SP, HTAB) at the start of `buf`.
 ///
 /// Stops at the first CR, LF, other control byte or DEL; the caller decides which it was.
-#[inline]
+#[inline(always)]
 pub(crate) fn field_value_len(buf: &[u8]) -> usize {
     let mut at = 0;
     loop {
