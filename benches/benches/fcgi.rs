@@ -10,6 +10,13 @@
 //! runtime cost; it collects stdout into a `Vec`, where fcgi-proto hands out
 //! zero-copy `Bytes`.
 //!
+//! The application side's whole exchange (decode the request, encode the
+//! response) runs beside `tokio-fastcgi` 1.3, the application-side crate with
+//! a comparable scope (multiplexing, all roles), also on in-memory streams
+//! and a no-op waker. `tokio-fastcgi` gathers params into a `HashMap` and
+//! stdin into a buffer before handing a request over; fcgi-proto's exchange
+//! only looks at each param and stdin chunk as it arrives.
+//!
 //! Bytes throughput is wire bytes; the `records` group reports records per second.
 #![allow(missing_docs)] // criterion_group! generates undocumented items.
 
@@ -81,7 +88,37 @@ fn ours_encode_request(params: &[(&str, &str)], stdin: &[u8]) -> Bytes {
     let _ = conn.end_params(id);
     let _ = conn.send_stdin(id, stdin);
     let _ = conn.end_stdin(id);
-    conn.poll_transmit().unwrap_or_default()
+    take_all(|| conn.poll_transmit())
+}
+
+/// Gathers every queued segment into one buffer (setup only: the benches
+/// themselves just touch the segments, as a vectored write would).
+fn take_all(mut poll: impl FnMut() -> Option<Bytes>) -> Bytes {
+    let mut all = bytes::BytesMut::new();
+    while let Some(b) = poll() {
+        all.extend_from_slice(&b);
+    }
+    all.freeze()
+}
+
+/// Touches every queued segment; returns the bytes "written".
+fn write_out(mut poll: impl FnMut() -> Option<Bytes>) -> usize {
+    let mut n = 0;
+    while let Some(b) = poll() {
+        n += black_box(b).len();
+    }
+    n
+}
+
+/// fcgi-proto application side, zero-copy: a 64 KiB body handed over as
+/// `Bytes` (`send_stdout_bytes`) is queued as views, not copied.
+fn ours_encode_response_shared(body: &Bytes) -> usize {
+    let mut app = AppConn::new(Limits::default());
+    app.feed(&[1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0]);
+    let _ = app.poll_event();
+    let _ = app.send_stdout_bytes(1, body.clone());
+    let _ = app.end_request(1, 0);
+    write_out(|| app.poll_transmit())
 }
 
 /// fcgi-proto application side: encode a response (stdout, end of stdout, END_REQUEST).
@@ -92,7 +129,7 @@ fn ours_encode_response(body: &[u8]) -> Bytes {
     let _ = app.poll_event();
     let _ = app.send_stdout(1, body);
     let _ = app.end_request(1, 0);
-    app.poll_transmit().unwrap_or_default()
+    take_all(|| app.poll_transmit())
 }
 
 /// fcgi-proto application side: decode a request; returns params + stdin bytes seen.
@@ -135,7 +172,7 @@ fn ours_exchange(params: &[(&str, &str)], stdin: &[u8], response: &[u8]) -> usiz
     let _ = conn.end_params(id);
     let _ = conn.send_stdin(id, stdin);
     let _ = conn.end_stdin(id);
-    let sent = conn.poll_transmit().map_or(0, |b| black_box(b).len());
+    let sent = write_out(|| conn.poll_transmit());
     sent + ours_decode_response(&mut conn, response)
 }
 
@@ -210,6 +247,88 @@ fn peer_exchange(params: &fastcgi_client::Params<'static>, stdin: &[u8], respons
     }
 }
 
+/// fcgi-proto application side, the whole exchange: decode the request,
+/// answer with `body` once stdin ended, take the response bytes.
+fn ours_app_exchange(request: &[u8], body: &Bytes) -> usize {
+    let mut app = AppConn::new(Limits::default());
+    app.feed(request);
+    let mut seen = 0;
+    while let Ok(Some(ev)) = app.poll_event() {
+        match ev {
+            AppEvent::Params { params, .. } => {
+                seen += params
+                    .iter()
+                    .map(|p| black_box(p).value.len())
+                    .sum::<usize>();
+            }
+            AppEvent::Stdin { data, .. } => seen += black_box(data).len(),
+            AppEvent::StdinEnd { request_id } => {
+                let _ = app.send_stdout_bytes(request_id, body.clone());
+                let _ = app.end_request(request_id, 0);
+            }
+            _ => {}
+        }
+    }
+    seen + write_out(|| app.poll_transmit())
+}
+
+/// tokio-fastcgi's reader: the canned request.
+struct TokioReader<'a>(&'a [u8]);
+
+impl tokio::io::AsyncRead for TokioReader<'_> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let n = buf.remaining().min(self.0.len());
+        buf.put_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// tokio-fastcgi's writer: swallows the response.
+struct TokioSink;
+
+impl tokio::io::AsyncWrite for TokioSink {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Poll::Ready(Ok(black_box(buf).len()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// tokio-fastcgi, the whole application-side exchange.
+fn peer_app_exchange(request: &[u8], body: &[u8]) -> usize {
+    block_on(async {
+        let mut requests = tokio_fastcgi::Requests::new(TokioReader(request), TokioSink, 1, 1);
+        let mut handled = 0;
+        while let Ok(Some(req)) = requests.next().await {
+            let done = req
+                .process(|r| async move {
+                    let mut out = r.get_stdout();
+                    match out.write(body).await {
+                        Ok(_) => tokio_fastcgi::RequestResult::Complete(0),
+                        Err(e) => panic!("tokio-fastcgi write failed: {e:?}"),
+                    }
+                })
+                .await;
+            assert!(done.is_ok(), "tokio-fastcgi failed");
+            handled += 1;
+        }
+        handled
+    })
+}
+
 fn count_records(wire: &[u8]) -> u64 {
     let mut d = RecordDecoder::new();
     d.feed(wire);
@@ -234,7 +353,13 @@ fn bench(c: &mut Criterion) {
     let peer_typical = peer_params(&params);
     let peer_tiny = peer_params(&tiny_params);
 
-    // Sanity: both clients agree on what the responses hold.
+    let tiny_request = ours_encode_request(&tiny_params, b"");
+    let short_body = Bytes::from_static(SHORT_RESPONSE);
+    let big_shared = Bytes::from(big_body.clone());
+
+    // Sanity: both clients agree on what the responses hold; both apps answer.
+    assert_eq!(peer_app_exchange(&request_wire, SHORT_RESPONSE), 1);
+    assert_eq!(peer_app_exchange(&tiny_request, &big_body), 1);
     assert_eq!(
         peer_exchange(&peer_typical, &stdin, &short_response),
         SHORT_RESPONSE.len() + 1
@@ -270,12 +395,21 @@ fn bench(c: &mut Criterion) {
             )
         });
     });
+    g.bench_function("fcgi-proto/app_exchange", |b| {
+        b.iter(|| ours_app_exchange(black_box(&request_wire), black_box(&short_body)));
+    });
+    g.bench_function("tokio-fastcgi/app_exchange", |b| {
+        b.iter(|| peer_app_exchange(black_box(&request_wire), black_box(SHORT_RESPONSE)));
+    });
     g.finish();
 
     let mut g = c.benchmark_group("fcgi_stdout_64k");
     g.throughput(Throughput::Bytes(big_response.len() as u64));
     g.bench_function("fcgi-proto/app_encode", |b| {
         b.iter(|| ours_encode_response(black_box(&big_body)));
+    });
+    g.bench_function("fcgi-proto/app_encode_bytes", |b| {
+        b.iter(|| ours_encode_response_shared(black_box(&big_shared)));
     });
     g.bench_function("fcgi-proto/server_decode", |b| {
         b.iter(|| {
@@ -289,6 +423,12 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("fastcgi-client/exchange", |b| {
         b.iter(|| peer_exchange(black_box(&peer_tiny), b"", black_box(&big_response)));
+    });
+    g.bench_function("fcgi-proto/app_exchange", |b| {
+        b.iter(|| ours_app_exchange(black_box(&tiny_request), black_box(&big_shared)));
+    });
+    g.bench_function("tokio-fastcgi/app_exchange", |b| {
+        b.iter(|| peer_app_exchange(black_box(&tiny_request), black_box(&big_body)));
     });
     g.finish();
 
