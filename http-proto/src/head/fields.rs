@@ -1,6 +1,6 @@
 //! Field lines (RFC 9112 §5), shared by heads and chunked trailers, and the [`Headers`] view.
 
-use super::scan::{REG_NAME, TOKEN, field_value_len, token_len};
+use super::scan::{TOKEN, field_value_len, reg_name_len, token_len};
 use crate::error::{Error, ErrorKind};
 use crate::limits::Limits;
 use bytes::Bytes;
@@ -429,10 +429,7 @@ pub(crate) fn parse_content_length(value: &[u8]) -> Option<u64> {
 pub(crate) fn valid_host(v: &[u8]) -> bool {
     if v.first() != Some(&b'[') {
         // reg-name or IPv4address, the common case: one pass, then an optional port.
-        let host_len = v
-            .iter()
-            .position(|&b| !REG_NAME[b as usize])
-            .unwrap_or(v.len());
+        let host_len = reg_name_len(v);
         return match v.get(host_len) {
             None => true,
             Some(b':') => v[host_len + 1..].iter().all(u8::is_ascii_digit),
@@ -452,7 +449,7 @@ pub(crate) fn valid_host(v: &[u8]) -> bool {
                 .iter()
                 .all(|&b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.'))
     } else {
-        host.iter().all(|&b| REG_NAME[b as usize])
+        reg_name_len(host) == host.len()
     };
     host_ok && port.is_none_or(|p| p.iter().all(u8::is_ascii_digit))
 }

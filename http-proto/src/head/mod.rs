@@ -51,7 +51,14 @@ impl Version {
 
     /// Reads the 8-byte version token at `at`: a version we speak, 505 for another well-formed
     /// `HTTP/DIGIT.DIGIT`, 400 otherwise. `Ok(None)` when the bytes so far are a valid prefix.
+    #[inline]
     pub(crate) fn read(buf: &[u8], at: usize) -> Result<Option<Self>, Error> {
+        // The two versions we speak, compared as one word each.
+        match buf.get(at..at + 8) {
+            Some(b"HTTP/1.1") => return Ok(Some(Self::Http11)),
+            Some(b"HTTP/1.0") => return Ok(Some(Self::Http10)),
+            _ => {}
+        }
         let have = &buf[at.min(buf.len())..];
         let token = &have[..have.len().min(8)];
         let shape_ok = token.iter().enumerate().all(|(i, &b)| match i {

@@ -330,123 +330,12 @@ impl RequestParser {
     }
 
     fn advance_within(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<Accepted>, Error> {
-        loop {
-            match self.stage {
-                LineStage::Start => {
-                    // RFC 9112 §2.2: ignore a few empty lines before the request-line.
-                    let mut at = 0;
-                    let mut empty_lines = 0;
-                    loop {
-                        match &buf[at..] {
-                            [b'\r', b'\n', ..] => at += 2,
-                            [b'\n', ..] if limits.allow_bare_lf => at += 1,
-                            [b'\r'] => return Ok(None),
-                            _ => break,
-                        }
-                        empty_lines += 1;
-                        if empty_lines > limits.max_leading_empty_lines {
-                            return Err(Error::new(ErrorKind::InvalidRequestLine, at));
-                        }
-                    }
-                    if at == buf.len() {
-                        return Ok(None);
-                    }
-                    self.stage = LineStage::Method { start: at };
-                }
-                LineStage::Method { start } => {
-                    let len = token_len(&buf[start..]);
-                    match buf.get(start + len) {
-                        None => return Ok(None),
-                        Some(b' ') if len > 0 => {
-                            self.stage = LineStage::Target {
-                                method: Span::new(start, start + len),
-                            };
-                        }
-                        Some(_) => return Err(Error::new(ErrorKind::InvalidMethod, start + len)),
-                    }
-                }
-                LineStage::Target { method } => {
-                    let start = method.end as usize + 1;
-                    let len = target_len(&buf[start..]);
-                    if len > limits.max_target_len {
-                        return Err(Error::new(ErrorKind::TargetTooLong, start));
-                    }
-                    match buf.get(start + len) {
-                        None => return Ok(None),
-                        Some(b' ') if len > 0 => {
-                            let target = Span::new(start, start + len);
-                            self.stage = LineStage::Version { method, target };
-                        }
-                        // HTTP/0.9's simple request has no version at all.
-                        Some(b'\r' | b'\n') if len > 0 => {
-                            return Err(Error::new(ErrorKind::InvalidVersion, start + len));
-                        }
-                        Some(_) => return Err(Error::new(ErrorKind::InvalidTarget, start + len)),
-                    }
-                }
-                LineStage::Version { method, target } => {
-                    let at = target.end as usize + 1;
-                    let Some(version) = Version::read(buf, at)? else {
-                        return Ok(None);
-                    };
-                    // Anything but the line end after the 8-byte token (`HTTP/1.10`,
-                    // `HTTP/1.1 `) is a malformed version.
-                    let Some((_, next)) = line_end(buf, at + 8, limits).map_err(|e| {
-                        if e.kind() == ErrorKind::InvalidHeaderValue {
-                            Error::new(ErrorKind::InvalidVersion, e.offset())
-                        } else {
-                            e
-                        }
-                    })?
-                    else {
-                        return Ok(None);
-                    };
-                    let kind = Method::from_bytes(method.of(buf));
-                    let form = classify_target(kind, target.of(buf), target.start as usize)?;
-                    self.stage = LineStage::Fields {
-                        method,
-                        kind,
-                        target,
-                        version,
-                        form,
-                        resume: next,
-                    };
-                }
-                LineStage::Fields {
-                    method,
-                    kind,
-                    target,
-                    version,
-                    form,
-                    resume,
-                } => match parse_fields(buf, resume, &mut self.section, limits)? {
-                    SectionEnd::Complete(len) => {
-                        let framing = check_request(version, &self.section.facts, len)?;
-                        self.stage = LineStage::Start;
-                        return Ok(Some(Accepted {
-                            len,
-                            method,
-                            kind,
-                            target,
-                            version,
-                            form,
-                            framing,
-                        }));
-                    }
-                    SectionEnd::Partial(at) => {
-                        self.stage = LineStage::Fields {
-                            method,
-                            kind,
-                            target,
-                            version,
-                            form,
-                            resume: at,
-                        };
-                        return Ok(None);
-                    }
-                },
-            }
-        }
+        // The stage lives in a local while the line is parsed (registers, not memory) and is
+        // stored once on the way out.
+        let mut stage = self.stage;
+        let result = advance_stages(&mut stage, &mut self.section, buf, limits);
+        self.stage = stage;
+        result
     }
 
     /// Builds the head from what `advance` accepted, over the head's bytes.
@@ -468,6 +357,135 @@ impl RequestParser {
             version: accepted.version,
             framing: accepted.framing,
             facts,
+        }
+    }
+}
+
+/// The request-line stages, then the field section, from `stage` on.
+#[inline]
+fn advance_stages(
+    stage: &mut LineStage,
+    section: &mut FieldSection,
+    buf: &[u8],
+    limits: &Limits,
+) -> Result<Option<Accepted>, Error> {
+    // Each stage falls through to the next: one pass over a head that arrived whole.
+    if let LineStage::Start = *stage {
+        // RFC 9112 §2.2: ignore a few empty lines before the request-line.
+        let mut at = 0;
+        let mut empty_lines = 0;
+        loop {
+            match &buf[at..] {
+                [b'\r', b'\n', ..] => at += 2,
+                [b'\n', ..] if limits.allow_bare_lf => at += 1,
+                [b'\r'] => return Ok(None),
+                _ => break,
+            }
+            empty_lines += 1;
+            if empty_lines > limits.max_leading_empty_lines {
+                return Err(Error::new(ErrorKind::InvalidRequestLine, at));
+            }
+        }
+        if at == buf.len() {
+            return Ok(None);
+        }
+        *stage = LineStage::Method { start: at };
+    }
+    if let LineStage::Method { start } = *stage {
+        let len = token_len(&buf[start..]);
+        match buf.get(start + len) {
+            None => return Ok(None),
+            Some(b' ') if len > 0 => {
+                *stage = LineStage::Target {
+                    method: Span::new(start, start + len),
+                };
+            }
+            Some(_) => return Err(Error::new(ErrorKind::InvalidMethod, start + len)),
+        }
+    }
+    if let LineStage::Target { method } = *stage {
+        let start = method.end as usize + 1;
+        let len = target_len(&buf[start..]);
+        if len > limits.max_target_len {
+            return Err(Error::new(ErrorKind::TargetTooLong, start));
+        }
+        match buf.get(start + len) {
+            None => return Ok(None),
+            Some(b' ') if len > 0 => {
+                let target = Span::new(start, start + len);
+                *stage = LineStage::Version { method, target };
+            }
+            // HTTP/0.9's simple request has no version at all.
+            Some(b'\r' | b'\n') if len > 0 => {
+                return Err(Error::new(ErrorKind::InvalidVersion, start + len));
+            }
+            Some(_) => return Err(Error::new(ErrorKind::InvalidTarget, start + len)),
+        }
+    }
+    if let LineStage::Version { method, target } = *stage {
+        let at = target.end as usize + 1;
+        let Some(version) = Version::read(buf, at)? else {
+            return Ok(None);
+        };
+        // Anything but the line end after the 8-byte token (`HTTP/1.10`,
+        // `HTTP/1.1 `) is a malformed version.
+        let Some((_, next)) = line_end(buf, at + 8, limits).map_err(|e| {
+            if e.kind() == ErrorKind::InvalidHeaderValue {
+                Error::new(ErrorKind::InvalidVersion, e.offset())
+            } else {
+                e
+            }
+        })?
+        else {
+            return Ok(None);
+        };
+        let kind = Method::from_bytes(method.of(buf));
+        let form = classify_target(kind, target.of(buf), target.start as usize)?;
+        *stage = LineStage::Fields {
+            method,
+            kind,
+            target,
+            version,
+            form,
+            resume: next,
+        };
+    }
+    let LineStage::Fields {
+        method,
+        kind,
+        target,
+        version,
+        form,
+        resume,
+    } = *stage
+    else {
+        // Not reached: every stage above either returned or set the next one.
+        return Ok(None);
+    };
+    match parse_fields(buf, resume, section, limits)? {
+        SectionEnd::Complete(len) => {
+            let framing = check_request(version, &section.facts, len)?;
+            *stage = LineStage::Start;
+            Ok(Some(Accepted {
+                len,
+                method,
+                kind,
+                target,
+                version,
+                form,
+                framing,
+            }))
+        }
+        SectionEnd::Partial(at) => {
+            *stage = LineStage::Fields {
+                method,
+                kind,
+                target,
+                version,
+                form,
+                resume: at,
+            };
+            Ok(None)
         }
     }
 }

@@ -78,20 +78,32 @@ pub(crate) static REG_NAME: [bool; 256] = {
 /// Length of the run of token characters at the start of `buf`.
 #[inline]
 pub(crate) fn token_len(buf: &[u8]) -> usize {
+    class_len(buf, &TOKEN)
+}
+
+/// Length of the run of `reg-name` characters at the start of `buf`.
+#[inline]
+pub(crate) fn reg_name_len(buf: &[u8]) -> usize {
+    class_len(buf, &REG_NAME)
+}
+
+/// Length of the run of bytes in `class` at the start of `buf`.
+#[inline]
+fn class_len(buf: &[u8], class: &[bool; 256]) -> usize {
     // Four lookups per branch: a field name is a dozen bytes, most of them in the fast loop.
     let mut i = 0;
     for quad in buf.chunks_exact(4) {
-        if !(TOKEN[quad[0] as usize]
-            & TOKEN[quad[1] as usize]
-            & TOKEN[quad[2] as usize]
-            & TOKEN[quad[3] as usize])
+        if !(class[quad[0] as usize]
+            & class[quad[1] as usize]
+            & class[quad[2] as usize]
+            & class[quad[3] as usize])
         {
             break;
         }
         i += 4;
     }
     while let Some(&b) = buf.get(i) {
-        if !TOKEN[b as usize] {
+        if !class[b as usize] {
             break;
         }
         i += 1;
