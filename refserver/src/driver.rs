@@ -101,6 +101,13 @@ impl Server {
 /// Binds every listener, prints where it listens, runs the workers, and returns once a
 /// SIGTERM/SIGINT drain is over (the caller exits 0).
 pub(crate) fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    let control = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut signals = {
+        let _context = control.enter();
+        shutdown::Signals::register()?
+    };
     let workers = config.effective_workers();
     let per_worker = config.runtime == RuntimeLayout::PerWorker;
     let sets = if per_worker { workers } else { 1 };
@@ -165,11 +172,8 @@ pub(crate) fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
         })?;
     }
 
-    let control = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     control.block_on(async {
-        let name = shutdown::wait_for_signal().await?;
+        let name = signals.wait().await;
         let active = server.registry.active();
         tracing::info!("{name}: stopped accepting, draining {active} sessions");
         trigger.trigger(&server.registry);
@@ -184,8 +188,7 @@ pub(crate) fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
         } else {
             tracing::info!("drained; exiting");
         }
-        Ok::<(), io::Error>(())
-    })?;
+    });
     server.access_log.stop();
     if server.access_log.dropped() > 0 {
         tracing::warn!(
@@ -235,10 +238,10 @@ async fn accept_tcp(listener: TcpListener, server: Arc<Server>, mut signal: Shut
             r = listener.accept() => r,
         };
         match accepted {
-            Ok((stream, peer)) => {
+            Ok((stream, _)) => {
                 let _ = stream.set_nodelay(true);
                 if let Some(ticket) = admit(&server, &stream) {
-                    spawn_session(stream, Some(peer.ip()), &server, ticket);
+                    spawn_session(stream, &server, ticket);
                 }
             }
             Err(e) => accept_failed(&e).await,
@@ -257,7 +260,7 @@ async fn accept_unix(listener: UnixListener, server: Arc<Server>, mut signal: Sh
         match accepted {
             Ok((stream, _)) => {
                 if let Some(ticket) = admit(&server, &stream) {
-                    spawn_session(stream, None, &server, ticket);
+                    spawn_session(stream, &server, ticket);
                 }
             }
             Err(e) => accept_failed(&e).await,
@@ -294,11 +297,10 @@ fn admit<T: Transport>(server: &Server, stream: &T) -> Option<Ticket> {
 
 fn spawn_session<T: Transport + Send + Sync + 'static>(
     io: T,
-    peer: Option<IpAddr>,
     server: &Arc<Server>,
     ticket: Ticket,
 ) {
-    let task = serve(io, peer, Arc::clone(server), ticket);
+    let task = serve(io, Arc::clone(server), ticket);
     if server.session_task_bytes.load(Relaxed) == 0 {
         server
             .session_task_bytes
@@ -315,10 +317,12 @@ pub(crate) trait Transport {
     fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
     /// Writes what the socket takes now.
     fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
+    /// The client's IP address, if the socket has one.
+    fn peer_ip(&self) -> Option<IpAddr>;
 }
 
 macro_rules! transport {
-    ($t:ty) => {
+    ($t:ty, $peer:expr) => {
         impl Transport for $t {
             fn ready(&self, interest: Interest) -> impl Future<Output = io::Result<Ready>> + Send {
                 <$t>::ready(self, interest)
@@ -329,11 +333,17 @@ macro_rules! transport {
             fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
                 <$t>::try_write(self, buf)
             }
+            fn peer_ip(&self) -> Option<IpAddr> {
+                $peer(self)
+            }
         }
     };
 }
-transport!(TcpStream);
-transport!(UnixStream);
+transport!(TcpStream, |s: &TcpStream| s
+    .peer_addr()
+    .ok()
+    .map(|a| a.ip()));
+transport!(UnixStream, |_: &UnixStream| None);
 
 /// A request dispatched to a route, answered when its body has been read.
 ///
@@ -362,21 +372,21 @@ struct FileBody {
 ///
 /// Everything here lives in the task's future for the session's whole life, so its size is
 /// the memory of an idle session: keep new state small or boxed.
-async fn serve<T: Transport>(io: T, peer: Option<IpAddr>, server: Arc<Server>, ticket: Ticket) {
+async fn serve<T: Transport>(io: T, server: Arc<Server>, ticket: Ticket) {
     let server = &*server;
     let mut session = Session::new(Arc::clone(&server.limits), ticket, Instant::now());
     let mut exchange: Option<Exchange<'_>> = None;
     let mut file_body: Option<Box<FileBody>> = None;
     let mut drain_seen = false;
-    let sleep = tokio::time::sleep(Duration::ZERO);
+    let first = session.poll_timeout().unwrap_or_else(Instant::now);
+    let sleep = tokio::time::sleep_until(first.into());
     tokio::pin!(sleep);
-    let mut armed: Option<Instant> = None;
     loop {
         let now = Instant::now();
         // 1. Everything session-core has for us now.
         loop {
             match session.poll_event(now) {
-                Event::Request(head) => exchange = Some(dispatch(server, &head, peer)),
+                Event::Request(head) => exchange = Some(dispatch(server, &head, &io)),
                 Event::BodyData(_) => {} // no route kind here reads request bodies yet
                 Event::BodyEnd => {
                     if let Some(ex) = exchange.take() {
@@ -434,9 +444,8 @@ async fn serve<T: Transport>(io: T, peer: Option<IpAddr>, server: Arc<Server>, t
         // Lazy re-arming: the keep-alive deadline moves later with every request, and
         // resetting the timer each time costs more than an early wake-up, after which
         // `handle_timeout` finds nothing due and the real deadline is armed.
-        if armed.is_none_or(|at| deadline < at) {
+        if sleep.is_elapsed() || deadline < sleep.deadline().into_std() {
             sleep.as_mut().reset(deadline.into());
-            armed = Some(deadline);
         }
         let mut interest = None;
         if session.wants_read() {
@@ -447,8 +456,8 @@ async fn serve<T: Transport>(io: T, peer: Option<IpAddr>, server: Arc<Server>, t
         }
         tokio::select! {
             biased;
-            ready = async { io.ready(interest?).await.ok() }, if interest.is_some() => {
-                let Some(ready) = ready else { return };
+            ready = io.ready(interest.unwrap_or(Interest::READABLE)), if interest.is_some() => {
+                let Ok(ready) = ready else { return };
                 if ready.is_readable() || ready.is_read_closed() {
                     match io.try_read_buf(session.read_buf()) {
                         Ok(n) => session.handle_read(n, Instant::now()),
@@ -466,17 +475,14 @@ async fn serve<T: Transport>(io: T, peer: Option<IpAddr>, server: Arc<Server>, t
                     }
                 }
             }
-            () = &mut sleep => {
-                armed = None;
-                session.handle_timeout(Instant::now());
-            }
+            () = &mut sleep => session.handle_timeout(Instant::now()),
             () = server.drain_wakeup.notified(), if !drain_seen => drain_seen = true,
         }
     }
 }
 
 /// Routes a request and plans its answer (sent once its body has been read).
-fn dispatch<'s>(server: &'s Server, head: &RequestHead, peer: Option<IpAddr>) -> Exchange<'s> {
+fn dispatch<'s, T: Transport>(server: &'s Server, head: &RequestHead, io: &T) -> Exchange<'s> {
     let route = server.router.find(head.headers().get("host"), head.path());
     let answer = match route.map(|r| (r, &r.kind)) {
         None => Answer::Planned(Box::new(Reply::error(404))),
@@ -511,7 +517,8 @@ fn dispatch<'s>(server: &'s Server, head: &RequestHead, peer: Option<IpAddr>) ->
     };
     let log = server.access_log.enabled().then(|| {
         Box::new(Entry {
-            remote: peer,
+            // Asked only when logging: keeping it in every idle session costs 24 bytes each.
+            remote: io.peer_ip(),
             time: SystemTime::now(),
             request_line: Entry::request_line_of(head),
             status: 0,

@@ -11,7 +11,7 @@
 
 use session_core::Registry;
 use std::time::{Duration, Instant};
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
 /// The shutdown signal as seen by accept loops and sessions.
@@ -48,17 +48,34 @@ impl ShutdownTrigger {
     }
 }
 
-/// Waits for SIGTERM or SIGINT; logs and ignores SIGHUP meanwhile.
-pub(crate) async fn wait_for_signal() -> std::io::Result<&'static str> {
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    loop {
-        tokio::select! {
-            _ = term.recv() => return Ok("SIGTERM"),
-            _ = int.recv() => return Ok("SIGINT"),
-            _ = hup.recv() => {
-                tracing::warn!("SIGHUP: configuration reload is not supported yet; restart to apply changes");
+/// The signals the server reacts to, registered before it announces its address so that
+/// a SIGTERM sent right after `listening on` is never the default (killing) action.
+#[derive(Debug)]
+pub(crate) struct Signals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+}
+
+impl Signals {
+    /// Registers the handlers; call inside a runtime context.
+    pub(crate) fn register() -> std::io::Result<Self> {
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Waits for SIGTERM or SIGINT; logs and ignores SIGHUP meanwhile.
+    pub(crate) async fn wait(&mut self) -> &'static str {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => return "SIGTERM",
+                _ = self.int.recv() => return "SIGINT",
+                _ = self.hup.recv() => {
+                    tracing::warn!("SIGHUP: configuration reload is not supported yet; restart to apply changes");
+                }
             }
         }
     }
