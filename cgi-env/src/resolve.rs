@@ -315,7 +315,10 @@ impl ScriptResolver {
 #[allow(clippy::needless_pass_by_value)] // Used as `map_err(not_found_or_io)`.
 fn not_found_or_io(e: std::io::Error) -> Error {
     match e.kind() {
-        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => Error::ScriptNotFound,
+        // A segment longer than the filesystem allows (ENAMETOOLONG) names no file either.
+        std::io::ErrorKind::NotFound
+        | std::io::ErrorKind::NotADirectory
+        | std::io::ErrorKind::InvalidFilename => Error::ScriptNotFound,
         kind => Error::Io(kind),
     }
 }

@@ -114,6 +114,10 @@ fn directory_walk_refusals() {
             String::from_utf8_lossy(url)
         );
     }
+    // A segment longer than NAME_MAX names no file.
+    let mut long = b"/".to_vec();
+    long.resize(4000, b'a');
+    assert_eq!(r.resolve(&long), Err(Error::ScriptNotFound));
     // A symlink loop is an I/O error, not a hang and not a script.
     assert!(matches!(
         r.resolve(b"/loop"),
