@@ -27,8 +27,14 @@ fuzz_target!(|input: (Vec<u8>, Vec<u16>)| {
                 Ok(Some(ev)) => match ev {
                     AppEvent::StdinEnd { request_id } | AppEvent::AbortRequest { request_id } => {
                         let _ = app.send_stderr(request_id, b"e");
-                        let n = app.send_stdout(request_id, b"Status: 200\r\n\r\nok").unwrap();
-                        assert!(n <= 18);
+                        let n = if request_id % 2 == 0 {
+                            app.send_stdout(request_id, b"Status: 200\r\n\r\nok").unwrap()
+                        } else {
+                            // A body over the copy threshold, through the zero-copy path.
+                            let body = bytes::Bytes::from(vec![b'z'; 3000]);
+                            app.send_stdout_bytes(request_id, body).unwrap()
+                        };
+                        assert!(n <= 3000);
                         app.end_request(request_id, 0).unwrap();
                     }
                     AppEvent::Params { params, .. } => assert!(!params.is_empty()),

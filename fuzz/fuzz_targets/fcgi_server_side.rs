@@ -14,6 +14,7 @@ enum Op {
     Params { id: u8, name: Vec<u8>, value: Vec<u8> },
     EndParams { id: u8 },
     Stdin { id: u8, len: u16 },
+    StdinBytes { id: u8, len: u16 },
     EndStdin { id: u8 },
     Data { id: u8, len: u16 },
     EndData { id: u8 },
@@ -45,6 +46,11 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::Stdin { id, len } => {
                 let cap = conn.send_capacity();
                 conn.send_stdin(u16::from(id), &body[..usize::from(len)]).map(|n| assert!(n <= cap))
+            }
+            Op::StdinBytes { id, len } => {
+                let cap = conn.send_capacity();
+                let data = bytes::Bytes::from(body[..usize::from(len)].to_vec());
+                conn.send_stdin_bytes(u16::from(id), data).map(|n| assert!(n <= cap))
             }
             Op::EndStdin { id } => conn.end_stdin(u16::from(id)),
             Op::Data { id, len } => conn.send_data(u16::from(id), &body[..usize::from(len)]).map(|_| ()),
