@@ -262,25 +262,25 @@ pub(crate) fn parse_fields(
     limits: &Limits,
 ) -> Result<SectionEnd, Error> {
     loop {
-        // The empty line ending the section.
-        match buf.get(pos) {
-            None => return Ok(SectionEnd::Partial(pos)),
-            Some(b'\r' | b'\n') => {
-                return match eol(buf, pos, limits)? {
-                    Eol::Found { next, .. } => Ok(SectionEnd::Complete(next)),
-                    Eol::Partial => Ok(SectionEnd::Partial(pos)),
-                };
-            }
-            Some(b' ' | b'\t') => return Err(Error::new(ErrorKind::ObsFold, pos)),
-            Some(_) => {}
-        }
         let line_start = pos;
         let name_len = token_len(&buf[pos..]);
         let colon = pos + name_len;
         match buf.get(colon) {
-            None => return Ok(SectionEnd::Partial(line_start)),
             Some(b':') if name_len > 0 => {}
-            Some(b' ' | b'\t') if name_len > 0 => {
+            None => return Ok(SectionEnd::Partial(line_start)),
+            // No name at all: the empty line ending the section, or a line starting with
+            // whitespace (obs-fold), or a byte no name may start with.
+            Some(&b) if name_len == 0 => {
+                return match b {
+                    b'\r' | b'\n' => match eol(buf, pos, limits)? {
+                        Eol::Found { next, .. } => Ok(SectionEnd::Complete(next)),
+                        Eol::Partial => Ok(SectionEnd::Partial(pos)),
+                    },
+                    b' ' | b'\t' => Err(Error::new(ErrorKind::ObsFold, pos)),
+                    _ => Err(Error::new(ErrorKind::InvalidHeaderName, pos)),
+                };
+            }
+            Some(b' ' | b'\t') => {
                 return Err(Error::new(ErrorKind::WhitespaceBeforeColon, colon));
             }
             Some(_) => return Err(Error::new(ErrorKind::InvalidHeaderName, colon)),
@@ -289,22 +289,37 @@ pub(crate) fn parse_fields(
         while let Some(b' ' | b'\t') = buf.get(vstart) {
             vstart += 1;
         }
-        let folds_before = section.folds.len();
-        let Some((vend, next)) = value_end(buf, vstart, &mut section.folds, limits)? else {
-            // The line is scanned again on resume: forget its folds until it is accepted.
-            section.folds.truncate(folds_before);
-            return Ok(SectionEnd::Partial(line_start));
-        };
-        let (vstart, vend) = if section.folds.len() > folds_before {
-            // Folded line breaks become spaces: trim them like the whitespace they become.
-            trim_folded(buf, vstart, vend)
-        } else {
-            // Leading whitespace was skipped above: only the end needs trimming.
-            let mut vend = vend;
-            while vend > vstart && matches!(buf[vend - 1], b' ' | b'\t') {
-                vend -= 1;
+        let scanned = vstart + field_value_len(&buf[vstart..]);
+        let (vstart, vend, next) = match buf.get(scanned..scanned + 3) {
+            // The usual line: CRLF, and the next line does not continue this one.
+            Some(&[b'\r', b'\n', c]) if c != b' ' && c != b'\t' => {
+                // Leading whitespace was skipped above: only the end needs trimming.
+                let mut vend = scanned;
+                while vend > vstart && matches!(buf[vend - 1], b' ' | b'\t') {
+                    vend -= 1;
+                }
+                (vstart, vend, scanned + 2)
             }
-            (vstart, vend)
+            _ => {
+                let folds_before = section.folds.len();
+                let Some((vend, next)) = value_end(buf, scanned, &mut section.folds, limits)?
+                else {
+                    // The line is scanned again on resume: forget its folds until it is accepted.
+                    section.folds.truncate(folds_before);
+                    return Ok(SectionEnd::Partial(line_start));
+                };
+                let (vstart, vend) = if section.folds.len() > folds_before {
+                    // Folded line breaks become spaces: trim them like the whitespace they become.
+                    trim_folded(buf, vstart, vend)
+                } else {
+                    let mut vend = vend;
+                    while vend > vstart && matches!(buf[vend - 1], b' ' | b'\t') {
+                        vend -= 1;
+                    }
+                    (vstart, vend)
+                };
+                (vstart, vend, next)
+            }
         };
         if section.fields.len() >= limits.max_headers {
             return Err(Error::new(ErrorKind::TooManyHeaders, line_start));
