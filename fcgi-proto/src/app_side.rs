@@ -274,7 +274,10 @@ impl AppConn {
     /// The next thing the web server asked, or `Ok(None)` when more bytes must
     /// be fed. Call again until `Ok(None)` after every [`feed`](Self::feed).
     /// May queue output (answers to management records, refusals): check
-    /// [`wants_write`](Self::wants_write) afterwards.
+    /// [`wants_write`](Self::wants_write) afterwards. Returns `Ok(None)` while
+    /// [`Limits::send_buffer_bytes`] or more of output is queued, so a peer
+    /// that never reads cannot grow it: call again after
+    /// [`poll_transmit`](Self::poll_transmit) drained it.
     ///
     /// # Errors
     /// Every peer fault of [`Error`]. After a fatal one ([`Error::is_fatal`])
@@ -282,7 +285,12 @@ impl AppConn {
     /// dropped and polling may go on. A params error leaves the request active
     /// with its params stream closed: end it (e.g. with status 400 on stdout).
     pub fn poll_event(&mut self) -> Result<Option<AppEvent>, Error> {
-        while let Some(rec) = self.decoder.decode()? {
+        // Back-pressure on a peer that sends management records (each one
+        // queues an answer) and never reads: stop until our output drains.
+        while self.out.len() < self.limits.send_buffer_bytes() {
+            let Some(rec) = self.decoder.decode()? else {
+                break;
+            };
             if let Some(ev) = self.handle_record(rec)? {
                 return Ok(Some(ev));
             }

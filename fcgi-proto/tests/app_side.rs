@@ -323,3 +323,21 @@ fn stdout_back_pressure() {
     let _ = app.poll_transmit();
     assert_eq!(app.send_capacity(), 1000);
 }
+
+#[test]
+fn a_peer_that_never_reads_cannot_grow_our_output() {
+    let mut app = AppConn::new(Limits::default().with_send_buffer_bytes(4096));
+    let flood: Vec<u8> = (0..10_000)
+        .flat_map(|_| rec(RecordType::Other(99), 0, b""))
+        .collect();
+    app.feed(&flood);
+    assert!(events(&mut app).is_empty());
+    let mut queued = 0;
+    while let Some(b) = app.poll_transmit() {
+        queued += b.len();
+    }
+    assert!(queued <= 4096 + 16, "queued {queued}");
+    // Once drained, polling goes on.
+    assert!(events(&mut app).is_empty());
+    assert!(app.wants_write());
+}
