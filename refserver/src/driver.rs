@@ -27,7 +27,6 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{Interest, Ready};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
-use tokio::sync::Notify;
 
 /// Bytes of a file body read per chunk, and the output level below which the next one is read.
 const FILE_CHUNK: usize = 64 * 1024;
@@ -44,9 +43,6 @@ pub(crate) struct Server {
     fastcgi: GatewayCounters,
     /// Size of one session task's future (it holds the `Session` inline), once known.
     session_task_bytes: AtomicU64,
-    /// Wakes every waiting session when the drain begins (64 bytes per waiting session,
-    /// against 160 for a `watch` receiver's future).
-    drain_wakeup: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -68,7 +64,6 @@ impl Server {
             cgi: GatewayCounters::default(),
             fastcgi: GatewayCounters::default(),
             session_task_bytes: AtomicU64::new(0),
-            drain_wakeup: Notify::new(),
         })
     }
 
@@ -178,11 +173,7 @@ pub(crate) fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!("{name}: stopped accepting, draining {active} sessions");
         trigger.trigger(&server.registry);
         let deadline = Duration::from_millis(config.shutdown_timeout_ms);
-        // Waking sessions on every check closes the window where one misses the first wake-up.
-        let left = shutdown::drain(&server.registry, deadline, || {
-            server.drain_wakeup.notify_waiters();
-        })
-        .await;
+        let left = shutdown::drain(deadline, || busy_sessions(&server.registry)).await;
         if left > 0 {
             tracing::warn!("shutdown deadline passed with {left} sessions open; closing them");
         } else {
@@ -197,6 +188,29 @@ pub(crate) fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
+}
+
+/// Sessions the drain waits for: those with a request in flight or output to flush.
+///
+/// Idle and head-reading sessions are not counted: session-core closes them at once when
+/// it sees the drain (RFC 9112 §9.6 lets a server close an idle connection at any time),
+/// so exiting closes them the same way, without keeping a wake-up in every session. A
+/// session with a request in flight notices the drain on its next poll and ends that
+/// response with `Connection: close`.
+fn busy_sessions(registry: &Registry) -> usize {
+    use session_core::Phase;
+    registry
+        .snapshot()
+        .by_phase
+        .iter()
+        .filter(|(p, _)| {
+            matches!(
+                p,
+                Phase::ReadingBody | Phase::Handling | Phase::Writing | Phase::Draining
+            )
+        })
+        .map(|(_, n)| n)
+        .sum()
 }
 
 /// A listening socket before it is registered with a runtime.
@@ -300,7 +314,8 @@ fn spawn_session<T: Transport + Send + Sync + 'static>(
     server: &Arc<Server>,
     ticket: Ticket,
 ) {
-    let task = serve(io, Arc::clone(server), ticket);
+    let session = Session::new(Arc::clone(&server.limits), ticket, Instant::now());
+    let task = serve(io, Arc::clone(server), session);
     if server.session_task_bytes.load(Relaxed) == 0 {
         server
             .session_task_bytes
@@ -371,112 +386,119 @@ struct FileBody {
 /// One session: move bytes and timers for session-core until it says close.
 ///
 /// Everything here lives in the task's future for the session's whole life, so its size is
-/// the memory of an idle session: keep new state small or boxed.
-async fn serve<T: Transport>(io: T, server: Arc<Server>, ticket: Ticket) {
-    let server = &*server;
-    let mut session = Session::new(Arc::clone(&server.limits), ticket, Instant::now());
-    let mut exchange: Option<Exchange<'_>> = None;
-    let mut file_body: Option<Box<FileBody>> = None;
-    let mut drain_seen = false;
-    let first = session.poll_timeout().unwrap_or_else(Instant::now);
-    let sleep = tokio::time::sleep_until(first.into());
-    tokio::pin!(sleep);
-    loop {
-        let now = Instant::now();
-        // 1. Everything session-core has for us now.
+/// the memory of an idle session: keep new state small or boxed. (The session arrives
+/// built, so no argument slot outlives its move into it; no wake-up for the drain is kept
+/// either, see [`busy_sessions`].)
+// Not an `async fn`: its parameters would be moved into locals, and the `Session` (the
+// bulk of the task) would take two slots in the future. An `async move` block captures it once.
+#[allow(clippy::manual_async_fn)]
+fn serve<T: Transport>(
+    io: T,
+    server: Arc<Server>,
+    mut session: Session,
+) -> impl Future<Output = ()> {
+    async move {
+        let mut exchange: Option<Exchange<'_>> = None;
+        let mut file_body: Option<Box<FileBody>> = None;
+        let first = session.poll_timeout().unwrap_or_else(Instant::now);
+        let sleep = tokio::time::sleep_until(first.into());
+        tokio::pin!(sleep);
         loop {
-            match session.poll_event(now) {
-                Event::Request(head) => exchange = Some(dispatch(server, &head, &io)),
-                Event::BodyData(_) => {} // no route kind here reads request bodies yet
-                Event::BodyEnd => {
-                    if let Some(ex) = exchange.take() {
-                        match answer(&mut session, ex, &server.access_log, now) {
-                            Ok(body) => file_body = body,
-                            Err(e) => {
-                                tracing::error!("response refused by http-proto: {e}");
-                                return;
+            let now = Instant::now();
+            // 1. Everything session-core has for us now.
+            loop {
+                match session.poll_event(now) {
+                    Event::Request(head) => exchange = Some(dispatch(&server, &head, &io)),
+                    Event::BodyData(_) => {} // no route kind here reads request bodies yet
+                    Event::BodyEnd => {
+                        if let Some(ex) = exchange.take() {
+                            match answer(&mut session, ex, &server.access_log, now) {
+                                Ok(body) => file_body = body,
+                                Err(e) => {
+                                    tracing::error!("response refused by http-proto: {e}");
+                                    return;
+                                }
                             }
                         }
                     }
-                }
-                Event::Idle => break,
-                Event::Close => return,
-            }
-        }
-        // 2. The next piece of a file body, when the output has room for it.
-        if let Some(body) = &mut file_body
-            && session.pending_output().len() < FILE_CHUNK
-        {
-            match send_file_chunk(&mut session, body, now) {
-                Ok(false) => {}
-                Ok(true) => {
-                    if let Some(entry) = file_body.take().and_then(|b| b.log) {
-                        server.access_log.log(*entry);
-                    }
-                }
-                Err(e) => {
-                    tracing::error!("static: reading a file failed mid-response: {e}");
-                    return;
+                    Event::Idle => break,
+                    Event::Close => return,
                 }
             }
-            continue;
-        }
-        // 3. Write what is pending, as far as the socket takes it.
-        let mut wrote = false;
-        while !session.pending_output().is_empty() {
-            match io.try_write(session.pending_output()) {
-                Ok(0) => return,
-                Ok(n) => {
-                    session.handle_written(n, now);
-                    wrote = true;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(_) => return,
-            }
-        }
-        if wrote {
-            continue;
-        }
-        // 4. Wait for the socket, the next deadline or the drain.
-        let Some(deadline) = session.poll_timeout() else {
-            return;
-        };
-        // Lazy re-arming: the keep-alive deadline moves later with every request, and
-        // resetting the timer each time costs more than an early wake-up, after which
-        // `handle_timeout` finds nothing due and the real deadline is armed.
-        if sleep.is_elapsed() || deadline < sleep.deadline().into_std() {
-            sleep.as_mut().reset(deadline.into());
-        }
-        let mut interest = None;
-        if session.wants_read() {
-            interest = Some(Interest::READABLE);
-        }
-        if !session.pending_output().is_empty() {
-            interest = Some(interest.map_or(Interest::WRITABLE, |i| i | Interest::WRITABLE));
-        }
-        tokio::select! {
-            biased;
-            ready = io.ready(interest.unwrap_or(Interest::READABLE)), if interest.is_some() => {
-                let Ok(ready) = ready else { return };
-                if ready.is_readable() || ready.is_read_closed() {
-                    match io.try_read_buf(session.read_buf()) {
-                        Ok(n) => session.handle_read(n, Instant::now()),
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                            // Readiness was stale (tokio reports a fresh socket readable,
-                            // and a keep-alive socket until a read finds it empty): give
-                            // back the read buffer `read_buf` just reserved, so an idle
-                            // session holds none.
-                            let buf = session.read_buf();
-                            if buf.is_empty() {
-                                *buf = BytesMut::new();
-                            }
+            // 2. The next piece of a file body, when the output has room for it.
+            if let Some(body) = &mut file_body
+                && session.pending_output().len() < FILE_CHUNK
+            {
+                match send_file_chunk(&mut session, body, now) {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        if let Some(entry) = file_body.take().and_then(|b| b.log) {
+                            server.access_log.log(*entry);
                         }
-                        Err(_) => return,
+                    }
+                    Err(e) => {
+                        tracing::error!("static: reading a file failed mid-response: {e}");
+                        return;
                     }
                 }
+                continue;
             }
-            () = &mut sleep => session.handle_timeout(Instant::now()),
-            () = server.drain_wakeup.notified(), if !drain_seen => drain_seen = true,
+            // 3. Write what is pending, as far as the socket takes it.
+            let mut wrote = false;
+            while !session.pending_output().is_empty() {
+                match io.try_write(session.pending_output()) {
+                    Ok(0) => return,
+                    Ok(n) => {
+                        session.handle_written(n, now);
+                        wrote = true;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(_) => return,
+                }
+            }
+            if wrote {
+                continue;
+            }
+            // 4. Wait for the socket, the next deadline or the drain.
+            let Some(deadline) = session.poll_timeout() else {
+                return;
+            };
+            // Lazy re-arming: the keep-alive deadline moves later with every request, and
+            // resetting the timer each time costs more than an early wake-up, after which
+            // `handle_timeout` finds nothing due and the real deadline is armed.
+            if sleep.is_elapsed() || deadline < sleep.deadline().into_std() {
+                sleep.as_mut().reset(deadline.into());
+            }
+            let mut interest = None;
+            if session.wants_read() {
+                interest = Some(Interest::READABLE);
+            }
+            if !session.pending_output().is_empty() {
+                interest = Some(interest.map_or(Interest::WRITABLE, |i| i | Interest::WRITABLE));
+            }
+            tokio::select! {
+                biased;
+                ready = io.ready(interest.unwrap_or(Interest::READABLE)), if interest.is_some() => {
+                    let Ok(ready) = ready else { return };
+                    if ready.is_readable() || ready.is_read_closed() {
+                        match io.try_read_buf(session.read_buf()) {
+                            Ok(n) => session.handle_read(n, Instant::now()),
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                                // Readiness was stale (tokio reports a fresh socket readable,
+                                // and a keep-alive socket until a read finds it empty): give
+                                // back the read buffer `read_buf` just reserved, so an idle
+                                // session holds none.
+                                let buf = session.read_buf();
+                                if buf.is_empty() {
+                                    *buf = BytesMut::new();
+                                }
+                            }
+                            Err(_) => return,
+                        }
+                    }
+                }
+                () = &mut sleep => session.handle_timeout(Instant::now()),
+            }
         }
     }
 }
