@@ -103,12 +103,14 @@ impl AccessLog {
 
     /// Queues an entry without waiting; drops it if the writer is behind.
     pub(crate) fn log(&self, entry: Entry) {
-        if let Some(tx) = &self.tx {
-            if let Err(TrySendError::Full(_)) = tx.try_send(Message::Entry(Box::new(entry)))
-                && self.dropped.fetch_add(1, Ordering::Relaxed) % 10_000 == 0
-            {
-                tracing::warn!("access log: writer behind, dropping entries");
-            }
+        if let Some(tx) = &self.tx
+            && let Err(TrySendError::Full(_)) = tx.try_send(Message::Entry(Box::new(entry)))
+            && self
+                .dropped
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(10_000)
+        {
+            tracing::warn!("access log: writer behind, dropping entries");
         }
     }
 
