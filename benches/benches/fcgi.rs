@@ -78,8 +78,20 @@ fn typical_params() -> Vec<(&'static str, &'static str)> {
 
 const SHORT_RESPONSE: &[u8] = b"Status: 200 OK\r\nContent-Type: text/html\r\n\r\n<p>ok</p>";
 
-/// fcgi-proto web-server side: encode one request; returns the wire.
+/// fcgi-proto web-server side: encode one request; returns the wire (setup).
 fn ours_encode_request(params: &[(&str, &str)], stdin: &[u8]) -> Bytes {
+    let mut conn = queue_request(params, stdin);
+    take_all(|| conn.poll_transmit())
+}
+
+/// fcgi-proto web-server side: encode one request and hand out its bytes
+/// (measured).
+fn ours_encode_request_len(params: &[(&str, &str)], stdin: &[u8]) -> usize {
+    let mut conn = queue_request(params, stdin);
+    write_out(|| conn.poll_transmit())
+}
+
+fn queue_request(params: &[(&str, &str)], stdin: &[u8]) -> ServerConn {
     let mut conn = ServerConn::new(Limits::default());
     let Ok(id) = conn.begin_request(Role::Responder, true) else {
         unreachable!()
@@ -88,7 +100,7 @@ fn ours_encode_request(params: &[(&str, &str)], stdin: &[u8]) -> Bytes {
     let _ = conn.end_params(id);
     let _ = conn.send_stdin(id, stdin);
     let _ = conn.end_stdin(id);
-    take_all(|| conn.poll_transmit())
+    conn
 }
 
 /// Gathers every queued segment into one buffer (setup only: the benches
@@ -121,15 +133,28 @@ fn ours_encode_response_shared(body: &Bytes) -> usize {
     write_out(|| app.poll_transmit())
 }
 
-/// fcgi-proto application side: encode a response (stdout, end of stdout, END_REQUEST).
+/// fcgi-proto application side: encode a response (stdout, end of stdout,
+/// END_REQUEST); returns the wire (setup).
 fn ours_encode_response(body: &[u8]) -> Bytes {
+    let mut app = queue_response(body);
+    take_all(|| app.poll_transmit())
+}
+
+/// fcgi-proto application side: encode a response, copying the body, and
+/// hand out its bytes (measured).
+fn ours_encode_response_len(body: &[u8]) -> usize {
+    let mut app = queue_response(body);
+    write_out(|| app.poll_transmit())
+}
+
+fn queue_response(body: &[u8]) -> AppConn {
     let mut app = AppConn::new(Limits::default());
     // BEGIN_REQUEST id 1, responder, keep_conn.
     app.feed(&[1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0]);
     let _ = app.poll_event();
     let _ = app.send_stdout(1, body);
     let _ = app.end_request(1, 0);
-    take_all(|| app.poll_transmit())
+    app
 }
 
 /// fcgi-proto application side: decode a request; returns params + stdin bytes seen.
@@ -372,7 +397,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("fcgi_request_30_params_1k_stdin");
     g.throughput(Throughput::Bytes(request_wire.len() as u64));
     g.bench_function("fcgi-proto/server_encode", |b| {
-        b.iter(|| ours_encode_request(black_box(&params), black_box(&stdin)));
+        b.iter(|| ours_encode_request_len(black_box(&params), black_box(&stdin)));
     });
     g.bench_function("fcgi-proto/app_decode", |b| {
         b.iter(|| ours_decode_request(black_box(&request_wire)));
@@ -406,7 +431,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("fcgi_stdout_64k");
     g.throughput(Throughput::Bytes(big_response.len() as u64));
     g.bench_function("fcgi-proto/app_encode", |b| {
-        b.iter(|| ours_encode_response(black_box(&big_body)));
+        b.iter(|| ours_encode_response_len(black_box(&big_body)));
     });
     g.bench_function("fcgi-proto/app_encode_bytes", |b| {
         b.iter(|| ours_encode_response_shared(black_box(&big_shared)));
