@@ -245,6 +245,7 @@ async fn worker(listeners: Vec<StdListener>, server: Arc<Server>, signal: Shutdo
 }
 
 async fn accept_tcp(listener: TcpListener, server: Arc<Server>, mut signal: ShutdownSignal) {
+    let mut streak = 0;
     loop {
         let accepted = tokio::select! {
             biased;
@@ -253,18 +254,20 @@ async fn accept_tcp(listener: TcpListener, server: Arc<Server>, mut signal: Shut
         };
         match accepted {
             Ok((stream, _)) => {
+                accept_recovered(&mut streak);
                 let _ = stream.set_nodelay(true);
                 if let Some(ticket) = admit(&server, &stream) {
                     spawn_session(stream, &server, ticket);
                 }
             }
-            Err(e) => accept_failed(&e).await,
+            Err(e) => accept_failed(&e, &mut streak).await,
         }
     }
     // Dropping the listener closes it: nothing new is accepted during the drain.
 }
 
 async fn accept_unix(listener: UnixListener, server: Arc<Server>, mut signal: ShutdownSignal) {
+    let mut streak = 0;
     loop {
         let accepted = tokio::select! {
             biased;
@@ -273,26 +276,41 @@ async fn accept_unix(listener: UnixListener, server: Arc<Server>, mut signal: Sh
         };
         match accepted {
             Ok((stream, _)) => {
+                accept_recovered(&mut streak);
                 if let Some(ticket) = admit(&server, &stream) {
                     spawn_session(stream, &server, ticket);
                 }
             }
-            Err(e) => accept_failed(&e).await,
+            Err(e) => accept_failed(&e, &mut streak).await,
         }
     }
 }
 
 /// Out of descriptors (EMFILE) and the like: log, sleep, accept again. Never spin.
-async fn accept_failed(e: &io::Error) {
+///
+/// `streak` counts consecutive failures: only the first of a streak is logged (with the
+/// count when it ends), so a long descriptor shortage does not flood the error log.
+async fn accept_failed(e: &io::Error, streak: &mut u64) {
     match listener::classify_accept_error(e) {
         AcceptError::Retry => {}
         AcceptError::Backoff => {
-            tracing::warn!(
-                "accept: {e}; pausing {} ms",
-                listener::ACCEPT_BACKOFF.as_millis()
-            );
+            if *streak == 0 {
+                tracing::warn!(
+                    "accept: {e}; pausing {} ms between attempts until it clears",
+                    listener::ACCEPT_BACKOFF.as_millis()
+                );
+            }
+            *streak += 1;
             tokio::time::sleep(listener::ACCEPT_BACKOFF).await;
         }
+    }
+}
+
+/// Logs the end of a streak of accept failures.
+fn accept_recovered(streak: &mut u64) {
+    if *streak > 0 {
+        tracing::warn!("accept: recovered after {streak} failed attempts");
+        *streak = 0;
     }
 }
 

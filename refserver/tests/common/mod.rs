@@ -33,8 +33,27 @@ impl Server {
     /// Starts the server with this configuration text (its `listen` is replaced by an
     /// ephemeral loopback port), or the demo site when `None`.
     pub fn start(name: &str, config: Option<&str>, extra: &[&str]) -> Self {
+        Self::start_limited(name, config, extra, None)
+    }
+
+    /// Like [`start`](Self::start), with the open-files limit set to `nofile` (via `sh -c
+    /// 'ulimit -n N; exec ...'`).
+    pub fn start_limited(
+        name: &str,
+        config: Option<&str>,
+        extra: &[&str],
+        nofile: Option<u32>,
+    ) -> Self {
         let dir = temp_dir(name);
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_refserver"));
+        let mut cmd = match nofile {
+            None => Command::new(env!("CARGO_BIN_EXE_refserver")),
+            Some(n) => {
+                let mut c = Command::new("sh");
+                c.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\"")])
+                    .arg(env!("CARGO_BIN_EXE_refserver"));
+                c
+            }
+        };
         if let Some(text) = config {
             let path = dir.join("refserver.toml");
             std::fs::write(&path, text).unwrap();
@@ -74,6 +93,27 @@ impl Server {
             stdout: captured,
             dir,
         }
+    }
+
+    /// Every `listening on` line printed so far.
+    pub fn listening_lines(&self) -> Vec<String> {
+        self.stdout
+            .lock()
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("listening on "))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// User plus system CPU time of the server process so far.
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = after_name.split(' ').collect();
+        // Fields 14 and 15 of /proc/PID/stat (utime, stime), counted from after the name.
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        Duration::from_millis(ticks * 10)
     }
 
     pub fn pid(&self) -> u32 {
