@@ -225,9 +225,14 @@ pub fn run_requests<S: Sock>(
         for (&id, f) in &mut inflight {
             let r = &reqs[f.index];
             if !f.stdin_done {
-                f.stdin_sent += conn
-                    .send_stdin(id, &r.stdin[f.stdin_sent..])
-                    .expect("stdin");
+                let rest = &r.stdin[f.stdin_sent..];
+                // Even requests use the zero-copy path, odd ones the copying one.
+                f.stdin_sent += if f.index % 2 == 0 {
+                    conn.send_stdin_bytes(id, bytes::Bytes::copy_from_slice(rest))
+                } else {
+                    conn.send_stdin(id, rest)
+                }
+                .expect("stdin");
                 if f.stdin_sent == r.stdin.len() {
                     conn.end_stdin(id).expect("end stdin");
                     f.stdin_done = true;
