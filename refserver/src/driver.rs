@@ -87,7 +87,7 @@ impl Server {
             handled: s.accepted,
             requests: s.requests,
             gateways: vec![gateway("cgi", &self.cgi), gateway("fastcgi", &self.fastcgi)],
-            idle_session_heap_bytes: (task > 0).then_some(task),
+            idle_session_task_bytes: (task > 0).then_some(task),
             uptime_secs: self.started.elapsed().as_secs(),
         }
     }

@@ -319,7 +319,7 @@ fn the_status_page_counts_sessions_and_requests() {
     assert!(v["requests"].as_u64().unwrap() >= 2);
     assert!(v["active"].as_u64().unwrap() >= 1);
     assert!(v["phases"]["idle"].is_u64());
-    assert!(v["idle_session_heap_bytes"].as_u64().unwrap() > 0);
+    assert!(v["idle_session_task_bytes"].as_u64().unwrap() > 0);
 }
 
 #[test]
