@@ -361,30 +361,38 @@ fn value_end(
     }
 }
 
+/// Whether `name` is `lower` in any case. The first byte is compared on its own: most names
+/// that share a length with a framing field differ there (`User-Agent`, `Sec-Fetch-Mode`).
+#[inline]
+fn is_name(name: &[u8], lower: &[u8]) -> bool {
+    matches!((name.first(), lower.first()), (Some(&a), Some(&b)) if a | 0x20 == b)
+        && name.eq_ignore_ascii_case(lower)
+}
+
 /// Records the framing facts carried by one field.
 fn note_field(buf: &[u8], field: &Field, facts: &mut FieldFacts) -> Result<(), Error> {
     let name = field.name.of(buf);
     let value = field.value.of(buf);
     let at = field.value.start as usize;
     match name.len() {
-        4 if name.eq_ignore_ascii_case(b"host") => {
+        4 if is_name(name, b"host") => {
             facts.host_count = facts.host_count.saturating_add(1);
             if !valid_host(value) {
                 return Err(Error::new(ErrorKind::InvalidHost, at));
             }
         }
-        6 if name.eq_ignore_ascii_case(b"expect") => {
+        6 if is_name(name, b"expect") => {
             facts.expect_continue |= value.eq_ignore_ascii_case(b"100-continue");
         }
-        7 if name.eq_ignore_ascii_case(b"upgrade") => facts.upgrade = true,
-        10 if name.eq_ignore_ascii_case(b"connection") => {
+        7 if is_name(name, b"upgrade") => facts.upgrade = true,
+        10 if is_name(name, b"connection") => {
             for token in list_elements(value) {
                 facts.conn_close |= token.eq_ignore_ascii_case(b"close");
                 facts.conn_keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
                 facts.conn_upgrade |= token.eq_ignore_ascii_case(b"upgrade");
             }
         }
-        14 if name.eq_ignore_ascii_case(b"content-length") => {
+        14 if is_name(name, b"content-length") => {
             let n = parse_content_length(value)
                 .ok_or(Error::new(ErrorKind::InvalidContentLength, at))?;
             match facts.content_length {
@@ -394,7 +402,7 @@ fn note_field(buf: &[u8], field: &Field, facts: &mut FieldFacts) -> Result<(), E
                 _ => facts.content_length = Some(n),
             }
         }
-        17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+        17 if is_name(name, b"transfer-encoding") => {
             facts.transfer_encoding = true;
             for coding in list_elements(value) {
                 let coding_name = &coding[..token_len(coding)];

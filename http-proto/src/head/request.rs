@@ -40,6 +40,9 @@ impl Method {
     /// Classifies a method token.
     #[must_use]
     pub fn from_bytes(token: &[u8]) -> Self {
+        if token == b"GET" {
+            return Self::Get;
+        }
         match token {
             b"GET" => Self::Get,
             b"HEAD" => Self::Head,
