@@ -523,15 +523,21 @@ fn serve<T: Transport>(
 
 /// Routes a request and plans its answer (sent once its body has been read).
 fn dispatch<'s, T: Transport>(server: &'s Server, head: &RequestHead, io: &T) -> Exchange<'s> {
-    let route = server.router.find(head.headers().get("host"), head.path());
+    let path = crate::router::normalize(head.path());
+    let route = match &path {
+        Ok(path) => server.router.find(head.headers().get("host"), path),
+        Err(_) => None,
+    };
     let answer = match route.map(|r| (r, &r.kind)) {
-        None => Answer::Planned(Box::new(Reply::error(404))),
+        None => Answer::Planned(Box::new(Reply::error(match path {
+            Err(status) => status,
+            Ok(_) => 404,
+        }))),
         Some((_, RouteKind::Respond(fixed))) => Answer::Fixed(fixed),
-        Some((r, RouteKind::Static(s))) => Answer::Planned(Box::new(static_files::plan(
-            s,
-            r.rest_of(head.path()),
-            head,
-        ))),
+        Some((r, RouteKind::Static(s))) => {
+            let path = path.as_deref().unwrap_or_default();
+            Answer::Planned(Box::new(static_files::plan(s, r.rest_of(path), head)))
+        }
         Some((_, RouteKind::Status)) => Answer::Planned(Box::new(crate::status::reply(
             &server.status_snapshot(),
             head,

@@ -3,9 +3,10 @@
 //! The plan opens the file and says which bytes to send; the driver streams them in
 //! chunks, so a large file is never loaded whole. Nothing here touches a socket.
 //!
-//! No escape from the root: the path is percent-decoded once, `..` segments and NUL bytes
-//! are refused (400; a client that follows RFC 3986 §5.2.4 never sends them), and the
-//! resolved file is canonicalised and must still lie under the canonical root, so a
+//! No escape from the root: the path arrives decoded and normalized by
+//! [`router::normalize`](crate::router::normalize) (which answers 400 for a `..` above the
+//! root or a NUL byte); a `..` segment is refused again here in case a caller forgot; and
+//! the resolved file is canonicalised and must still lie under the canonical root, so a
 //! symlink pointing out of it answers 403.
 //!
 //! The conditional (RFC 9110 §13) and range (RFC 9110 §14) rules used here are protocol
@@ -21,7 +22,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Plans the answer for `rest` (the path after the route's prefix) of request `head`.
+/// Plans the answer for `rest` (the normalized path after the route's prefix: decoded, see
+/// [`router::normalize`](crate::router::normalize)) of request `head`.
 pub(crate) fn plan(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Reply {
     let method = head.method();
     if !matches!(method, Method::Get | Method::Head) {
@@ -135,14 +137,13 @@ fn file_reply(file: File, meta: &Metadata, path: &Path, head: &RequestHead) -> R
     reply
 }
 
-/// Percent-decodes the path and splits it into segments; `..` and NUL are refused.
+/// Splits the (already decoded) path into segments; `..` and NUL are refused.
 fn decode_relative_path(rest: &[u8]) -> Result<PathBuf, u16> {
-    let decoded: Vec<u8> = percent_encoding::percent_decode(rest).collect();
-    if decoded.contains(&0) {
+    if rest.contains(&0) {
         return Err(400);
     }
     let mut path = PathBuf::new();
-    for segment in decoded.split(|&b| b == b'/') {
+    for segment in rest.split(|&b| b == b'/') {
         match segment {
             b"" | b"." => {}
             b".." => return Err(400),
@@ -338,7 +339,10 @@ mod tests {
 
     fn get(site: &Site, target: &str, extra: &str) -> Reply {
         let h = head(&format!("GET {target} HTTP/1.1\nHost: x\n{extra}"));
-        plan(&site.route, h.path(), &h)
+        match crate::router::normalize(h.path()) {
+            Ok(path) => plan(&site.route, &path, &h),
+            Err(status) => Reply::error(status),
+        }
     }
 
     fn body_of(reply: &Reply) -> Vec<u8> {
@@ -404,6 +408,10 @@ mod tests {
         assert_eq!(get(&s, "/inside", "").status, 200);
         assert_eq!(get(&s, "/missing", "").status, 404);
         assert_eq!(get(&s, "//etc/passwd", "").status, 404);
+        // A caller that skips normalization still cannot climb out.
+        let h = head("GET / HTTP/1.1\nHost: x\n");
+        assert_eq!(plan(&s.route, b"/../secret", &h).status, 400);
+        assert_eq!(plan(&s.route, b"/a\0b", &h).status, 400);
     }
 
     #[test]
@@ -472,11 +480,11 @@ mod tests {
     fn head_describes_without_a_body_and_other_methods_get_405() {
         let s = site("head");
         let h = head("HEAD /a%20b.txt HTTP/1.1\nHost: x\n");
-        let r = plan(&s.route, h.path(), &h);
+        let r = plan(&s.route, b"/a b.txt", &h);
         assert_eq!((r.status, r.body_len), (200, 10));
         assert!(matches!(r.body, Body::Empty));
         let h = head("DELETE /a%20b.txt HTTP/1.1\nHost: x\n");
-        let r = plan(&s.route, h.path(), &h);
+        let r = plan(&s.route, b"/a b.txt", &h);
         assert_eq!(r.status, 405);
         assert_eq!(r.header("allow"), Some(&b"GET, HEAD"[..]));
     }

@@ -405,3 +405,38 @@ fn idle_sessions_do_not_hold_up_shutdown() {
     let mut buf = [0u8; 16];
     assert!(matches!(idle.read(&mut buf), Ok(0) | Err(_)));
 }
+
+#[test]
+fn encoded_or_dotted_paths_cannot_bypass_a_route() {
+    let dir = common::temp_dir("bypass-root");
+    std::fs::create_dir_all(dir.join("private")).unwrap();
+    std::fs::write(dir.join("private/secret.txt"), "secret").unwrap();
+    let config = format!(
+        r#"
+access_log = "off"
+[[route]]
+prefix = "/private/"
+respond = {{ status = 403, content_type = "text/plain", body = "no" }}
+[[route]]
+prefix = "/"
+static = {{ dir = "{}" }}
+"#,
+        dir.display()
+    );
+    let server = Server::start("bypass", Some(&config), &[]);
+    for target in [
+        "/private/secret.txt",
+        "/%70rivate/secret.txt",
+        "/x/../private/secret.txt",
+        "//private//secret.txt",
+        "/./private/secret.txt",
+        "/private%2Fsecret.txt",
+    ] {
+        let (r, _) = exchange(
+            &server,
+            format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes(),
+        );
+        assert_eq!((r.status, r.text().as_str()), (403, "no"), "{target}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
