@@ -1,15 +1,17 @@
 //! The web-server side against a real fcgiwrap running a shell CGI script,
-//! over TCP on 127.0.0.1. Skips when fcgiwrap is not installed, unless `CI=true`.
+//! over a unix socket in a temp dir (a TCP port picked up front could be
+//! taken by a parallel test's peer between the pick and fcgiwrap's bind).
+//! Skips when fcgiwrap is not installed, unless `CI=true`.
 
 mod common;
 
-use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
 use std::process::Command;
 use std::time::Duration;
 
 use common::peer::{
-    GroupGuard, Req, TempDir, find_peer, free_port, pattern, run_requests, spawn_group, wait_until,
+    GroupGuard, Req, TempDir, find_peer, pattern, run_requests, spawn_group, wait_until,
 };
 use fcgi_proto::{Limits, ProtocolStatus, ServerConn};
 
@@ -23,7 +25,7 @@ cat\n";
 
 struct Wrap {
     _guard: GroupGuard,
-    port: u16,
+    socket: std::path::PathBuf,
     script: String,
     _dir: TempDir,
 }
@@ -35,27 +37,22 @@ impl Wrap {
         let script = dir.path().join("echo.sh");
         std::fs::write(&script, SCRIPT).unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let port = free_port();
-        let guard = spawn_group(Command::new(bin).args([
-            "-f",
-            "-c",
-            "2",
-            "-s",
-            &format!("tcp:127.0.0.1:{port}"),
-        ]));
+        let socket = dir.path().join("fcgiwrap.sock");
+        let url = format!("unix:{}", socket.display());
+        let guard = spawn_group(Command::new(bin).args(["-f", "-c", "2", "-s", &url]));
         wait_until(Duration::from_secs(10), || {
-            TcpStream::connect(("127.0.0.1", port)).ok()
+            UnixStream::connect(&socket).ok()
         });
         Some(Self {
             _guard: guard,
-            port,
+            socket,
             script: script.display().to_string(),
             _dir: dir,
         })
     }
 
-    fn connect(&self) -> TcpStream {
-        let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+    fn connect(&self) -> UnixStream {
+        let s = UnixStream::connect(&self.socket).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
         s
     }

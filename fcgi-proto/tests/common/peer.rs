@@ -83,14 +83,6 @@ pub fn wait_until<T>(timeout: Duration, mut connect: impl FnMut() -> Option<T>) 
     }
 }
 
-/// A free 127.0.0.1 port (bound then released; good enough for tests).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind an ephemeral port")
-}
-
 /// A socket the driver can make non-blocking.
 pub trait Sock: Read + Write {
     fn nonblocking(&self);
