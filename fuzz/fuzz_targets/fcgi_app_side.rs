@@ -15,7 +15,10 @@ fuzz_target!(|input: (Vec<u8>, Vec<u16>)| {
         .with_send_buffer_bytes(2048);
     let mut app = AppConn::new(limits);
     let mut out = RecordDecoder::new();
-    let mut points: Vec<usize> = cuts.iter().map(|&c| usize::from(c) % (data.len() + 1)).collect();
+    let mut points: Vec<usize> = cuts
+        .iter()
+        .map(|&c| usize::from(c) % (data.len() + 1))
+        .collect();
     points.sort_unstable();
     points.push(data.len());
     let mut start = 0;
@@ -28,7 +31,8 @@ fuzz_target!(|input: (Vec<u8>, Vec<u16>)| {
                     AppEvent::StdinEnd { request_id } | AppEvent::AbortRequest { request_id } => {
                         let _ = app.send_stderr(request_id, b"e");
                         let n = if request_id % 2 == 0 {
-                            app.send_stdout(request_id, b"Status: 200\r\n\r\nok").unwrap()
+                            app.send_stdout(request_id, b"Status: 200\r\n\r\nok")
+                                .unwrap()
                         } else {
                             // A body over the copy threshold, through the zero-copy path.
                             let body = bytes::Bytes::from(vec![b'z'; 3000]);

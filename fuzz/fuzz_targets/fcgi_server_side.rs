@@ -10,18 +10,46 @@ use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Begin { role: u8, keep_conn: bool },
-    Params { id: u8, name: Vec<u8>, value: Vec<u8> },
-    EndParams { id: u8 },
-    Stdin { id: u8, len: u16 },
-    StdinBytes { id: u8, len: u16 },
-    EndStdin { id: u8 },
-    Data { id: u8, len: u16 },
-    EndData { id: u8 },
-    Abort { id: u8 },
+    Begin {
+        role: u8,
+        keep_conn: bool,
+    },
+    Params {
+        id: u8,
+        name: Vec<u8>,
+        value: Vec<u8>,
+    },
+    EndParams {
+        id: u8,
+    },
+    Stdin {
+        id: u8,
+        len: u16,
+    },
+    StdinBytes {
+        id: u8,
+        len: u16,
+    },
+    EndStdin {
+        id: u8,
+    },
+    Data {
+        id: u8,
+        len: u16,
+    },
+    EndData {
+        id: u8,
+    },
+    Abort {
+        id: u8,
+    },
     GetValues,
-    AppMax { n: u8 },
-    Feed { bytes: Vec<u8> },
+    AppMax {
+        n: u8,
+    },
+    Feed {
+        bytes: Vec<u8>,
+    },
     Transmit,
 }
 
@@ -45,15 +73,19 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::EndParams { id } => conn.end_params(u16::from(id)),
             Op::Stdin { id, len } => {
                 let cap = conn.send_capacity();
-                conn.send_stdin(u16::from(id), &body[..usize::from(len)]).map(|n| assert!(n <= cap))
+                conn.send_stdin(u16::from(id), &body[..usize::from(len)])
+                    .map(|n| assert!(n <= cap))
             }
             Op::StdinBytes { id, len } => {
                 let cap = conn.send_capacity();
                 let data = bytes::Bytes::from(body[..usize::from(len)].to_vec());
-                conn.send_stdin_bytes(u16::from(id), data).map(|n| assert!(n <= cap))
+                conn.send_stdin_bytes(u16::from(id), data)
+                    .map(|n| assert!(n <= cap))
             }
             Op::EndStdin { id } => conn.end_stdin(u16::from(id)),
-            Op::Data { id, len } => conn.send_data(u16::from(id), &body[..usize::from(len)]).map(|_| ()),
+            Op::Data { id, len } => conn
+                .send_data(u16::from(id), &body[..usize::from(len)])
+                .map(|_| ()),
             Op::EndData { id } => conn.end_data(u16::from(id)),
             Op::Abort { id } => conn.abort_request(u16::from(id)),
             Op::GetValues => conn.get_values(["FCGI_MPXS_CONNS", "FCGI_MAX_REQS"]),
@@ -65,7 +97,9 @@ fuzz_target!(|ops: Vec<Op>| {
                 conn.feed(&bytes);
                 loop {
                     match conn.poll_event() {
-                        Ok(Some(ServerEvent::Stdout { data, .. } | ServerEvent::Stderr { data, .. })) => {
+                        Ok(Some(
+                            ServerEvent::Stdout { data, .. } | ServerEvent::Stderr { data, .. },
+                        )) => {
                             assert!(!data.is_empty());
                         }
                         Ok(Some(_)) => {}
