@@ -324,12 +324,16 @@ pub(crate) fn parse_fields(
         if section.fields.len() >= limits.max_headers {
             return Err(Error::new(ErrorKind::TooManyHeaders, line_start));
         }
-        let field = Field {
+        note_field(
+            &buf[pos..colon],
+            &buf[vstart..vend],
+            vstart,
+            &mut section.facts,
+        )?;
+        section.fields.push(Field {
             name: Span::new(pos, colon),
             value: Span::new(vstart, vend),
-        };
-        note_field(buf, &field, &mut section.facts)?;
-        section.fields.push(field);
+        });
         pos = next;
     }
 }
@@ -370,10 +374,8 @@ fn is_name(name: &[u8], lower: &[u8]) -> bool {
 }
 
 /// Records the framing facts carried by one field.
-fn note_field(buf: &[u8], field: &Field, facts: &mut FieldFacts) -> Result<(), Error> {
-    let name = field.name.of(buf);
-    let value = field.value.of(buf);
-    let at = field.value.start as usize;
+/// `at` is where the value starts, for error offsets.
+fn note_field(name: &[u8], value: &[u8], at: usize, facts: &mut FieldFacts) -> Result<(), Error> {
     match name.len() {
         4 if is_name(name, b"host") => {
             facts.host_count = facts.host_count.saturating_add(1);
