@@ -1,6 +1,9 @@
 //! The application side against hand-written web-server bytes.
 
+mod common;
+
 use bytes::BytesMut;
+use common::split::assert_split_anywhere;
 use fcgi_proto::params::{decode_pairs, encode_pair};
 use fcgi_proto::record::{
     BeginRequestBody, EndRequestBody, Record, RecordDecoder, UnknownTypeBody, encode_record,
@@ -340,4 +343,36 @@ fn a_peer_that_never_reads_cannot_grow_our_output() {
     // Once drained, polling goes on.
     assert!(events(&mut app).is_empty());
     assert!(app.wants_write());
+}
+
+#[test]
+fn events_do_not_depend_on_how_the_bytes_are_split() {
+    let mut params = BytesMut::new();
+    encode_pair(&mut params, b"A", b"1").unwrap();
+    encode_pair(&mut params, &[b'N'; 130], b"long name").unwrap();
+    let mut wire = begin(1, Role::Responder, true);
+    wire.extend(rec(RecordType::Params, 1, &params[..5]));
+    wire.extend(rec(RecordType::Params, 1, &params[5..]));
+    wire.extend(stream_end(RecordType::Params, 1));
+    wire.extend(rec(RecordType::Stdin, 1, b"xyz"));
+    wire.extend(stream_end(RecordType::Stdin, 1));
+    let evs = assert_split_anywhere(&wire, 0, |parts| {
+        let mut app = AppConn::new(Limits::default());
+        let mut out = Vec::new();
+        for p in parts {
+            app.feed(p);
+            out.extend(events(&mut app));
+        }
+        out
+    });
+    // Params split mid-pair across records still come out whole.
+    let names: Vec<usize> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Ok(AppEvent::Params { params, .. }) => Some(params.iter().map(|p| p.name.len()).sum()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names.iter().sum::<usize>(), 131);
+    assert_eq!(evs.last(), Some(&Ok(AppEvent::StdinEnd { request_id: 1 })));
 }

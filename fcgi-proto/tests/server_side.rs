@@ -1,7 +1,10 @@
 //! The web-server side against hand-written application bytes: one test per
 //! rule, and a table of peer faults with the error each must give.
 
+mod common;
+
 use bytes::BytesMut;
+use common::split::assert_split_anywhere;
 use fcgi_proto::params::encode_pair;
 use fcgi_proto::record::{EndRequestBody, RecordDecoder, encode_record, encode_stream_end};
 use fcgi_proto::{Error, Limits, ProtocolStatus, RecordType, Role, ServerConn, ServerEvent};
@@ -391,4 +394,23 @@ fn end_request_ends_stdout_by_default_like_php_fpm_does() {
         c.poll_event(),
         Ok(Some(ServerEvent::EndRequest { .. }))
     ));
+}
+
+#[test]
+fn events_do_not_depend_on_how_the_bytes_are_split() {
+    let mut wire = rec(RecordType::Stdout, 1, b"Status: 200\r\n\r\nbody");
+    wire.extend(rec(RecordType::Stderr, 1, b"e"));
+    wire.extend(rec(RecordType::Stdout, 7, b"stray")); // a non-fatal fault in the middle
+    wire.extend(stdout_end(1));
+    wire.extend(end(1, ProtocolStatus::RequestComplete));
+    let evs = assert_split_anywhere(&wire, 48, |parts| {
+        let (mut c, _) = started();
+        let mut out = Vec::new();
+        for p in parts {
+            c.feed(p);
+            out.extend(events(&mut c));
+        }
+        out
+    });
+    assert_eq!(evs.len(), 4);
 }
