@@ -7,6 +7,7 @@ usage: c10k_client.py HOST PORT N IDLE_SECONDS
 """
 import asyncio
 import json
+import signal
 import sys
 
 REQUEST = b"GET /plaintext HTTP/1.1\r\nHost: c10k\r\n\r\n"
@@ -58,4 +59,6 @@ async def main():
         w.close()
 
 
+# Bound the whole run: SIGALRM's default action ends the process, and the test sees EOF.
+signal.alarm(150)
 asyncio.run(main())
