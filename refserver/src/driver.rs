@@ -477,7 +477,7 @@ fn serve<T: Transport>(
             if wrote {
                 continue;
             }
-            // 4. Wait for the socket, the next deadline or the drain.
+            // 4. Wait for the socket or the next deadline.
             let Some(deadline) = session.poll_timeout() else {
                 return;
             };
@@ -502,10 +502,10 @@ fn serve<T: Transport>(
                         match io.try_read_buf(session.read_buf()) {
                             Ok(n) => session.handle_read(n, Instant::now()),
                             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                                // Readiness was stale (tokio reports a fresh socket readable,
-                                // and a keep-alive socket until a read finds it empty): give
-                                // back the read buffer `read_buf` just reserved, so an idle
-                                // session holds none.
+                                // Readiness was stale (seen right after accept, and on a
+                                // keep-alive socket until a read finds it empty): give back
+                                // the buffer `read_buf` just reserved, so an idle session
+                                // holds none.
                                 let buf = session.read_buf();
                                 if buf.is_empty() {
                                     *buf = BytesMut::new();
