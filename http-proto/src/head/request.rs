@@ -104,12 +104,18 @@ impl RequestHead {
     /// # Ok::<(), http_proto::Error>(())
     /// ```
     pub fn parse(buf: &Bytes, limits: &Limits) -> Result<Option<(Self, usize)>, Error> {
-        let mut parser = RequestParser::new();
-        let Some(accepted) = parser.advance(buf, limits)? else {
+        // A parser that is not kept: its stage and fields are locals that go straight
+        // into the head.
+        let mut stage = LineStage::Start;
+        let mut section = FieldSection::default();
+        let Some(accepted) = within_head_limit(buf, limits, |window| {
+            advance_stages(&mut stage, &mut section, window, limits)
+        })?
+        else {
             return Ok(None);
         };
         let len = accepted.len;
-        Ok(Some((parser.into_head(accepted, buf.slice(..len)), len)))
+        Ok(Some((build_head(section, accepted, buf.slice(..len)), len)))
     }
 
     /// The method.
@@ -323,13 +329,7 @@ impl RequestParser {
         buf: &[u8],
         limits: &Limits,
     ) -> Result<Option<Accepted>, Error> {
-        // Spans are u32: no limit lets a head reach 4 GiB.
-        let head_limit = limits.max_head_len.min(u32::MAX as usize - 1);
-        let window = &buf[..buf.len().min(head_limit)];
-        match self.advance_within(window, limits)? {
-            None if buf.len() > head_limit => Err(Error::new(ErrorKind::HeadTooLarge, head_limit)),
-            done => Ok(done),
-        }
+        within_head_limit(buf, limits, |window| self.advance_within(window, limits))
     }
 
     fn advance_within(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<Accepted>, Error> {
@@ -343,24 +343,39 @@ impl RequestParser {
 
     /// Builds the head from what `advance` accepted, over the head's bytes.
     pub(crate) fn finish(&mut self, accepted: Accepted, head: Bytes) -> RequestHead {
-        std::mem::take(self).into_head(accepted, head)
+        // `advance` left the stage at Start when it accepted the head.
+        build_head(std::mem::take(&mut self.section), accepted, head)
     }
+}
 
-    /// [`finish`](Self::finish) for a parser that is not reused: the field section moves
-    /// straight into the head, with no empty section written back.
-    #[inline]
-    fn into_head(self, accepted: Accepted, head: Bytes) -> RequestHead {
-        let facts = self.section.facts;
-        RequestHead {
-            method: accepted.kind,
-            headers: self.section.into_headers(head),
-            method_span: accepted.method,
-            target: accepted.target,
-            form: accepted.form,
-            version: accepted.version,
-            framing: accepted.framing,
-            facts,
-        }
+/// Runs `advance` over at most `max_head_len` bytes: a head not complete within them is 431.
+#[inline]
+fn within_head_limit<T>(
+    buf: &[u8],
+    limits: &Limits,
+    advance: impl FnOnce(&[u8]) -> Result<Option<T>, Error>,
+) -> Result<Option<T>, Error> {
+    // Spans are u32: no limit lets a head reach 4 GiB.
+    let head_limit = limits.max_head_len.min(u32::MAX as usize - 1);
+    match advance(&buf[..buf.len().min(head_limit)])? {
+        None if buf.len() > head_limit => Err(Error::new(ErrorKind::HeadTooLarge, head_limit)),
+        done => Ok(done),
+    }
+}
+
+/// The head from an accepted section and request-line, over the head's bytes.
+#[inline]
+fn build_head(section: FieldSection, accepted: Accepted, head: Bytes) -> RequestHead {
+    let facts = section.facts;
+    RequestHead {
+        method: accepted.kind,
+        headers: section.into_headers(head),
+        method_span: accepted.method,
+        target: accepted.target,
+        form: accepted.form,
+        version: accepted.version,
+        framing: accepted.framing,
+        facts,
     }
 }
 
