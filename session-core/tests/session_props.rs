@@ -71,7 +71,6 @@ proptest! {
                     s.read_buf().extend_from_slice(&bytes);
                     s.handle_read(bytes.len(), now);
                 }
-                Op::Send(_) => {}
                 Op::Eof => s.handle_read(0, now),
                 Op::Read(n) => {
                     let n = n.min(s.pending_output().len());
@@ -89,7 +88,8 @@ proptest! {
                         .and_then(|()| s.send_end(now));
                     awaiting_answer = false;
                 }
-                Op::Answer(_) => {}
+                // Sends the session does not want, and answers with no request in flight.
+                Op::Send(_) | Op::Answer(_) => {}
                 Op::Drain => s.begin_drain(now),
             }
             // Poll until the session settles; it must settle.
