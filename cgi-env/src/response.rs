@@ -665,7 +665,11 @@ mod tests {
                 state ^= state >> 7;
                 state ^= state << 17;
                 let b = state.to_le_bytes()[3];
-                value.push(if state.is_multiple_of(23) { b % 0x20 } else { b });
+                value.push(if state.is_multiple_of(23) {
+                    b % 0x20
+                } else {
+                    b
+                });
             }
             let exact = value.iter().all(|&b| is_field_byte(b));
             assert_eq!(is_field_value(&value), exact, "{value:?}");

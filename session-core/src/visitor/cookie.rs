@@ -762,7 +762,8 @@ mod tests {
 
     /// An independent, slow oracle for `civil_from_days`: walk years, then months.
     fn civil_by_walking(mut days: u64) -> (u64, u64, u64) {
-        let leap = |y: u64| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+        let leap =
+            |y: u64| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
         let mut year = 1970;
         loop {
             let length = if leap(year) { 366 } else { 365 };
