@@ -2,7 +2,8 @@
 //!
 //! Session tasks hand an [`Entry`] (a few `Bytes` views of the request head, no
 //! formatting) to a bounded channel with `try_send`; one writer thread formats and writes
-//! them in batches, flushing when the channel runs dry. When the writer falls behind and
+//! them in batches, flushing when the channel runs dry and then pausing 10 ms so the next
+//! batch gathers without a wake-up per entry. When the writer falls behind and
 //! the channel is full, entries are dropped and counted rather than slowing requests down;
 //! the count is reported in the error log. A thread rather than a task: it does blocking
 //! writes, and it serves every worker runtime alike.
@@ -18,6 +19,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Entries the channel holds before new ones are dropped.
 const CHANNEL_CAPACITY: usize = 16 * 1024;
+
+/// The writer's pause after each batch (so 16 Ki entries absorb 1.6 M requests per second).
+const BATCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// One finished request, as logged.
 #[derive(Debug, Clone)]
@@ -134,13 +138,14 @@ impl AccessLog {
 fn write_entries(rx: &Receiver<Message>, sink: Box<dyn Write + Send>) {
     let mut out = io::BufWriter::with_capacity(64 * 1024, sink);
     let mut line = Vec::with_capacity(512);
+    let mut clock = ClfClock::default();
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         while let Some(message) = next {
             match message {
                 Message::Entry(entry) => {
                     line.clear();
-                    format_entry(&entry, &mut line);
+                    format_entry(&entry, &mut clock, &mut line);
                     if out.write_all(&line).is_err() {
                         return;
                     }
@@ -153,27 +158,35 @@ fn write_entries(rx: &Receiver<Message>, sink: Box<dyn Write + Send>) {
             next = rx.try_recv().ok();
         }
         let _ = out.flush();
+        // Let entries gather before blocking again: a writer parked in `recv` must be woken
+        // (a futex call and a context switch) for every entry, which under load costs more
+        // than formatting it. Lines appear at most this much later.
+        std::thread::sleep(BATCH_PAUSE);
     }
     let _ = out.flush();
 }
 
 /// `host - - [day/Mon/year:HH:MM:SS +0000] "request" status bytes "referer" "agent"\n`.
-pub(crate) fn format_entry(e: &Entry, out: &mut Vec<u8>) {
+///
+/// Formats straight into `out` (no intermediate strings); the timestamp is formatted once
+/// per second through `clock`.
+pub(crate) fn format_entry(e: &Entry, clock: &mut ClfClock, out: &mut Vec<u8>) {
+    use std::io::Write as _;
     match e.remote {
-        Some(ip) => out.extend_from_slice(ip.to_string().as_bytes()),
+        Some(ip) => {
+            let _ = write!(out, "{ip}");
+        }
         None => out.push(b'-'),
     }
     out.extend_from_slice(b" - - [");
-    format_clf_time(e.time, out);
+    out.extend_from_slice(clock.format(e.time));
     out.extend_from_slice(b"] \"");
     escape_into(&e.request_line, out);
-    out.extend_from_slice(b"\" ");
-    out.extend_from_slice(e.status.to_string().as_bytes());
-    out.push(b' ');
+    let _ = write!(out, "\" {} ", e.status);
     if e.bytes == 0 {
         out.push(b'-');
     } else {
-        out.extend_from_slice(e.bytes.to_string().as_bytes());
+        let _ = write!(out, "{}", e.bytes);
     }
     for field in [&e.referer, &e.user_agent] {
         out.extend_from_slice(b" \"");
@@ -189,12 +202,42 @@ pub(crate) fn format_entry(e: &Entry, out: &mut Vec<u8>) {
 /// Quotes, backslashes and bytes outside printable ASCII become `\xHH` (as nginx does),
 /// so a request cannot forge log lines.
 fn escape_into(value: &[u8], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let plain = |b: u8| b != b'"' && b != b'\\' && (0x20..0x7f).contains(&b);
+    if value.iter().all(|&b| plain(b)) {
+        out.extend_from_slice(value);
+        return;
+    }
     for &b in value {
-        if b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b) {
-            out.extend_from_slice(format!("\\x{b:02X}").as_bytes());
-        } else {
+        if plain(b) {
             out.push(b);
+        } else {
+            out.extend_from_slice(&[
+                b'\\',
+                b'x',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ]);
         }
+    }
+}
+
+/// The CLF timestamp of the current second, formatted once per second.
+#[derive(Debug, Default)]
+pub(crate) struct ClfClock {
+    second: Option<u64>,
+    text: Vec<u8>,
+}
+
+impl ClfClock {
+    fn format(&mut self, time: SystemTime) -> &[u8] {
+        let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        if self.second != Some(secs) {
+            self.second = Some(secs);
+            self.text.clear();
+            format_clf_time(time, &mut self.text);
+        }
+        &self.text
     }
 }
 
@@ -256,7 +299,7 @@ mod tests {
     #[test]
     fn lines_follow_the_combined_log_format() {
         let mut out = Vec::new();
-        format_entry(&entry(), &mut out);
+        format_entry(&entry(), &mut ClfClock::default(), &mut out);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "127.0.0.1 - - [10/Oct/2000:13:42:16 +0000] \"GET /apache_pb.gif HTTP/1.0\" 200 2326 \"http://www.example.com/start.html\" \"Mozilla/4.08 [en] (Win98; I ;Nav)\"\n"
@@ -271,7 +314,7 @@ mod tests {
         e.referer = None;
         e.user_agent = Some(Bytes::from_static(b"evil\" \n"));
         let mut out = Vec::new();
-        format_entry(&e, &mut out);
+        format_entry(&e, &mut ClfClock::default(), &mut out);
         let line = String::from_utf8(out).unwrap();
         assert!(line.starts_with("- - - ["), "{line}");
         assert!(

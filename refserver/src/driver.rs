@@ -253,11 +253,11 @@ async fn accept_tcp(listener: TcpListener, server: Arc<Server>, mut signal: Shut
             r = listener.accept() => r,
         };
         match accepted {
-            Ok((stream, _)) => {
+            Ok((stream, peer)) => {
                 accept_recovered(&mut streak);
                 let _ = stream.set_nodelay(true);
                 if let Some(ticket) = admit(&server, &stream) {
-                    spawn_session(stream, &server, ticket);
+                    spawn_session(stream, Some(peer.ip()), &server, ticket);
                 }
             }
             Err(e) => accept_failed(&e, &mut streak).await,
@@ -278,7 +278,7 @@ async fn accept_unix(listener: UnixListener, server: Arc<Server>, mut signal: Sh
             Ok((stream, _)) => {
                 accept_recovered(&mut streak);
                 if let Some(ticket) = admit(&server, &stream) {
-                    spawn_session(stream, &server, ticket);
+                    spawn_session(stream, None, &server, ticket);
                 }
             }
             Err(e) => accept_failed(&e, &mut streak).await,
@@ -329,11 +329,12 @@ fn admit<T: Transport>(server: &Server, stream: &T) -> Option<Ticket> {
 
 fn spawn_session<T: Transport + Send + Sync + 'static>(
     io: T,
+    peer: Option<IpAddr>,
     server: &Arc<Server>,
     ticket: Ticket,
 ) {
     let session = Session::new(Arc::clone(&server.limits), ticket, Instant::now());
-    let task = serve(io, Arc::clone(server), session);
+    let task = serve(io, peer, Arc::clone(server), session);
     if server.session_task_bytes.load(Relaxed) == 0 {
         server
             .session_task_bytes
@@ -350,12 +351,10 @@ pub(crate) trait Transport {
     fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
     /// Writes what the socket takes now.
     fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
-    /// The client's IP address, if the socket has one.
-    fn peer_ip(&self) -> Option<IpAddr>;
 }
 
 macro_rules! transport {
-    ($t:ty, $peer:expr) => {
+    ($t:ty) => {
         impl Transport for $t {
             fn ready(&self, interest: Interest) -> impl Future<Output = io::Result<Ready>> + Send {
                 <$t>::ready(self, interest)
@@ -366,17 +365,11 @@ macro_rules! transport {
             fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
                 <$t>::try_write(self, buf)
             }
-            fn peer_ip(&self) -> Option<IpAddr> {
-                $peer(self)
-            }
         }
     };
 }
-transport!(TcpStream, |s: &TcpStream| s
-    .peer_addr()
-    .ok()
-    .map(|a| a.ip()));
-transport!(UnixStream, |_: &UnixStream| None);
+transport!(TcpStream);
+transport!(UnixStream);
 
 /// A request dispatched to a route, answered when its body has been read.
 ///
@@ -412,6 +405,7 @@ struct FileBody {
 #[allow(clippy::manual_async_fn)]
 fn serve<T: Transport>(
     io: T,
+    peer: Option<IpAddr>,
     server: Arc<Server>,
     mut session: Session,
 ) -> impl Future<Output = ()> {
@@ -426,7 +420,7 @@ fn serve<T: Transport>(
             // 1. Everything session-core has for us now.
             loop {
                 match session.poll_event(now) {
-                    Event::Request(head) => exchange = Some(dispatch(&server, &head, &io)),
+                    Event::Request(head) => exchange = Some(dispatch(&server, &head, peer)),
                     Event::BodyData(_) => {} // no route kind here reads request bodies yet
                     Event::BodyEnd => {
                         if let Some(ex) = exchange.take() {
@@ -522,7 +516,7 @@ fn serve<T: Transport>(
 }
 
 /// Routes a request and plans its answer (sent once its body has been read).
-fn dispatch<'s, T: Transport>(server: &'s Server, head: &RequestHead, io: &T) -> Exchange<'s> {
+fn dispatch<'s>(server: &'s Server, head: &RequestHead, peer: Option<IpAddr>) -> Exchange<'s> {
     let path = crate::router::normalize(head.path());
     let route = match &path {
         Ok(path) => server.router.find(head.headers().get("host"), path),
@@ -563,9 +557,8 @@ fn dispatch<'s, T: Transport>(server: &'s Server, head: &RequestHead, io: &T) ->
     };
     let log = server.access_log.enabled().then(|| {
         Box::new(Entry {
-            // Asked only when logging: keeping it in every idle session costs 24 bytes each.
-            remote: io.peer_ip(),
-            time: SystemTime::now(),
+            remote: peer,
+            time: SystemTime::UNIX_EPOCH, // set when the response is sent
             request_line: Entry::request_line_of(head),
             status: 0,
             bytes: 0,
