@@ -440,3 +440,82 @@ static = {{ dir = "{}" }}
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn a_slow_reader_does_not_make_the_server_buffer_the_file() {
+    let dir = common::temp_dir("slow-reader-root");
+    let big = vec![b'x'; 32 << 20];
+    std::fs::write(dir.join("big.bin"), &big).unwrap();
+    let root = dir.to_str().unwrap();
+    let server = Server::start(
+        "slow-reader",
+        None,
+        &["--root", root, "--access-log", "off"],
+    );
+    let (r, _) = exchange(&server, b"GET /missing HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(r.status, 404);
+    let before = rss_kib(server.pid());
+    let mut s = server.connect();
+    s.write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let mut first = [0u8; 1024];
+    s.read_exact(&mut first).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let during = rss_kib(server.pid());
+    assert!(
+        during < before + 2048,
+        "server grew from {before} KiB to {during} KiB while the client did not read"
+    );
+    let mut rest = Vec::new();
+    let head_end = first.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let want = big.len() - (first.len() - head_end);
+    rest.resize(want, 0);
+    s.read_exact(&mut rest).unwrap();
+    assert!(rest.iter().all(|&b| b == b'x'));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_multi_thread_runtime_serves_and_drains_too() {
+    let mut server = Server::start(
+        "multi-thread",
+        None,
+        &[
+            "--runtime",
+            "multi-thread",
+            "--workers",
+            "2",
+            "--access-log",
+            "off",
+        ],
+    );
+    let mut s = server.connect();
+    s.write_all(&GET_PLAIN.repeat(3)).unwrap();
+    for _ in 0..3 {
+        assert_eq!(read_response(&mut s, false).body, b"Hello, World!");
+    }
+    s.write_all(b"POST /plaintext HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // SIGINT drains like SIGTERM.
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &server.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(200));
+    s.write_all(b"cd").unwrap();
+    let r = read_response(&mut s, false);
+    assert_eq!(r.status, 200);
+    assert!(r.closes());
+    assert_eq!(server.wait_exit(Duration::from_secs(10)), Some(0));
+}
