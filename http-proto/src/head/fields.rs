@@ -451,16 +451,23 @@ pub(crate) fn parse_content_length(value: &[u8]) -> Option<u64> {
 
 /// `uri-host [ ":" port ]` (RFC 9110 §7.2), checked by byte class: reg-name and IP-literal
 /// characters, with an optional all-digit port. Empty is valid (RFC 9112 §3.2).
+#[inline]
 pub(crate) fn valid_host(v: &[u8]) -> bool {
-    if v.first() != Some(&b'[') {
-        // reg-name or IPv4address, the common case: one pass, then an optional port.
-        let host_len = reg_name_len(v);
-        return match v.get(host_len) {
-            None => true,
-            Some(b':') => v[host_len + 1..].iter().all(u8::is_ascii_digit),
-            Some(_) => false,
-        };
+    if v.first() == Some(&b'[') {
+        return valid_ip_literal_host(v);
     }
+    // reg-name or IPv4address, the common case: one pass, then an optional port.
+    let host_len = reg_name_len(v);
+    match v.get(host_len) {
+        None => true,
+        Some(b':') => v[host_len + 1..].iter().all(u8::is_ascii_digit),
+        Some(_) => false,
+    }
+}
+
+/// [`valid_host`] for a value starting with `[`: an IP-literal, then an optional port.
+#[cold]
+fn valid_ip_literal_host(v: &[u8]) -> bool {
     let (host, port) = match v.iter().rposition(|&b| b == b':') {
         // An IPv6 literal holds colons: the port colon is the one after `]`.
         Some(i) if v.first() != Some(&b'[') || v[..i].ends_with(b"]") => {
