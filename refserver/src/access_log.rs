@@ -12,7 +12,7 @@ use bytes::Bytes;
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -53,13 +53,18 @@ impl Entry {
 
 enum Message {
     Entry(Box<Entry>),
+    Reopen(Box<dyn Write + Send>),
     Stop,
 }
 
 /// The logging side shared by all sessions; cheap to call when logging is off.
+///
+/// The writer thread runs even when logging is off, so a reload
+/// ([`reopen`](Self::reopen)) can turn it on, switch files, or reopen a rotated file.
 #[derive(Debug)]
 pub(crate) struct AccessLog {
-    tx: Option<SyncSender<Message>>,
+    tx: SyncSender<Message>,
+    enabled: AtomicBool,
     dropped: AtomicU64,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
@@ -70,45 +75,59 @@ impl std::fmt::Debug for Message {
     }
 }
 
+/// The sink for a target: `None` for `"off"`.
+fn open_sink(target: &str) -> io::Result<Option<Box<dyn Write + Send>>> {
+    Ok(match target {
+        "off" => None,
+        "stdout" => Some(Box::new(io::stdout())),
+        path => Some(Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?,
+        )),
+    })
+}
+
 impl AccessLog {
     /// Starts the writer for `target`: `"stdout"`, `"off"`, or a file path (appended to).
     pub(crate) fn start(target: &str) -> io::Result<Self> {
-        let sink: Box<dyn Write + Send> = match target {
-            "off" => {
-                return Ok(Self {
-                    tx: None,
-                    dropped: AtomicU64::new(0),
-                    writer: Mutex::new(None),
-                });
-            }
-            "stdout" => Box::new(io::stdout()),
-            path => Box::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)?,
-            ),
-        };
+        let sink = open_sink(target)?;
+        let enabled = AtomicBool::new(sink.is_some());
         let (tx, rx) = sync_channel(CHANNEL_CAPACITY);
         let writer = std::thread::Builder::new()
             .name("access-log".to_owned())
             .spawn(move || write_entries(&rx, sink))?;
         Ok(Self {
-            tx: Some(tx),
+            tx,
+            enabled,
             dropped: AtomicU64::new(0),
             writer: Mutex::new(Some(writer)),
         })
     }
 
+    /// Switches to `target` (also reopens the same file, after log rotation). Entries
+    /// queued before the switch go to the old sink.
+    pub(crate) fn reopen(&self, target: &str) -> io::Result<()> {
+        let sink = open_sink(target)?;
+        let on = sink.is_some();
+        if let Some(sink) = sink {
+            self.tx
+                .send(Message::Reopen(sink))
+                .map_err(|_| io::Error::other("access log writer is gone"))?;
+        }
+        self.enabled.store(on, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// Whether entries are written at all (callers skip building them when not).
     pub(crate) fn enabled(&self) -> bool {
-        self.tx.is_some()
+        self.enabled.load(Ordering::Relaxed)
     }
 
     /// Queues an entry without waiting; drops it if the writer is behind.
     pub(crate) fn log(&self, entry: Entry) {
-        if let Some(tx) = &self.tx
-            && let Err(TrySendError::Full(_)) = tx.try_send(Message::Entry(Box::new(entry)))
+        if let Err(TrySendError::Full(_)) = self.tx.try_send(Message::Entry(Box::new(entry)))
             && self
                 .dropped
                 .fetch_add(1, Ordering::Relaxed)
@@ -125,9 +144,7 @@ impl AccessLog {
 
     /// Writes what is queued, stops the writer and waits for it.
     pub(crate) fn stop(&self) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(Message::Stop);
-        }
+        let _ = self.tx.send(Message::Stop);
         let writer = self.writer.lock().ok().and_then(|mut w| w.take());
         if let Some(writer) = writer {
             let _ = writer.join();
@@ -135,8 +152,8 @@ impl AccessLog {
     }
 }
 
-fn write_entries(rx: &Receiver<Message>, sink: Box<dyn Write + Send>) {
-    let mut out = io::BufWriter::with_capacity(64 * 1024, sink);
+fn write_entries(rx: &Receiver<Message>, sink: Option<Box<dyn Write + Send>>) {
+    let mut out = sink.map(|s| io::BufWriter::with_capacity(64 * 1024, s));
     let mut line = Vec::with_capacity(512);
     let mut clock = ClfClock::default();
     while let Ok(first) = rx.recv() {
@@ -144,26 +161,37 @@ fn write_entries(rx: &Receiver<Message>, sink: Box<dyn Write + Send>) {
         while let Some(message) = next {
             match message {
                 Message::Entry(entry) => {
-                    line.clear();
-                    format_entry(&entry, &mut clock, &mut line);
-                    if out.write_all(&line).is_err() {
-                        return;
+                    if let Some(out) = &mut out {
+                        line.clear();
+                        format_entry(&entry, &mut clock, &mut line);
+                        if let Err(e) = out.write_all(&line) {
+                            tracing::error!("access log: write failed: {e}");
+                        }
                     }
                 }
+                Message::Reopen(sink) => {
+                    if let Some(old) = &mut out {
+                        let _ = old.flush();
+                    }
+                    out = Some(io::BufWriter::with_capacity(64 * 1024, sink));
+                }
                 Message::Stop => {
-                    let _ = out.flush();
+                    if let Some(out) = &mut out {
+                        let _ = out.flush();
+                    }
                     return;
                 }
             }
             next = rx.try_recv().ok();
         }
-        let _ = out.flush();
+        if let Some(out) = &mut out {
+            let _ = out.flush();
+        }
         // Let entries gather before blocking again: a writer parked in `recv` must be woken
         // (a futex call and a context switch) for every entry, which under load costs more
         // than formatting it. Lines appear at most this much later.
         std::thread::sleep(BATCH_PAUSE);
     }
-    let _ = out.flush();
 }
 
 /// `host - - [day/Mon/year:HH:MM:SS +0000] "request" status bytes "referer" "agent"\n`.
@@ -343,6 +371,14 @@ mod tests {
         assert_eq!(text.lines().count(), 100);
         assert_eq!(log.dropped(), 0);
         let _ = std::fs::remove_file(&path);
-        assert!(!AccessLog::start("off").unwrap().enabled());
+        let off = AccessLog::start("off").unwrap();
+        assert!(!off.enabled());
+        // A reload can turn it on.
+        off.reopen(path.to_str().unwrap()).unwrap();
+        assert!(off.enabled());
+        off.log(entry());
+        off.stop();
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
+        let _ = std::fs::remove_file(&path);
     }
 }

@@ -12,18 +12,19 @@ use crate::config::{Config, ListenAddr, RuntimeLayout};
 use crate::listener::{self, AcceptError};
 use crate::reply::{Body, Reply};
 use crate::router::{FixedResponse, RouteKind, Router};
-use crate::shutdown::{self, ShutdownSignal};
+use crate::shutdown::{self, ShutdownSignal, SignalKindSeen};
 use crate::static_files;
 use crate::status::{GatewayCounts, StatusSnapshot};
 use bytes::BytesMut;
 use http_proto::{DateCache, Method, RequestHead, Response};
 use session_core::{Admission, Event, OverloadPolicy, Registry, Session, Ticket};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::os::unix::fs::FileExt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{Interest, Ready};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
@@ -34,15 +35,65 @@ const FILE_CHUNK: usize = 64 * 1024;
 /// What every session task shares.
 #[derive(Debug)]
 pub(crate) struct Server {
-    router: Router,
+    routes: RouteTable,
     registry: Registry,
-    limits: Arc<session_core::Limits>,
+    /// Limits for sessions accepted from now on (a reload replaces them; open sessions
+    /// keep the ones they started with).
+    limits: RwLock<Arc<session_core::Limits>>,
     access_log: AccessLog,
     started: Instant,
     cgi: GatewayCounters,
     fastcgi: GatewayCounters,
     /// Size of one session task's future (it holds the `Session` inline), once known.
     session_task_bytes: AtomicU64,
+}
+
+/// The routes in force. A reload swaps them without putting a lock on the request path:
+/// each worker thread caches the current `&'static Router` and re-reads it only when the
+/// generation number moved. Routes are leaked on purpose (`Box::leak`): a request in
+/// flight may still use the previous ones, and a reload is rare, so each one keeps its
+/// predecessor's few kilobytes for the life of the process.
+#[derive(Debug)]
+struct RouteTable {
+    generation: AtomicU64,
+    current: RwLock<&'static Router>,
+}
+
+/// Generation numbers, unique in the process so a thread's cache never mistakes one
+/// table's routes for another's.
+static GENERATIONS: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static CACHED_ROUTES: Cell<(u64, Option<&'static Router>)> = const { Cell::new((0, None)) };
+}
+
+impl RouteTable {
+    fn new(router: Router) -> Self {
+        Self {
+            generation: AtomicU64::new(GENERATIONS.fetch_add(1, Relaxed)),
+            current: RwLock::new(Box::leak(Box::new(router))),
+        }
+    }
+
+    /// The routes in force: one atomic load on the common path.
+    fn get(&self) -> &'static Router {
+        let generation = self.generation.load(Acquire);
+        CACHED_ROUTES.with(|cache| match cache.get() {
+            (cached, Some(router)) if cached == generation => router,
+            _ => {
+                let router = *self.current.read().unwrap_or_else(PoisonError::into_inner);
+                cache.set((generation, Some(router)));
+                router
+            }
+        })
+    }
+
+    fn replace(&self, router: Router) {
+        let router: &'static Router = Box::leak(Box::new(router));
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = router;
+        self.generation
+            .store(GENERATIONS.fetch_add(1, Relaxed), Release);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -55,9 +106,9 @@ impl Server {
     /// Compiles routes and starts the access log.
     pub(crate) fn new(config: &Config) -> Result<Self, Box<dyn std::error::Error>> {
         Ok(Self {
-            router: Router::new(&config.routes)?,
+            routes: RouteTable::new(Router::new(&config.routes)?),
             registry: Registry::new(config.limits.registry_config()),
-            limits: Arc::new(config.limits.session_limits()),
+            limits: RwLock::new(Arc::new(config.limits.session_limits())),
             access_log: AccessLog::start(&config.access_log)
                 .map_err(|e| format!("access_log `{}`: {e}", config.access_log))?,
             started: Instant::now(),
@@ -93,9 +144,16 @@ impl Server {
     }
 }
 
-/// Binds every listener, prints where it listens, runs the workers, and returns once a
-/// SIGTERM/SIGINT drain is over (the caller exits 0).
-pub(crate) fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+/// Reads the configuration again (the file and the command line's overrides).
+pub(crate) type ReloadConfig<'a> = &'a dyn Fn() -> Result<Config, Box<dyn std::error::Error>>;
+
+/// Binds every listener, prints where it listens, runs the workers, reloads on SIGHUP
+/// with `reload_config`, and returns once a SIGTERM/SIGINT drain is over (the caller
+/// exits 0).
+pub(crate) fn run(
+    config: &Config,
+    reload_config: ReloadConfig<'_>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let control = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -141,7 +199,7 @@ pub(crate) fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(
         workers,
         runtime = ?config.runtime,
-        routes = server.router.routes().len(),
+        routes = server.routes.get().routes().len(),
         "refserver {} started",
         env!("CARGO_PKG_VERSION")
     );
@@ -167,12 +225,18 @@ pub(crate) fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
         })?;
     }
 
+    let mut running = config.clone();
     control.block_on(async {
-        let name = signals.wait().await;
+        let name = loop {
+            match signals.wait().await {
+                SignalKindSeen::Stop(name) => break name,
+                SignalKindSeen::Reload => reload(&server, &mut running, reload_config),
+            }
+        };
         let active = server.registry.active();
         tracing::info!("{name}: stopped accepting, draining {active} sessions");
         trigger.trigger(&server.registry);
-        let deadline = Duration::from_millis(config.shutdown_timeout_ms);
+        let deadline = Duration::from_millis(running.shutdown_timeout_ms);
         let left = shutdown::drain(deadline, || busy_sessions(&server.registry)).await;
         if left > 0 {
             tracing::warn!("shutdown deadline passed with {left} sessions open; closing them");
@@ -188,6 +252,76 @@ pub(crate) fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
+}
+
+/// SIGHUP: applies a new configuration without dropping sessions.
+///
+/// Routes, the access log (also reopened, for log rotation), the drain deadline and the
+/// limits of sessions accepted from now on change at once; sessions already open keep
+/// their limits. Listeners, workers, the runtime layout, the backlog and the registry's
+/// `max_sessions`/`overload` need a restart: a change there is logged and not applied.
+/// A configuration that does not load leaves the running one in force.
+fn reload(server: &Server, running: &mut Config, reload_config: ReloadConfig<'_>) {
+    let mut new = match reload_config() {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!("SIGHUP: configuration not reloaded, the running one stays: {e}");
+            return;
+        }
+    };
+    let router = match Router::new(&new.routes) {
+        Ok(router) => router,
+        Err(e) => {
+            tracing::error!("SIGHUP: configuration not reloaded, the running one stays: {e}");
+            return;
+        }
+    };
+    let mut needs_restart = Vec::new();
+    if new.listen != running.listen {
+        needs_restart.push("listen");
+    }
+    if new.workers != running.workers {
+        needs_restart.push("workers");
+    }
+    if new.runtime != running.runtime {
+        needs_restart.push("runtime");
+    }
+    if new.backlog != running.backlog {
+        needs_restart.push("backlog");
+    }
+    if new.limits.max_sessions != running.limits.max_sessions
+        || new.limits.overload != running.limits.overload
+    {
+        needs_restart.push("limits.max_sessions/overload");
+    }
+    if let Err(e) = server.access_log.reopen(&new.access_log) {
+        tracing::error!(
+            "SIGHUP: access log `{}` not opened, keeping the current one: {e}",
+            new.access_log
+        );
+        new.access_log.clone_from(&running.access_log);
+    }
+    let routes = router.routes().len();
+    server.routes.replace(router);
+    *server
+        .limits
+        .write()
+        .unwrap_or_else(PoisonError::into_inner) = Arc::new(new.limits.session_limits());
+    // What needs a restart keeps its running value, so the next reload compares alike.
+    new.listen.clone_from(&running.listen);
+    new.workers = running.workers;
+    new.runtime = running.runtime;
+    new.backlog = running.backlog;
+    new.limits.max_sessions = running.limits.max_sessions;
+    new.limits.overload = running.limits.overload;
+    *running = new;
+    tracing::info!("SIGHUP: configuration reloaded: {routes} routes; open sessions kept");
+    if !needs_restart.is_empty() {
+        tracing::warn!(
+            "SIGHUP: {} changed and takes effect only on restart",
+            needs_restart.join(", ")
+        );
+    }
 }
 
 /// Sessions the drain waits for: those with a request in flight or output to flush.
@@ -333,7 +467,8 @@ fn spawn_session<T: Transport + Send + Sync + 'static>(
     server: &Arc<Server>,
     ticket: Ticket,
 ) {
-    let session = Session::new(Arc::clone(&server.limits), ticket, Instant::now());
+    let limits = Arc::clone(&server.limits.read().unwrap_or_else(PoisonError::into_inner));
+    let session = Session::new(limits, ticket, Instant::now());
     let task = serve(io, peer, Arc::clone(server), session);
     if server.session_task_bytes.load(Relaxed) == 0 {
         server
@@ -516,10 +651,10 @@ fn serve<T: Transport>(
 }
 
 /// Routes a request and plans its answer (sent once its body has been read).
-fn dispatch<'s>(server: &'s Server, head: &RequestHead, peer: Option<IpAddr>) -> Exchange<'s> {
+fn dispatch(server: &Server, head: &RequestHead, peer: Option<IpAddr>) -> Exchange<'static> {
     let path = crate::router::normalize(head.path());
     let route = match &path {
-        Ok(path) => server.router.find(head.headers().get("host"), path),
+        Ok(path) => server.routes.get().find(head.headers().get("host"), path),
         Err(_) => None,
     };
     let answer = match route.map(|r| (r, &r.kind)) {

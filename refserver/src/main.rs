@@ -109,7 +109,8 @@ fn main() -> ExitCode {
         print!("{}", config.to_toml());
         return ExitCode::SUCCESS;
     }
-    match driver::run(&config) {
+    let reload = || cli.config().map_err(Into::into);
+    match driver::run(&config, &reload) {
         Ok(()) => {
             // Worker threads hold sessions past the drain deadline: leave without joining them.
             std::process::exit(0);

@@ -6,8 +6,7 @@
 //! module only carries the signal to every accept loop and session task (a `watch`
 //! channel works across all worker runtimes) and watches the clock.
 //!
-//! SIGHUP (reload) is not supported yet: it is ignored with a log line, so a stray HUP
-//! does not kill the server.
+//! SIGHUP asks for a configuration reload (carried out by the driver).
 
 use session_core::Registry;
 use std::time::{Duration, Instant};
@@ -67,18 +66,23 @@ impl Signals {
         })
     }
 
-    /// Waits for SIGTERM or SIGINT; logs and ignores SIGHUP meanwhile.
-    pub(crate) async fn wait(&mut self) -> &'static str {
-        loop {
-            tokio::select! {
-                _ = self.term.recv() => return "SIGTERM",
-                _ = self.int.recv() => return "SIGINT",
-                _ = self.hup.recv() => {
-                    tracing::warn!("SIGHUP: configuration reload is not supported yet; restart to apply changes");
-                }
-            }
+    /// Waits for the next signal that asks for something.
+    pub(crate) async fn wait(&mut self) -> SignalKindSeen {
+        tokio::select! {
+            _ = self.term.recv() => SignalKindSeen::Stop("SIGTERM"),
+            _ = self.int.recv() => SignalKindSeen::Stop("SIGINT"),
+            _ = self.hup.recv() => SignalKindSeen::Reload,
         }
     }
+}
+
+/// What a signal asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignalKindSeen {
+    /// SIGTERM or SIGINT: drain and exit.
+    Stop(&'static str),
+    /// SIGHUP: reload the configuration.
+    Reload,
 }
 
 /// After the trigger: waits until `busy()` is 0 or `deadline` passes, checking every

@@ -519,3 +519,59 @@ fn the_multi_thread_runtime_serves_and_drains_too() {
     assert!(r.closes());
     assert_eq!(server.wait_exit(Duration::from_secs(10)), Some(0));
 }
+
+#[test]
+fn sighup_reloads_routes_and_access_log_without_dropping_sessions() {
+    let config = |body: &str, log: &str| {
+        format!(
+            r#"
+access_log = "{log}"
+[[route]]
+prefix = "/plaintext"
+respond = {{ content_type = "text/plain", body = "{body}" }}
+"#
+        )
+    };
+    let server = Server::start("reload", Some(&config("A", "off")), &[]);
+    let path = server.dir.join("refserver.toml");
+    let log = server.dir.join("access.log");
+    let hup = || {
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &server.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let mut s = server.connect();
+    s.write_all(GET_PLAIN).unwrap();
+    assert_eq!(read_response(&mut s, false).text(), "A");
+
+    std::fs::write(&path, config("B", "access.log")).unwrap();
+    hup();
+    // The same keep-alive session sees the new routes.
+    s.write_all(GET_PLAIN).unwrap();
+    assert_eq!(read_response(&mut s, false).text(), "B");
+    let (r, _) = exchange(&server, GET_PLAIN);
+    assert_eq!(r.text(), "B");
+
+    // A broken file leaves the running configuration in force.
+    std::fs::write(&path, "[[route]]\nprefix = \"/\"\nrespnd = {}\n").unwrap();
+    hup();
+    s.write_all(GET_PLAIN).unwrap();
+    assert_eq!(read_response(&mut s, false).text(), "B");
+
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.lines().count() >= 3 {
+            assert!(
+                text.contains("\"GET /plaintext HTTP/1.1\" 200 1 "),
+                "{text}"
+            );
+            break;
+        }
+        assert!(Instant::now() < until, "access log after reload: {text:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
