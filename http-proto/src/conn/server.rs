@@ -148,18 +148,19 @@ impl ServerConn {
         self.buf.len()
     }
 
-    /// Frees the receive buffer's memory when it holds nothing, so an idle keep-alive
-    /// connection costs no buffer. Reading into [`read_buf`](Self::read_buf) allocates again.
+    /// Frees the receive buffer's and the parser's memory when nothing is buffered, so an
+    /// idle keep-alive connection costs no buffer. Reading into [`read_buf`](Self::read_buf) allocates again.
     pub fn release_buffer(&mut self) {
         if self.buf.is_empty() {
             self.buf = BytesMut::new();
+            self.parser.release();
         }
     }
 
-    /// Heap bytes held by the receive buffer.
+    /// Heap bytes held by the receive buffer and the head parser.
     #[must_use]
     pub fn buffer_capacity(&self) -> usize {
-        self.buf.capacity()
+        self.buf.capacity() + self.parser.heap_bytes()
     }
 
     /// The client closed its sending side (a read returned 0). Poll once more.
