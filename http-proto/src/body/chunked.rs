@@ -4,7 +4,7 @@ use super::BodyEvent;
 use crate::error::{Error, ErrorKind};
 use crate::head::{FieldSection, SectionEnd, parse_fields, scan::TOKEN};
 use crate::limits::Limits;
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 
 /// Decodes a chunked body one piece at a time; any split of the input gives the same data.
 ///
@@ -96,7 +96,13 @@ impl ChunkedDecoder {
                 }
                 State::Trailers => return self.trailers(buf, limits),
                 _ => {
-                    // Line-level states go byte by byte; they are a few bytes per chunk.
+                    if let Some(used) = self.size_line_fast(buf, limits)? {
+                        self.consumed += used as u64;
+                        buf.advance(used);
+                        continue;
+                    }
+                    // Anything else (extensions, a line split across reads, errors) goes
+                    // byte by byte; these lines are a few bytes per chunk.
                     let mut used = 0;
                     let mut step = Ok(());
                     for &b in buf.iter() {
@@ -110,7 +116,7 @@ impl ChunkedDecoder {
                         }
                     }
                     self.consumed += used as u64;
-                    let _ = buf.split_to(used);
+                    buf.advance(used);
                     step?;
                     if buf.is_empty() && !matches!(self.state, State::Trailers) {
                         return Ok(BodyEvent::NeedData);
@@ -118,6 +124,32 @@ impl ChunkedDecoder {
                 }
             }
         }
+    }
+
+    /// The common case in one step: `[CRLF] HEX CRLF` (the end of the previous chunk's
+    /// data and the next size line, without extensions) wholly in `buf`. `None` leaves the
+    /// input to the byte-wise states, which accept the same language.
+    fn size_line_fast(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<usize>, Error> {
+        let start = match self.state {
+            State::SizeStart => 0,
+            State::DataCr if buf.starts_with(b"\r\n") => 2,
+            _ => return Ok(None),
+        };
+        let line = &buf[start..];
+        let digits = line
+            .iter()
+            .take(17)
+            .take_while(|b| b.is_ascii_hexdigit())
+            .count();
+        if digits == 0 || digits > 16 || line.get(digits..digits + 2) != Some(b"\r\n") {
+            return Ok(None);
+        }
+        let size = line[..digits]
+            .iter()
+            .fold(0u64, |n, &b| n << 4 | u64::from(hex(b).unwrap_or(0)));
+        self.ext_len = 0;
+        self.state = self.size_line_done(size, limits)?;
+        Ok(Some(start + digits + 2))
     }
 
     fn err(&self, kind: ErrorKind) -> Error {
