@@ -151,3 +151,8 @@ mod tests {
         assert!(buf.is_empty());
     }
 }
+
+/// The README's Rust examples, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

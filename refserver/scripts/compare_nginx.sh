@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Plaintext: refserver vs nginx `return 200`, one worker each, same wrk run, alternating
-# A,B,A,B. Prints requests/s and server CPU microseconds per request (utime+stime from
-# /proc/PID/stat before and after each run) for every run, then the medians.
+# Plaintext: refserver vs nginx `return 200` vs hyper, one worker each, same wrk run,
+# alternating A,B,C,A,B,C. Prints requests/s and server CPU microseconds per request
+# (utime+stime from /proc/PID/stat before and after each run) for every run, then the medians.
+# hyper is skipped if its example binary is not built.
 #
-#   cargo build --release -p refserver && refserver/scripts/compare_nginx.sh [runs] [seconds]
+#   cargo build --release -p refserver -p benches --example hyper_plaintext
+#   refserver/scripts/compare_nginx.sh [runs] [seconds]
 set -euo pipefail
 RUNS=${1:-3}
 SECS=${2:-5}
@@ -12,12 +14,21 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${BIN:-$ROOT/target/release/refserver}
 RS_PORT=${RS_PORT:-18080}
 NG_PORT=${NG_PORT:-18081}
+HY_PORT=${HY_PORT:-18082}
+HYPER=${HYPER:-$ROOT/target/release/examples/hyper_plaintext}
 RS_ARGS=${RS_ARGS:---workers 1}
 TMP=$(mktemp -d)
-trap 'kill $RS_PID 2>/dev/null || true; [ -f $TMP/nginx.pid ] && kill $(cat $TMP/nginx.pid) 2>/dev/null || true; sleep 0.3; rm -rf $TMP' EXIT
+HY_PID=
+trap 'kill $RS_PID $HY_PID 2>/dev/null || true; [ -f $TMP/nginx.pid ] && kill $(cat $TMP/nginx.pid) 2>/dev/null || true; sleep 0.3; rm -rf $TMP' EXIT
 
 "$BIN" --listen 127.0.0.1:$RS_PORT --access-log off $RS_ARGS >"$TMP/rs.out" 2>"$TMP/rs.err" &
 RS_PID=$!
+SERVERS="refserver nginx"
+if [ -x "$HYPER" ]; then
+  "$HYPER" 127.0.0.1:$HY_PORT >"$TMP/hy.out" 2>&1 &
+  HY_PID=$!
+  SERVERS="$SERVERS hyper"
+fi
 
 mkdir -p "$TMP/logs"
 cat >"$TMP/nginx.conf" <<CONF
@@ -57,14 +68,15 @@ run() { # name pid port
   echo "$1 $rps $us"
 }
 
-for _ in 1 2; do wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$RS_PORT/plaintext" >/dev/null; wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$NG_PORT/plaintext" >/dev/null; done
+for port in $RS_PORT $NG_PORT ${HY_PID:+$HY_PORT}; do wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$port/plaintext" >/dev/null; done
 echo "server req/s cpu_us/req"
 for _ in $(seq "$RUNS"); do
   run refserver $RS_PID $RS_PORT | tee -a "$TMP/results"
   run nginx "$NG_WORKER" $NG_PORT | tee -a "$TMP/results"
+  if [ -n "$HY_PID" ]; then run hyper "$HY_PID" $HY_PORT | tee -a "$TMP/results"; fi
 done
 echo "medians:"
-for name in refserver nginx; do
+for name in $SERVERS; do
   grep "^$name " "$TMP/results" | awk '{print $2}' | sort -n | awk -v n="$name" '{a[NR]=$1} END {printf "%s req/s %s ", n, a[int((NR+1)/2)]}'
   grep "^$name " "$TMP/results" | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {printf "cpu_us/req %s\n", a[int((NR+1)/2)]}'
 done
