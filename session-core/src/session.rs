@@ -9,6 +9,9 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Output buffer capacity reserved when a response starts on an empty buffer.
+const RESPONSE_BUFFER: usize = 1024;
+
 /// What the driver must do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 // The head is the common event: boxing it would cost an allocation per request.
@@ -202,6 +205,15 @@ impl Session {
         buf
     }
 
+    /// A read found nothing (the socket said readable, the read would block): gives back
+    /// the buffer [`read_buf`](Self::read_buf) reserved if it holds nothing, so an idle
+    /// session keeps no memory through spurious wake-ups.
+    pub fn handle_read_nothing(&mut self) {
+        if self.conn.buffered() == 0 {
+            self.conn.release_buffer();
+        }
+    }
+
     /// `n` bytes were read into [`read_buf`](Self::read_buf); 0 means the client closed.
     pub fn handle_read(&mut self, n: usize, now: Instant) {
         if n == 0 {
@@ -357,6 +369,10 @@ impl Session {
             self.write_progress = now;
         }
         self.handler_progress = now;
+        if self.out.capacity() == 0 {
+            // One allocation that fits a typical head and small body, instead of regrowing.
+            self.out.reserve(RESPONSE_BUFFER);
+        }
         let result = if self.last_response.is_some() {
             let mut fields: Vec<(&[u8], &[u8])> = response.headers.to_vec();
             fields.push((b"connection", b"close"));
