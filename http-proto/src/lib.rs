@@ -57,6 +57,7 @@ mod head;
 #[cfg(feature = "http")]
 mod http_compat;
 mod limits;
+pub mod semantics;
 mod write;
 
 pub use body::{BodyDecoder, BodyEncoder, BodyEvent, ChunkedDecoder};

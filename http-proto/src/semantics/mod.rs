@@ -1,0 +1,44 @@
+//! HTTP semantics a server applies after parsing (RFC 9110, RFC 3986): the rules that
+//! decide *what* to answer, not how the bytes are framed.
+//!
+//! Each rule lives in its own file and is a pure function of field values (and, where the
+//! rule needs one, facts the caller supplies such as a representation's length or
+//! validators). Nothing here reads a file, a socket or a clock; the server asks and acts.
+//!
+//! | rule | RFC | entry point |
+//! |---|---|---|
+//! | conditional requests | RFC 9110 §13 | [`Preconditions::evaluate`], [`if_range_allows`], [`EntityTag`] |
+//! | byte ranges | RFC 9110 §14 | [`parse_range`] → [`RangeOutcome`] |
+//! | request path normal form | RFC 3986 §2.1, §5.2.4 | [`normalize_path`] |
+//! | `Host` without its port | RFC 9110 §7.2, RFC 3986 §3.2.2 | [`host_without_port`], [`split_host_port`] |
+//!
+//! # Example: a static file's answer
+//!
+//! ```
+//! use http_proto::semantics::{
+//!     normalize_path, parse_range, Precondition, Preconditions, RangeOutcome, Validators,
+//! };
+//! use http_proto::Method;
+//!
+//! let path = normalize_path(b"/docs/./a%20b.txt").unwrap();
+//! assert_eq!(&path[..], b"/docs/a b.txt");
+//!
+//! let validators = Validators::new(Some(b"\"v1\""), None);
+//! let pre = Preconditions { if_none_match: Some(b"\"v0\""), ..Preconditions::default() };
+//! assert_eq!(pre.evaluate(Method::Get, &validators), Precondition::Proceed);
+//!
+//! assert_eq!(parse_range(b"bytes=-3", 10), RangeOutcome::Partial { start: 7, end: 9 });
+//! ```
+
+mod conditional;
+mod host;
+mod path;
+mod range;
+
+pub use conditional::{
+    EntityTag, Precondition, Preconditions, Validators, if_match_matches, if_none_match_matches,
+    if_range_allows, parse_http_date_secs,
+};
+pub use host::{host_without_port, split_host_port};
+pub use path::{PathError, normalize_path};
+pub use range::{RangeOutcome, parse_range};
