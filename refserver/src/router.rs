@@ -2,62 +2,15 @@
 //!
 //! A route matches on a path `prefix` (bytes, like nginx `location /x`), a path `suffix`
 //! (e.g. `.php`) and a `host`; every matcher it has must match. Routes see the path after
-//! [`normalize`]: percent-decoded once, dot-segments removed, slashes merged, so
-//! `/%63gi-bin/x` cannot slip past a `/cgi-bin/` route to the static files behind it.
+//! [`normalize_path`](http_proto::semantics::normalize_path): percent-decoded once,
+//! dot-segments removed, slashes merged, so `/%63gi-bin/x` cannot slip past a `/cgi-bin/`
+//! route to the static files behind it. The host is compared without its port
+//! ([`host_without_port`]).
 
 use crate::config::{ConfigError, RouteConfig};
 use bytes::Bytes;
-use std::borrow::Cow;
+use http_proto::semantics::host_without_port;
 use std::path::PathBuf;
-
-/// The path routes and route kinds work on: percent-decoded once (`%2F` too), with `.` and
-/// `..` segments resolved (RFC 3986 §5.2.4) and repeated slashes merged. A `..` above the
-/// root, or a NUL byte, is refused with 400. A path already in normal form is borrowed,
-/// so the common request pays one scan and no allocation.
-///
-/// The result is decoded bytes: route kinds must not decode it again (double decoding
-/// would turn `%252e` into `.`).
-pub(crate) fn normalize(path: &[u8]) -> Result<Cow<'_, [u8]>, u16> {
-    if !path.starts_with(b"/") {
-        return Ok(Cow::Borrowed(path)); // `*` (OPTIONS) or empty (CONNECT): no file path
-    }
-    let plain = !path.contains(&b'%')
-        && !path.windows(2).any(|w| w == b"//" || w == b"/.")
-        && !path.contains(&0);
-    if plain {
-        return Ok(Cow::Borrowed(path));
-    }
-    let decoded: Vec<u8> = percent_encoding::percent_decode(path).collect();
-    if decoded.contains(&0) {
-        return Err(400);
-    }
-    let mut segments: Vec<&[u8]> = Vec::new();
-    let mut trailing_slash = false;
-    for segment in decoded.split(|&b| b == b'/').skip(1) {
-        trailing_slash = true;
-        match segment {
-            b"" | b"." => {}
-            b".." => {
-                if segments.pop().is_none() {
-                    return Err(400);
-                }
-            }
-            s => {
-                segments.push(s);
-                trailing_slash = false;
-            }
-        }
-    }
-    let mut out = Vec::with_capacity(decoded.len());
-    for s in &segments {
-        out.push(b'/');
-        out.extend_from_slice(s);
-    }
-    if trailing_slash || out.is_empty() {
-        out.push(b'/');
-    }
-    Ok(Cow::Owned(out))
-}
 
 /// The routes, compiled from the configuration.
 #[derive(Debug)]
@@ -215,14 +168,6 @@ impl Route {
     }
 }
 
-/// `example.com` of `example.com:8080`, `[::1]` of `[::1]:80`.
-fn host_without_port(host: &[u8]) -> &[u8] {
-    match host.iter().rposition(|&b| b == b':') {
-        Some(i) if !host[i..].contains(&b']') => &host[..i],
-        _ => host,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,35 +234,6 @@ respond = { body = "b" }
         let route = r.find(None, b"/assets/a.css").unwrap();
         assert_eq!(route.rest_of(b"/assets/a.css"), b"/a.css");
         assert_eq!(route.describe(), "prefix=/assets");
-    }
-
-    #[test]
-    fn paths_are_normalized_before_matching() {
-        let n = |p: &[u8]| normalize(p).map(|c| String::from_utf8_lossy(&c).into_owned());
-        assert!(matches!(normalize(b"/plaintext"), Ok(Cow::Borrowed(_))));
-        assert!(matches!(normalize(b"/a/b.c/"), Ok(Cow::Borrowed(_))));
-        assert_eq!(n(b"/%63gi-bin/x").unwrap(), "/cgi-bin/x");
-        assert_eq!(n(b"//a///b").unwrap(), "/a/b");
-        assert_eq!(n(b"/a/./b/../c").unwrap(), "/a/c");
-        assert_eq!(n(b"/a/b/..").unwrap(), "/a/");
-        assert_eq!(n(b"/a/.").unwrap(), "/a/");
-        assert_eq!(n(b"/a%2Fb").unwrap(), "/a/b");
-        assert_eq!(n(b"/%2e%2e%2fx").unwrap_err(), 400);
-        assert_eq!(n(b"/..").unwrap_err(), 400);
-        assert_eq!(n(b"/a/../..").unwrap_err(), 400);
-        assert_eq!(n(b"/a%00b").unwrap_err(), 400);
-        // Decoded once only: `%252e` stays `%2e`, a name, not a dot-segment.
-        assert_eq!(n(b"/%252e%252e/x").unwrap(), "/%2e%2e/x");
-        assert_eq!(n(b"/.hidden").unwrap(), "/.hidden");
-        assert_eq!(n(b"*").unwrap(), "*");
-    }
-
-    #[test]
-    fn hosts_lose_their_port() {
-        assert_eq!(host_without_port(b"a.example:80"), b"a.example");
-        assert_eq!(host_without_port(b"a.example"), b"a.example");
-        assert_eq!(host_without_port(b"[::1]:80"), b"[::1]");
-        assert_eq!(host_without_port(b"[::1]"), b"[::1]");
     }
 
     #[test]

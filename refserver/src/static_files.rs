@@ -4,26 +4,30 @@
 //! chunks, so a large file is never loaded whole. Nothing here touches a socket.
 //!
 //! No escape from the root: the path arrives decoded and normalized by
-//! [`router::normalize`](crate::router::normalize) (which answers 400 for a `..` above the
-//! root or a NUL byte); a `..` segment is refused again here in case a caller forgot; and
+//! [`normalize_path`](http_proto::semantics::normalize_path) (which answers 400 for a `..`
+//! above the root or a NUL byte); a `..` segment is refused again here in case a caller
+//! forgot; and
 //! the resolved file is canonicalised and must still lie under the canonical root, so a
 //! symlink pointing out of it answers 403.
 //!
-//! The conditional (RFC 9110 §13) and range (RFC 9110 §14) rules used here are protocol
-//! rules: they live in the functions at the bottom of this file until http-proto offers
-//! them, and should move there.
+//! The conditional (RFC 9110 §13) and range (RFC 9110 §14) rules are http-proto's
+//! ([`http_proto::semantics`]); this file only chooses the validators (the entity tag is
+//! `"mtime-len"` in hex, a policy) and acts on the outcomes.
 
 use crate::reply::{Body, Reply};
 use crate::router::StaticRoute;
+use http_proto::semantics::{
+    Precondition, Preconditions, RangeOutcome, Validators, if_range_allows, parse_range,
+};
 use http_proto::{Method, RequestHead};
 use std::fs::{File, Metadata};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 /// Plans the answer for `rest` (the normalized path after the route's prefix: decoded, see
-/// [`router::normalize`](crate::router::normalize)) of request `head`.
+/// [`normalize_path`](http_proto::semantics::normalize_path)) of request `head`.
 pub(crate) fn plan(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Reply {
     let method = head.method();
     if !matches!(method, Method::Get | Method::Head) {
@@ -74,7 +78,11 @@ fn file_reply(file: File, meta: &Metadata, path: &Path, head: &RequestHead) -> R
     let mtime_secs = mtime.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let etag = format!("\"{mtime_secs:x}-{len:x}\"");
     let last_modified = httpdate::fmt_http_date(mtime);
-    let headers = head.headers();
+    let conditions = Preconditions::from_headers(head.headers());
+    let ours = Validators {
+        etag: Some(etag.as_bytes()),
+        last_modified: Some(mtime_secs),
+    };
 
     let validators = |status: u16| Reply {
         status,
@@ -85,27 +93,23 @@ fn file_reply(file: File, meta: &Metadata, path: &Path, head: &RequestHead) -> R
         body_len: 0,
         body: Body::Empty,
     };
-    if not_modified(
-        headers.get("if-none-match"),
-        headers.get("if-modified-since"),
-        &etag,
-        mtime_secs,
-    ) {
-        return validators(304);
+    match conditions.evaluate(head.method(), &ours) {
+        Precondition::NotModified => return validators(304),
+        Precondition::Failed => return Reply::error(412),
+        _ => {}
     }
 
-    let mut range = None;
+    let mut range = RangeOutcome::Full;
     if head.method() == Method::Get
-        && let Some(value) = headers.get("range")
-        && if_range_allows(headers.get("if-range"), &etag, mtime_secs)
+        && let Some(value) = head.headers().get("range")
+        && if_range_allows(conditions.if_range, &ours)
     {
-        match parse_range(value, len) {
-            RangeSpec::Ignore => {}
-            RangeSpec::Unsatisfiable => {
-                return Reply::error(416).with_header(b"content-range", format!("bytes */{len}"));
-            }
-            RangeSpec::Satisfiable { start, end } => range = Some((start, end)),
-        }
+        range = parse_range(value, len);
+    }
+    // Several ranges get the whole representation (RFC 9110 §14.2 lets a server ignore
+    // Range); multipart/byteranges is not worth its cost for static files.
+    if let (RangeOutcome::Unsatisfiable, Some(content_range)) = (range, range.content_range(len)) {
+        return Reply::error(416).with_header(b"content-range", content_range);
     }
 
     let mut reply = validators(200);
@@ -113,16 +117,15 @@ fn file_reply(file: File, meta: &Metadata, path: &Path, head: &RequestHead) -> R
         .headers
         .insert(0, (b"content-type", content_type(path).into_bytes()));
     reply.headers.push((b"accept-ranges", b"bytes".to_vec()));
-    let (offset, body_len) = match range {
-        Some((start, end)) => {
+    let (offset, body_len) = match (range, range.partial_len(), range.content_range(len)) {
+        (RangeOutcome::Partial { start, .. }, Some(n), Some(content_range)) => {
             reply.status = 206;
-            reply.headers.push((
-                b"content-range",
-                format!("bytes {start}-{end}/{len}").into_bytes(),
-            ));
-            (start, end - start + 1)
+            reply
+                .headers
+                .push((b"content-range", content_range.into_bytes()));
+            (start, n)
         }
-        None => (0, len),
+        _ => (0, len),
     };
     reply.body_len = body_len;
     reply.body = if head.method() == Method::Head || body_len == 0 {
@@ -191,105 +194,6 @@ fn content_type(path: &Path) -> String {
     }
 }
 
-/// RFC 9110 §13.1.2 and §13.1.3: whether a GET/HEAD gets 304. If-None-Match, when
-/// present, decides alone (weak comparison); otherwise If-Modified-Since.
-fn not_modified(
-    if_none_match: Option<&[u8]>,
-    if_modified_since: Option<&[u8]>,
-    etag: &str,
-    mtime_secs: u64,
-) -> bool {
-    if let Some(list) = if_none_match {
-        return list.split(|&b| b == b',').any(|tag| {
-            let tag = tag.trim_ascii();
-            tag == b"*" || tag.strip_prefix(b"W/").unwrap_or(tag) == etag.as_bytes()
-        });
-    }
-    if_modified_since
-        .and_then(parse_date_secs)
-        .is_some_and(|since| mtime_secs <= since)
-}
-
-/// RFC 9110 §13.1.5: a Range applies only if If-Range (when present) still matches:
-/// a strong entity tag equal to ours, or exactly our Last-Modified date.
-fn if_range_allows(if_range: Option<&[u8]>, etag: &str, mtime_secs: u64) -> bool {
-    match if_range {
-        None => true,
-        Some(v) if v.starts_with(b"\"") => v == etag.as_bytes(),
-        Some(v) if v.starts_with(b"W/") => false,
-        Some(v) => parse_date_secs(v) == Some(mtime_secs),
-    }
-}
-
-fn parse_date_secs(value: &[u8]) -> Option<u64> {
-    let text = std::str::from_utf8(value).ok()?;
-    let time: SystemTime = httpdate::parse_http_date(text.trim()).ok()?;
-    time.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
-}
-
-/// What a Range field asks of a representation of `len` bytes.
-#[derive(Debug, PartialEq, Eq)]
-enum RangeSpec {
-    /// Not a single byte range we serve (other unit, several ranges, bad syntax): send 200.
-    Ignore,
-    /// No byte of the range exists: 416.
-    Unsatisfiable,
-    /// Bytes `start..=end`: 206.
-    Satisfiable { start: u64, end: u64 },
-}
-
-/// RFC 9110 §14.1.2 for one range: `bytes=a-b`, `bytes=a-`, `bytes=-n`. Several ranges are
-/// answered with the whole representation (§14.2 lets a server ignore Range).
-fn parse_range(value: &[u8], len: u64) -> RangeSpec {
-    let Some(spec) = value.trim_ascii().strip_prefix(b"bytes=") else {
-        return RangeSpec::Ignore;
-    };
-    if spec.contains(&b',') {
-        return RangeSpec::Ignore;
-    }
-    let Some(dash) = spec.iter().position(|&b| b == b'-') else {
-        return RangeSpec::Ignore;
-    };
-    let (first, last) = (spec[..dash].trim_ascii(), spec[dash + 1..].trim_ascii());
-    let number = |s: &[u8]| -> Option<u64> {
-        if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        std::str::from_utf8(s).ok()?.parse().ok()
-    };
-    match (first.is_empty(), last.is_empty()) {
-        (true, true) => RangeSpec::Ignore,
-        (true, false) => match number(last) {
-            None => RangeSpec::Ignore,
-            Some(0) => RangeSpec::Unsatisfiable,
-            Some(_) if len == 0 => RangeSpec::Unsatisfiable,
-            Some(n) => RangeSpec::Satisfiable {
-                start: len.saturating_sub(n),
-                end: len - 1,
-            },
-        },
-        (false, _) => {
-            let Some(start) = number(first) else {
-                return RangeSpec::Ignore;
-            };
-            let end = if last.is_empty() {
-                Some(u64::MAX)
-            } else {
-                number(last)
-            };
-            match end {
-                None => RangeSpec::Ignore,
-                Some(end) if end < start => RangeSpec::Ignore,
-                Some(_) if start >= len => RangeSpec::Unsatisfiable,
-                Some(end) => RangeSpec::Satisfiable {
-                    start,
-                    end: end.min(len - 1),
-                },
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,9 +243,9 @@ mod tests {
 
     fn get(site: &Site, target: &str, extra: &str) -> Reply {
         let h = head(&format!("GET {target} HTTP/1.1\nHost: x\n{extra}"));
-        match crate::router::normalize(h.path()) {
+        match http_proto::semantics::normalize_path(h.path()) {
             Ok(path) => plan(&site.route, &path, &h),
-            Err(status) => Reply::error(status),
+            Err(refusal) => Reply::error(refusal.status()),
         }
     }
 
@@ -447,6 +351,18 @@ mod tests {
         // If-None-Match wins over If-Modified-Since.
         let both = format!("If-None-Match: \"other\"\nIf-Modified-Since: {lm}\n");
         assert_eq!(get(&s, "/style.css", &both).status, 200);
+    }
+
+    #[test]
+    fn failed_preconditions_answer_412() {
+        let s = site("precond");
+        let etag =
+            String::from_utf8(get(&s, "/style.css", "").header("etag").unwrap().to_vec()).unwrap();
+        let r = get(&s, "/style.css", &format!("If-Match: {etag}\n"));
+        assert_eq!(r.status, 200);
+        assert_eq!(get(&s, "/style.css", "If-Match: \"other\"\n").status, 412);
+        let old = "If-Unmodified-Since: Sat, 01 Jan 2000 00:00:00 GMT\n";
+        assert_eq!(get(&s, "/style.css", old).status, 412);
     }
 
     #[test]
