@@ -56,6 +56,23 @@ pub(crate) fn request_framing(version: Version, facts: &FieldFacts) -> Result<Fr
     })
 }
 
+/// Whether a response carries a body (RFC 9112 §6.3 ¶1-2): never for HEAD, 1xx, 204, 304,
+/// or a 2xx to CONNECT, whatever its fields say.
+///
+/// ```
+/// assert!(!http_proto::response_has_body(true, false, 200)); // HEAD
+/// assert!(!http_proto::response_has_body(false, false, 304));
+/// assert!(http_proto::response_has_body(false, false, 404));
+/// ```
+#[must_use]
+pub fn response_has_body(head_request: bool, connect_request: bool, status: u16) -> bool {
+    !(head_request
+        || status < 200
+        || status == 204
+        || status == 304
+        || (connect_request && (200..300).contains(&status)))
+}
+
 /// Response framing as a client must read it (RFC 9112 §6.3), and whether the connection
 /// must close afterwards because the framing was ambiguous.
 pub(crate) fn response_framing(
@@ -65,13 +82,7 @@ pub(crate) fn response_framing(
     connect: bool,
     facts: &FieldFacts,
 ) -> (Framing, bool) {
-    // ¶1-2: HEAD, 1xx, 204, 304 and a 2xx to CONNECT have no body, whatever the fields say.
-    if head_request
-        || status < 200
-        || status == 204
-        || status == 304
-        || (connect && (200..300).contains(&status))
-    {
+    if !response_has_body(head_request, connect, status) {
         return (Framing::None, false);
     }
     if facts.transfer_encoding {

@@ -63,7 +63,7 @@ mod write;
 pub use body::{BodyDecoder, BodyEncoder, BodyEvent, ChunkedDecoder};
 pub use conn::{ClientConn, ClientEvent, ServerConn, ServerEvent, SideState};
 pub use error::{Error, ErrorKind};
-pub use framing::Framing;
+pub use framing::{Framing, response_has_body};
 pub use head::{
     Headers, Method, RequestHead, RequestParser, ResponseHead, ResponseParser, TargetForm, Version,
 };

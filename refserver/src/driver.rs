@@ -633,13 +633,8 @@ fn serve<T: Transport>(
                             Ok(n) => session.handle_read(n, Instant::now()),
                             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                                 // Readiness was stale (seen right after accept, and on a
-                                // keep-alive socket until a read finds it empty): give back
-                                // the buffer `read_buf` just reserved, so an idle session
-                                // holds none.
-                                let buf = session.read_buf();
-                                if buf.is_empty() {
-                                    *buf = BytesMut::new();
-                                }
+                                // keep-alive socket until a read finds it empty).
+                                session.handle_read_nothing();
                             }
                             Err(_) => return,
                         }
@@ -800,8 +795,8 @@ fn answer_planned(
             .date(date);
         session.send_response(&response, now)
     })?;
-    let bodiless = head_only || reply.status == 304 || reply.status == 204;
-    finish_log(log, reply.status, if bodiless { 0 } else { reply.body_len });
+    let has_body = http_proto::response_has_body(head_only, false, reply.status);
+    finish_log(log, reply.status, if has_body { reply.body_len } else { 0 });
     match reply.body {
         Body::Empty => session.send_end(now)?,
         Body::Bytes(bytes) => {

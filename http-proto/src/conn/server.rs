@@ -389,7 +389,8 @@ impl ServerConn {
         {
             return Err(Error::local());
         }
-        let bodiless = status < 200 || status == 204 || status == 304 || upgrade;
+        // The HEAD rule is applied below: its head still says what the body would be.
+        let bodiless = upgrade || !crate::framing::response_has_body(false, false, status);
         let head = cycle.method == Method::Head;
         let mut keep_alive = cycle.started && cycle.keep_alive && self.error.is_none();
 
