@@ -50,6 +50,67 @@ impl CgiResponse {
             .map(|(_, v)| v)
     }
 
+    /// The script's fields the HTTP connection may pass on, in order: all but the framing
+    /// and hop-by-hop fields the connection owns (Content-Length, Transfer-Encoding,
+    /// Connection, Keep-Alive, Proxy-Connection, TE, Upgrade; RFC 9110 §7.6.1).
+    #[must_use]
+    pub fn http_fields(&self) -> Vec<(&[u8], &[u8])> {
+        const OWNED_BY_CONNECTION: [&[u8]; 7] = [
+            b"content-length",
+            b"transfer-encoding",
+            b"connection",
+            b"keep-alive",
+            b"proxy-connection",
+            b"te",
+            b"upgrade",
+        ];
+        self.headers
+            .iter()
+            .filter(|(n, _)| {
+                !OWNED_BY_CONNECTION
+                    .iter()
+                    .any(|o| n.eq_ignore_ascii_case(o))
+            })
+            .map(|(n, v)| (&n[..], &v[..]))
+            .collect()
+    }
+
+    /// The body length the script announced with a valid `Content-Length` (digits only).
+    #[must_use]
+    pub fn content_length(&self) -> Option<u64> {
+        let value = self.header(b"content-length")?;
+        if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(value).ok()?.parse().ok()
+    }
+
+    /// This response as an [`http_proto::Response`] head over `fields` (from
+    /// [`http_fields`](Self::http_fields)): status, reason, and the announced body length
+    /// (unknown, so chunked or close-delimited, when the script gave none).
+    ///
+    /// ```
+    /// let mut p = cgi_env::ResponseParser::default();
+    /// p.feed(b"Content-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi");
+    /// let Ok(cgi_env::ResponseEvent::Head(cgi)) = p.poll_event() else { panic!() };
+    /// let fields = cgi.http_fields();
+    /// let head = cgi.http_response(&fields);
+    /// assert_eq!((head.status, head.body_len, head.headers.len()), (200, Some(2), 1));
+    /// ```
+    #[must_use]
+    pub fn http_response<'a>(
+        &'a self,
+        fields: &'a [(&'a [u8], &'a [u8])],
+    ) -> http_proto::Response<'a> {
+        let head = http_proto::Response::new(self.status)
+            .headers(fields)
+            .reason(&self.reason);
+        match self.content_length() {
+            Some(len) => head.body_len(len),
+            None => head.streamed(),
+        }
+    }
+
     /// The `Location` value, if any: the path to re-dispatch for a
     /// [`ResponseKind::LocalRedirect`], the redirect target otherwise.
     #[must_use]
@@ -402,7 +463,7 @@ fn finish_head(head: &Bytes, scan: HeadScan) -> Result<CgiResponse, Error> {
     };
     let reason = match &scan.status {
         Some((code, reason)) if *code == status && !reason.is_empty() => head.slice(reason.clone()),
-        _ => Bytes::from_static(canonical_reason(status).as_bytes()),
+        _ => Bytes::from_static(http_proto::reason_phrase(status).as_bytes()),
     };
     Ok(CgiResponse {
         kind,
@@ -427,11 +488,11 @@ fn parse_field(line: &[u8], start: usize) -> Result<Field, Error> {
     }
     let colon = memchr::memchr(b':', line).ok_or(Error::InvalidFieldName { offset: start })?;
     let name = line.get(..colon).unwrap_or_default();
-    if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+    if !http_proto::is_field_name(name) {
         return Err(Error::InvalidFieldName { offset: start });
     }
     let raw_value = line.get(colon + 1..).unwrap_or_default();
-    if !is_field_value(raw_value) {
+    if !http_proto::is_field_value(raw_value) {
         return Err(Error::InvalidFieldValue { offset: start });
     }
     let lead = raw_value
@@ -488,7 +549,7 @@ fn parse_nph_line(line: &[u8], start: usize) -> Result<NphLine, Error> {
         Some(_) => return Err(invalid),
     };
     let reason = line.get(reason_start..).unwrap_or_default();
-    if !reason.iter().all(|&b| is_field_byte(b)) {
+    if !http_proto::is_field_value(reason) {
         return Err(invalid);
     }
     Ok(NphLine {
@@ -504,175 +565,4 @@ fn parse_code(digits: &[u8]) -> Option<u16> {
         return None;
     }
     Some(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
-}
-
-/// RFC 9110 §5.6.2 `tchar`.
-fn is_tchar(b: u8) -> bool {
-    TCHAR[usize::from(b)]
-}
-
-/// RFC 9110 §5.5 `field-vchar`, SP or HTAB: no CR, LF, NUL or other controls.
-fn is_field_byte(b: u8) -> bool {
-    FIELD_BYTE[usize::from(b)]
-}
-
-/// Every byte [`is_field_byte`]. Eight bytes at a time: a word with no byte below
-/// 0x20 and none equal to 0x7F is clean; only a word that may hold one (a tab, or a
-/// real control) is checked byte by byte.
-fn is_field_value(value: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut words = value.chunks_exact(8);
-    for word in &mut words {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(word);
-        let x = u64::from_le_bytes(bytes);
-        // A byte below 0x20 sets its high bit in `below`; a 0x7F byte in `del`
-        // (the classic has-less / has-zero tricks; false positives only come with a
-        // true hit elsewhere in the word, and fall back to the exact check).
-        let below = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
-        let y = x ^ (ONES * 0x7f);
-        let del = y.wrapping_sub(ONES) & !y & HIGHS;
-        if (below | del) != 0 && !word.iter().all(|&b| is_field_byte(b)) {
-            return false;
-        }
-    }
-    words.remainder().iter().all(|&b| is_field_byte(b))
-}
-
-static TCHAR: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        #[allow(clippy::cast_possible_truncation)] // i < 256
-        let b = i as u8;
-        table[i] = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
-        i += 1;
-    }
-    table
-};
-
-static FIELD_BYTE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        table[i] = i == 0x09 || (i >= 0x20 && i != 0x7f);
-        i += 1;
-    }
-    table
-};
-
-/// The RFC 9110 §15 reason phrase for `code`, or `""`.
-fn canonical_reason(code: u16) -> &'static str {
-    match code {
-        100 => "Continue",
-        101 => "Switching Protocols",
-        200 => "OK",
-        201 => "Created",
-        202 => "Accepted",
-        203 => "Non-Authoritative Information",
-        204 => "No Content",
-        205 => "Reset Content",
-        206 => "Partial Content",
-        300 => "Multiple Choices",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        304 => "Not Modified",
-        305 => "Use Proxy",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        402 => "Payment Required",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        406 => "Not Acceptable",
-        407 => "Proxy Authentication Required",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        410 => "Gone",
-        411 => "Length Required",
-        412 => "Precondition Failed",
-        413 => "Content Too Large",
-        414 => "URI Too Long",
-        415 => "Unsupported Media Type",
-        416 => "Range Not Satisfiable",
-        417 => "Expectation Failed",
-        421 => "Misdirected Request",
-        422 => "Unprocessable Content",
-        426 => "Upgrade Required",
-        428 => "Precondition Required",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        451 => "Unavailable For Legal Reasons",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        505 => "HTTP Version Not Supported",
-        _ => "",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{is_field_byte, is_field_value};
-
-    #[test]
-    fn word_at_a_time_value_check_matches_the_byte_check() {
-        // Every byte value at every position of a 19-byte value (two words and a tail).
-        for position in 0..19 {
-            for b in 0..=255u8 {
-                let mut value = *b"text/html; q=0.9 ab";
-                value[position] = b;
-                assert_eq!(
-                    is_field_value(&value),
-                    is_field_byte(b),
-                    "byte {b:#04x} at {position}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn word_at_a_time_value_check_on_mixed_bytes() {
-        // xorshift: mostly printable and obs-text bytes, now and then a control.
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        for _ in 0..20_000 {
-            let mut value = Vec::new();
-            for _ in 0..(state % 40) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let b = state.to_le_bytes()[3];
-                value.push(if state.is_multiple_of(23) {
-                    b % 0x20
-                } else {
-                    b
-                });
-            }
-            let exact = value.iter().all(|&b| is_field_byte(b));
-            assert_eq!(is_field_value(&value), exact, "{value:?}");
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! Writing heads: status and request lines, fields, and the cached `Date` value.
 
 use crate::error::Error;
-use crate::head::{Method, valid_name, valid_value};
+use crate::head::{Method, is_field_name, is_field_value};
 use bytes::{BufMut, BytesMut};
 use std::time::SystemTime;
 
@@ -193,14 +193,17 @@ pub fn reason_phrase(status: u16) -> &'static str {
         302 => "Found",
         303 => "See Other",
         304 => "Not Modified",
+        305 => "Use Proxy",
         307 => "Temporary Redirect",
         308 => "Permanent Redirect",
         400 => "Bad Request",
         401 => "Unauthorized",
+        402 => "Payment Required",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
         408 => "Request Timeout",
         409 => "Conflict",
         410 => "Gone",
@@ -217,6 +220,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
         428 => "Precondition Required",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
+        451 => "Unavailable For Legal Reasons",
         500 => "Internal Server Error",
         501 => "Not Implemented",
         502 => "Bad Gateway",
@@ -237,7 +241,7 @@ pub(crate) fn write_status_line(
         return Err(Error::local());
     }
     let reason = reason.unwrap_or(reason_phrase(status).as_bytes());
-    if !valid_value(reason) {
+    if !is_field_value(reason) {
         return Err(Error::local());
     }
     out.reserve(13 + reason.len() + 2);
@@ -252,7 +256,7 @@ pub(crate) fn write_status_line(
 /// One `name: value\r\n` line, refusing names that are not tokens and values that would
 /// inject a line break.
 pub(crate) fn write_field(name: &[u8], value: &[u8], out: &mut BytesMut) -> Result<(), Error> {
-    if !valid_name(name) || !valid_value(value) {
+    if !is_field_name(name) || !is_field_value(value) {
         return Err(Error::local());
     }
     out.reserve(name.len() + value.len() + 4);

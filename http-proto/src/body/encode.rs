@@ -2,7 +2,7 @@
 
 use crate::error::Error;
 use crate::framing::Framing;
-use crate::head::{valid_name, valid_value};
+use crate::head::{is_field_name, is_field_value};
 use bytes::{BufMut, BytesMut};
 
 /// Writes a body in the framing chosen for it, and refuses to break that framing.
@@ -107,7 +107,7 @@ impl BodyEncoder {
         if self.framing == Framing::Chunked {
             if trailers
                 .iter()
-                .any(|(n, v)| !valid_name(n) || !valid_value(v))
+                .any(|(n, v)| !is_field_name(n) || !is_field_value(v))
             {
                 return Err(Error::local());
             }

@@ -4,7 +4,7 @@ use super::SideState;
 use crate::body::{BodyDecoder, BodyEncoder, BodyEvent};
 use crate::error::{Error, ErrorKind};
 use crate::framing::{Framing, response_framing};
-use crate::head::{Headers, Method, ResponseHead, ResponseParser, valid_value};
+use crate::head::{Headers, Method, ResponseHead, ResponseParser, is_field_value};
 use crate::limits::Limits;
 use crate::write::{Request, put_decimal, write_fields};
 use bytes::{BufMut, Bytes, BytesMut};
@@ -129,12 +129,14 @@ impl ClientConn {
     /// Writes a request head; the body follows with [`send_data`](Self::send_data) and
     /// [`send_end`](Self::send_end). Requests may be sent before earlier responses arrive.
     pub fn send_request(&mut self, request: &Request<'_>, out: &mut BytesMut) -> Result<(), Error> {
-        if !self.can_send() || !crate::head::valid_name(request.method) || request.target.is_empty()
+        if !self.can_send()
+            || !crate::head::is_field_name(request.method)
+            || request.target.is_empty()
         {
             return Err(Error::local());
         }
         if crate::head::scan::target_len(request.target) != request.target.len()
-            || !valid_value(request.target)
+            || !is_field_value(request.target)
         {
             return Err(Error::local());
         }

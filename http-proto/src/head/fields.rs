@@ -486,13 +486,26 @@ fn valid_ip_literal_host(v: &[u8]) -> bool {
     host_ok && port.is_none_or(|p| p.iter().all(u8::is_ascii_digit))
 }
 
-/// Whether `name` is a valid field name (a non-empty token).
-pub(crate) fn valid_name(name: &[u8]) -> bool {
+/// Whether `name` is a valid field name: a non-empty token (RFC 9110 §5.1, §5.6.2).
+///
+/// ```
+/// assert!(http_proto::is_field_name(b"X-Request-Id"));
+/// assert!(!http_proto::is_field_name(b"X Request"));
+/// ```
+#[must_use]
+pub fn is_field_name(name: &[u8]) -> bool {
     !name.is_empty() && name.iter().all(|&b| TOKEN[b as usize])
 }
 
-/// Whether `value` can be sent as a field value: no CR, LF, NUL or other controls but HTAB.
-pub(crate) fn valid_value(value: &[u8]) -> bool {
+/// Whether `value` is a valid field value (RFC 9110 §5.5): visible characters, obs-text,
+/// SP and HTAB; no CR, LF, NUL, other controls or DEL, so it cannot inject a line.
+///
+/// ```
+/// assert!(http_proto::is_field_value(b"text/html; charset=utf-8"));
+/// assert!(!http_proto::is_field_value(b"a\r\nSet-Cookie: x"));
+/// ```
+#[must_use]
+pub fn is_field_value(value: &[u8]) -> bool {
     field_value_len(value) == value.len()
 }
 

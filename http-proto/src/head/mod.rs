@@ -5,10 +5,8 @@ mod request;
 mod response;
 pub(crate) mod scan;
 
-pub use fields::Headers;
-pub(crate) use fields::{
-    FieldFacts, FieldSection, SectionEnd, list_elements, parse_fields, valid_name, valid_value,
-};
+pub(crate) use fields::{FieldFacts, FieldSection, SectionEnd, list_elements, parse_fields};
+pub use fields::{Headers, is_field_name, is_field_value};
 pub use request::{Method, RequestHead, RequestParser, TargetForm};
 pub use response::{ResponseHead, ResponseParser};
 
