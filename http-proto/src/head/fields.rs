@@ -280,8 +280,18 @@ pub(crate) fn parse_fields(
                     _ => Err(Error::new(ErrorKind::InvalidHeaderName, pos)),
                 };
             }
+            // RFC 9112 §5.1 forbids whitespace before the colon; whitespace followed by
+            // more name is a name with a space inside it.
             Some(b' ' | b'\t') => {
-                return Err(Error::new(ErrorKind::WhitespaceBeforeColon, colon));
+                let ws = buf[colon..]
+                    .iter()
+                    .take_while(|b| matches!(b, b' ' | b'\t'))
+                    .count();
+                return match buf.get(colon + ws) {
+                    None => Ok(SectionEnd::Partial(line_start)),
+                    Some(b':') => Err(Error::new(ErrorKind::WhitespaceBeforeColon, colon)),
+                    Some(_) => Err(Error::new(ErrorKind::InvalidHeaderName, colon)),
+                };
             }
             Some(_) => return Err(Error::new(ErrorKind::InvalidHeaderName, colon)),
         }
