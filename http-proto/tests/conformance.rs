@@ -2190,3 +2190,849 @@ fn heads_are_zero_copy() {
     assert_eq!(&host[..], b"example.com");
     assert!(range.contains(&(host.as_ptr() as usize)));
 }
+
+/// llhttp's `test/request/method.md`. HTTP/1.1 inputs get the `Host` they lack.
+#[test]
+fn llhttp_method_corpus() {
+    let netscape = |target: &'static str| {
+        ok("CONNECT", target)
+            .v10()
+            .form(TargetForm::Authority)
+            .hdr("user-agent", "Mozilla/1.1N")
+            .hdr("proxy-authorization", "basic aGVsbG86d29ybGQ=")
+    };
+    run_table(&[
+        case(
+            "llhttp: REPORT",
+            "REPORT /test HTTP/1.1\nHost: a\n\n",
+            ok("REPORT", "/test").done(),
+        ),
+        case(
+            "llhttp: CONNECT",
+            "CONNECT 0-home0.netscape.com:443 HTTP/1.0\nUser-agent: Mozilla/1.1N\nProxy-authorization: basic aGVsbG86d29ybGQ=\n\nsome data\nand yet even more data",
+            netscape("0-home0.netscape.com:443").done(),
+        ),
+        case(
+            "llhttp: CONNECT with capitals",
+            "CONNECT HOME0.NETSCAPE.COM:443 HTTP/1.0\nUser-agent: Mozilla/1.1N\nProxy-authorization: basic aGVsbG86d29ybGQ=\n\n",
+            netscape("HOME0.NETSCAPE.COM:443").done(),
+        ),
+        case(
+            "llhttp: CONNECT with Content-Length",
+            "CONNECT foo.bar.com:443 HTTP/1.0\nUser-agent: Mozilla/1.1N\nProxy-authorization: basic aGVsbG86d29ybGQ=\nContent-Length: 10\n\nblarfcicle\"",
+            netscape("foo.bar.com:443")
+                .framing(Framing::Length(10))
+                .done(),
+        ),
+        // RFC 9112 §3.2.4: asterisk-form is for OPTIONS only (lib.rs); llhttp accepts any method.
+        case(
+            "llhttp: M-SEARCH *",
+            "M-SEARCH * HTTP/1.1\nHOST: 239.255.255.250:1900\nMAN: \"ssdp:discover\"\nST: \"ssdp:all\"\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "llhttp: M-SEARCH with a path",
+            "M-SEARCH / HTTP/1.1\nHOST: 239.255.255.250:1900\nMAN: \"ssdp:discover\"\nST: \"ssdp:all\"\n\n",
+            ok("M-SEARCH", "/")
+                .hdr("man", "\"ssdp:discover\"")
+                .hdr("st", "\"ssdp:all\"")
+                .done(),
+        ),
+        case(
+            "llhttp: PATCH",
+            "PATCH /file.txt HTTP/1.1\nHost: www.example.com\nContent-Type: application/example\nIf-Match: \"e0023aa4e\"\nContent-Length: 10\n\ncccccccccc",
+            ok("PATCH", "/file.txt")
+                .framing(Framing::Length(10))
+                .hdr("if-match", "\"e0023aa4e\"")
+                .done(),
+        ),
+        case(
+            "llhttp: PURGE",
+            "PURGE /file.txt HTTP/1.1\nHost: www.example.com\n\n",
+            ok("PURGE", "/file.txt").done(),
+        ),
+        case(
+            "llhttp: SEARCH",
+            "SEARCH / HTTP/1.1\nHost: www.example.com\n\n",
+            ok("SEARCH", "/").done(),
+        ),
+        case(
+            "llhttp: LINK",
+            "LINK /images/my_dog.jpg HTTP/1.1\nHost: example.com\nLink: <http://example.com/profiles/joe>; rel=\"tag\"\nLink: <http://example.com/profiles/sally>; rel=\"tag\"\n\n",
+            ok("LINK", "/images/my_dog.jpg")
+                .hdr("link", "<http://example.com/profiles/joe>; rel=\"tag\"")
+                .hdr("link", "<http://example.com/profiles/sally>; rel=\"tag\"")
+                .done(),
+        ),
+        case(
+            "llhttp: UNLINK",
+            "UNLINK /images/my_dog.jpg HTTP/1.1\nHost: example.com\nLink: <http://example.com/profiles/sally>; rel=\"tag\"\n\n",
+            ok("UNLINK", "/images/my_dog.jpg")
+                .hdr("link", "<http://example.com/profiles/sally>; rel=\"tag\"")
+                .done(),
+        ),
+        case(
+            "llhttp: SOURCE",
+            "SOURCE /music/sweet/music HTTP/1.1\nHost: example.com\n\n",
+            ok("SOURCE", "/music/sweet/music").done(),
+        ),
+        case(
+            "llhttp: REPORT, no Host",
+            "REPORT /test HTTP/1.1\n\n",
+            err(K::MissingHost, 400),
+        ),
+    ]);
+
+    // Through a server connection: the bytes after a CONNECT head belong to the tunnel.
+    let server = |text: &str| {
+        let input = crlf(text);
+        assert_split_anywhere(&input, |parts| {
+            support::run_server(parts, &Limits::default(), false)
+        })
+    };
+    let events = server(
+        "CONNECT 0-home0.netscape.com:443 HTTP/1.0\nUser-agent: Mozilla/1.1N\nProxy-authorization: basic aGVsbG86d29ybGQ=\n\nsome data\nand yet even more data",
+    );
+    assert!(
+        events.contains(&Ev::Upgraded(B(crlf("some data\nand yet even more data")))),
+        "{events:?}"
+    );
+    let events = server(
+        "CONNECT foo.bar.com:443 HTTP/1.0\nUser-agent: Mozilla/1.1N\nProxy-authorization: basic aGVsbG86d29ybGQ=\nContent-Length: 10\n\nblarfcicle\"",
+    );
+    assert!(
+        events.contains(&Ev::Data(B::from("blarfcicle"))),
+        "{events:?}"
+    );
+    assert!(events.contains(&Ev::Upgraded(B::from("\""))), "{events:?}");
+}
+
+/// llhttp's `test/request/pipelining.md` (each request gets a `Host`). The CRLF after each
+/// body is an empty line before the next request-line, ignored (RFC 9112 §2.2).
+#[test]
+fn llhttp_request_pipelining_corpus() {
+    let text = "POST /aaa HTTP/1.1\nHost: a\nContent-Length: 3\n\nAAA\nPUT /bbb HTTP/1.1\nHost: a\nContent-Length: 4\n\nBBBB\nPATCH /ccc HTTP/1.1\nHost: a\nContent-Length: 5\n\nCCCC";
+    let input = crlf(text);
+    let events = assert_split_anywhere(&input, |parts| {
+        support::run_requests(parts, &Limits::default())
+    });
+    let shape: Vec<String> = events
+        .iter()
+        .map(|e| match e {
+            Ev::Request(r) => format!("{:?} {:?} {:?}", r.method, r.target, r.framing),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            "\"POST\" \"/aaa\" Length(3)",
+            "Data(\"AAA\")",
+            "End([])",
+            "\"PUT\" \"/bbb\" Length(4)",
+            "Data(\"BBBB\")",
+            "End([])",
+            "\"PATCH\" \"/ccc\" Length(5)",
+            "Data(\"CCCC\")",
+        ]
+    );
+    // A server connection answers the first two and waits for the last body byte.
+    let events = assert_split_anywhere(&input, |parts| {
+        support::run_server(parts, &Limits::default(), false)
+    });
+    let Some(Ev::Sent(sent)) = events.iter().rev().nth(1) else {
+        panic!("{events:?}")
+    };
+    let answers = sent.0.windows(8).filter(|w| w == b"HTTP/1.1").count();
+    assert_eq!(answers, 2, "{events:?}");
+    assert_eq!(events.last(), Some(&Ev::MustClose(false)));
+}
+
+/// llhttp's `test/request/finish.md`: whether the connection may end where it does.
+#[test]
+fn llhttp_request_finish_corpus() {
+    let finish = |text: &str| {
+        let input = crlf(text);
+        assert_split_anywhere(&input, |parts| {
+            support::run_server(parts, &Limits::default(), true)
+        })
+    };
+    // Safe: EOF after a complete request.
+    let events = finish("GET / HTTP/1.1\nHost: a\n\n");
+    assert!(events.contains(&Ev::Closed), "{events:?}");
+    assert!(
+        !events.iter().any(|e| matches!(e, Ev::Error(_))),
+        "{events:?}"
+    );
+    // Unsafe: EOF inside a body, and inside a field name.
+    let events = finish("PUT / HTTP/1.1\nHost: a\nContent-Length: 100\n\n");
+    assert!(
+        events.contains(&Ev::Error(K::IncompleteMessage)),
+        "{events:?}"
+    );
+    let events = finish("PUT / HTTP/1.1\nHost: a\nContent-Leng");
+    assert!(
+        events.contains(&Ev::Error(K::IncompleteMessage)),
+        "{events:?}"
+    );
+    // As transcribed (no Host): the request itself is refused before EOF matters.
+    let events = finish("GET / HTTP/1.1\n\n");
+    assert!(events.contains(&Ev::Error(K::MissingHost)), "{events:?}");
+}
+
+const X_SSL_NONSENSE: [&str; 32] = [
+    "\tMIIFbTCCBFWgAwIBAgICH4cwDQYJKoZIhvcNAQEFBQAwcDELMAkGA1UEBhMCVUsx",
+    "\tETAPBgNVBAoTCGVTY2llbmNlMRIwEAYDVQQLEwlBdXRob3JpdHkxCzAJBgNVBAMT",
+    "\tAkNBMS0wKwYJKoZIhvcNAQkBFh5jYS1vcGVyYXRvckBncmlkLXN1cHBvcnQuYWMu",
+    "\tdWswHhcNMDYwNzI3MTQxMzI4WhcNMDcwNzI3MTQxMzI4WjBbMQswCQYDVQQGEwJV",
+    "\tSzERMA8GA1UEChMIZVNjaWVuY2UxEzARBgNVBAsTCk1hbmNoZXN0ZXIxCzAJBgNV",
+    "\tBAcTmrsogriqMWLAk1DMRcwFQYDVQQDEw5taWNoYWVsIHBhcmQYJKoZIhvcNAQEB",
+    "\tBQADggEPADCCAQoCggEBANPEQBgl1IaKdSS1TbhF3hEXSl72G9J+WC/1R64fAcEF",
+    "\tW51rEyFYiIeZGx/BVzwXbeBoNUK41OK65sxGuflMo5gLflbwJtHBRIEKAfVVp3YR",
+    "\tgW7cMA/s/XKgL1GEC7rQw8lIZT8RApukCGqOVHSi/F1SiFlPDxuDfmdiNzL31+sL",
+    "\t0iwHDdNkGjy5pyBSB8Y79dsSJtCW/iaLB0/n8Sj7HgvvZJ7x0fr+RQjYOUUfrePP",
+    "\tu2MSpFyf+9BbC/aXgaZuiCvSR+8Snv3xApQY+fULK/xY8h8Ua51iXoQ5jrgu2SqR",
+    "\twgA7BUi3G8LFzMBl8FRCDYGUDy7M6QaHXx1ZWIPWNKsCAwEAAaOCAiQwggIgMAwG",
+    "\tA1UdEwEB/wQCMAAwEQYJYIZIAYb4QgHTTPAQDAgWgMA4GA1UdDwEB/wQEAwID6DAs",
+    "\tBglghkgBhvhCAQ0EHxYdVUsgZS1TY2llbmNlIFVzZXIgQ2VydGlmaWNhdGUwHQYD",
+    "\tVR0OBBYEFDTt/sf9PeMaZDHkUIldrDYMNTBZMIGaBgNVHSMEgZIwgY+AFAI4qxGj",
+    "\tloCLDdMVKwiljjDastqooXSkcjBwMQswCQYDVQQGEwJVSzERMA8GA1UEChMIZVNj",
+    "\taWVuY2UxEjAQBgNVBAsTCUF1dGhvcml0eTELMAkGA1UEAxMCQ0ExLTArBgkqhkiG",
+    "\t9w0BCQEWHmNhLW9wZXJhdG9yQGdyaWQtc3VwcG9ydC5hYy51a4IBADApBgNVHRIE",
+    "\tIjAggR5jYS1vcGVyYXRvckBncmlkLXN1cHBvcnQuYWMudWswGQYDVR0gBBIwEDAO",
+    "\tBgwrBgEEAdkvAQEBAQYwPQYJYIZIAYb4QgEEBDAWLmh0dHA6Ly9jYS5ncmlkLXN1",
+    "\tcHBvcnQuYWMudmT4sopwqlBWsvcHViL2NybC9jYWNybC5jcmwwPQYJYIZIAYb4QgEDBDAWLmh0",
+    "\tdHA6Ly9jYS5ncmlkLXN1cHBvcnQuYWMudWsvcHViL2NybC9jYWNybC5jcmwwPwYD",
+    "\tVR0fBDgwNjA0oDKgMIYuaHR0cDovL2NhLmdyaWQt5hYy51ay9wdWIv",
+    "\tY3JsL2NhY3JsLmNybDANBgkqhkiG9w0BAQUFAAOCAQEAS/U4iiooBENGW/Hwmmd3",
+    "\tXCy6Zrt08YjKCzGNjorT98g8uGsqYjSxv/hmi0qlnlHs+k/3Iobc3LjS5AMYr5L8",
+    "\tUO7OSkgFFlLHQyC9JzPfmLCAugvzEbyv4Olnsr8hbxF1MbKZoQxUZtMVu29wjfXk",
+    "\thTeApBv7eaKCWpSp7MCbvgzm74izKhu3vlDk9w6qVrxePfGgpKPqfHiOoGhFnbTK",
+    "\twTC6o2xq5y0qZ03JonF7OJspEd3I5zKY3E+ov7/ZhW6DqT8UFvsAdjvQbXyhV8Eu",
+    "\tYhixw1aKEPzNjNowuIseVogKOLXxWI5vAi5HgXdS0/ES5gDGsABo4fqovUKlgop3",
+    "\tRA==",
+    "\t-----END CERTIFICATE-----",
+    "",
+];
+
+/// llhttp's `test/request/sample.md`, second half (HTTP/1.1 inputs get the `Host` they lack).
+#[test]
+fn llhttp_sample_corpus_second_half() {
+    let mut cert_input =
+        b"GET / HTTP/1.1\r\nHost: a\r\nX-SSL-Nonsense:   -----BEGIN CERTIFICATE-----".to_vec();
+    let mut cert_value = b"-----BEGIN CERTIFICATE-----".to_vec();
+    for line in X_SSL_NONSENSE.iter().filter(|l| !l.is_empty()) {
+        cert_input.extend_from_slice(b"\r\n");
+        cert_input.extend_from_slice(line.as_bytes());
+        // Each obs-fold (CRLF) becomes two spaces; the tab that follows it stays.
+        cert_value.extend_from_slice(b"  ");
+        cert_value.extend_from_slice(line.as_bytes());
+    }
+    cert_input.extend_from_slice(b"\r\n\r\n");
+    run_table(&[
+        case(
+            "llhttp: one header and no body",
+            "GET /get_one_header_no_body HTTP/1.1\nHost: a\nAccept: */*\n\n",
+            ok("GET", "/get_one_header_no_body")
+                .hdr("accept", "*/*")
+                .done(),
+        ),
+        case(
+            "llhttp: one header and no body, no Host",
+            "GET /get_one_header_no_body HTTP/1.1\nAccept: */*\n\n",
+            err(K::MissingHost, 400),
+        ),
+        case(
+            "llhttp: request starting with CRLF",
+            "\\r\\nGET /url HTTP/1.1\nHost: a\nHeader1: Value1\n\n",
+            ok("GET", "/url").hdr("header1", "Value1").done(),
+        ),
+        // obs-fold is rejected unless folding is enabled (lib.rs); llhttp folds by default.
+        case(
+            "llhttp: X-SSL-Nonsense",
+            cert_input.clone(),
+            err(K::ObsFold, 400),
+        ),
+        case_with(
+            "llhttp: X-SSL-Nonsense, folded",
+            cert_input,
+            folding(),
+            ok("GET", "/").hdr("x-ssl-nonsense", cert_value).done(),
+        ),
+    ]);
+}
+
+/// llhttp's `test/request/lenient*.md` and `lenient-version.md`. We have no flag for
+/// control characters in values, several Host fields or unknown versions, so each is the
+/// default rejection; where one of our flags applies, the case runs with it too.
+#[test]
+fn llhttp_lenient_request_corpus() {
+    let mut both = folding();
+    both.allow_bare_lf = true;
+    run_table(&[
+        // lenient-headers.md / lenient.md: a form feed is a control character (RFC 9110 §5.5).
+        case(
+            "llhttp: form feed as the value",
+            "GET /url HTTP/1.1\nHost: a\nHeader1: \x0c\n\n",
+            err(K::InvalidHeaderValue, 400),
+        ),
+        // lenient-header-value-relaxed.md.
+        case(
+            "llhttp: form feed inside a value",
+            "GET /url HTTP/1.1\nHost: a\nHeader1: hello\x0cworld\n\n",
+            err(K::InvalidHeaderValue, 400),
+        ),
+        case(
+            "llhttp: bare LF ends an empty value",
+            "POST / HTTP/1.1\nHost: localhost:5000\nx:\\nTransfer-Encoding: chunked\n\n1\nA\n0\n\n",
+            err(K::BareLf, 400),
+        ),
+        // With bare LF allowed on both sides it is a line end, so the next line is a field:
+        // the smuggling llhttp fears needs peers that disagree, which the flag's doc warns of.
+        case_with(
+            "llhttp: bare LF ends an empty value, LF allowed",
+            "POST / HTTP/1.1\nHost: localhost:5000\nx:\\nTransfer-Encoding: chunked\n\n1\nA\n0\n\n",
+            lenient_lf(),
+            ok("POST", "/")
+                .framing(Framing::Chunked)
+                .hdr("x", "")
+                .done(),
+        ),
+        case(
+            "llhttp: bare CR in a value",
+            "POST / HTTP/1.1\nHost: localhost:5000\nx:\\rTransfer-Encoding: chunked\n\n1\nA\n0\n\n",
+            err(K::BareCr, 400),
+        ),
+        case_with(
+            "llhttp: bare CR in a value, every leniency on",
+            "POST / HTTP/1.1\nHost: localhost:5000\nx:\\rTransfer-Encoding: chunked\n\n1\nA\n0\n\n",
+            both.clone(),
+            err(K::BareCr, 400),
+        ),
+        // RFC 9112 §2.2: whitespace before the first field line MUST be rejected or ignored.
+        case(
+            "llhttp: space after the start line",
+            "GET /url HTTP/1.1\n Header1: value\nHost: a\n\n",
+            err(K::ObsFold, 400),
+        ),
+        case_with(
+            "llhttp: space after the start line, folding on",
+            "GET /url HTTP/1.1\n Header1: value\nHost: a\n\n",
+            both,
+            err(K::ObsFold, 400),
+        ),
+        // lenient-host-header.md: RFC 9112 §3.2 requires 400 for more than one Host line;
+        // llhttp accepts by default.
+        case(
+            "llhttp: two Host fields",
+            "GET /url HTTP/1.1\nhost: www.python.org\nhost: llhttp.org\n\n",
+            err(K::DuplicateHost, 400),
+        ),
+        // lenient-version.md: a well-formed version we do not speak is a 505.
+        case(
+            "llhttp: HTTP/5.6",
+            "GET / HTTP/5.6\n\n",
+            err(K::UnsupportedVersion, 505),
+        ),
+    ]);
+    // "Second request header value": the first request is served, the second refused.
+    let input = crlf(
+        "GET /url HTTP/1.1\nHost: a\nHeader1: Okay\n\nGET /url HTTP/1.1\nHost: a\nHeader1: \x0c\n\n",
+    );
+    let events = assert_split_anywhere(&input, |parts| {
+        support::run_server(parts, &Limits::default(), false)
+    });
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Ev::Request(_)))
+            .count(),
+        1
+    );
+    assert!(
+        events.contains(&Ev::Error(K::InvalidHeaderValue)),
+        "{events:?}"
+    );
+}
+
+/// What a client connection said about a response conversation, without the header lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Said {
+    /// Status, reason, keep-alive.
+    Head(u16, B, bool),
+    Info(u16),
+    Data(B),
+    End,
+    Closed,
+    Error(ErrorKind),
+    Upgraded(B),
+}
+
+fn head(status: u16, reason: &str, keep_alive: bool) -> Said {
+    Said::Head(status, B::from(reason), keep_alive)
+}
+
+fn data(text: &str) -> Said {
+    Said::Data(B(crlf(text)))
+}
+
+/// One response conversation: the requests the client sent, the bytes the server sent
+/// (through [`crlf`]), whether the server then closed, and what the client must say.
+struct RespCase {
+    name: &'static str,
+    methods: &'static [&'static str],
+    input: Vec<u8>,
+    eof: bool,
+    limits: Limits,
+    said: Vec<Said>,
+    /// Field values the first response head must carry, by name.
+    fields: Vec<(&'static str, &'static [u8])>,
+}
+
+fn resp(
+    name: &'static str,
+    methods: &'static [&'static str],
+    text: &str,
+    eof: bool,
+    said: Vec<Said>,
+) -> RespCase {
+    RespCase {
+        name,
+        methods,
+        input: crlf(text),
+        eof,
+        limits: Limits::default(),
+        said,
+        fields: Vec::new(),
+    }
+}
+
+impl RespCase {
+    fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+    fn hdr(mut self, name: &'static str, value: &'static str) -> Self {
+        self.fields.push((name, value.as_bytes()));
+        self
+    }
+}
+
+fn run_resp_table(cases: &[RespCase]) {
+    let mut names = std::collections::HashSet::new();
+    for case in cases {
+        assert!(names.insert(case.name), "duplicate case name {}", case.name);
+        let events = assert_split_anywhere(&case.input, |parts| {
+            run_client(case.methods, parts, &case.limits, case.eof)
+        });
+        let said: Vec<Said> = events
+            .iter()
+            .map(|e| match e {
+                Ev::Response(r) => Said::Head(r.status, r.reason.clone(), r.keep_alive),
+                Ev::Informational(r) => Said::Info(r.status),
+                Ev::Data(d) => Said::Data(d.clone()),
+                Ev::End(_) => Said::End,
+                Ev::Closed => Said::Closed,
+                Ev::Error(k) => Said::Error(*k),
+                Ev::Upgraded(b) => Said::Upgraded(b.clone()),
+                other => panic!("{}: unexpected {other:?}", case.name),
+            })
+            .collect();
+        assert_eq!(said, case.said, "{}", case.name);
+        if case.fields.is_empty() {
+            continue;
+        }
+        let Some(Ev::Response(first)) = events.first() else {
+            panic!("{}: no response head", case.name)
+        };
+        for (field, _) in &case.fields {
+            let want: Vec<B> = case
+                .fields
+                .iter()
+                .filter(|(n, _)| n == field)
+                .map(|(_, v)| B::from(*v))
+                .collect();
+            let have: Vec<B> = first
+                .headers
+                .iter()
+                .filter(|(n, _)| n.0.eq_ignore_ascii_case(field.as_bytes()))
+                .map(|(_, v)| v.clone())
+                .collect();
+            assert_eq!(have, want, "{}: values of {field}", case.name);
+        }
+    }
+}
+
+const GET: &[&str] = &["GET"];
+
+/// llhttp's `test/response/sample.md`, through a client connection that sent GET.
+#[test]
+fn llhttp_response_sample_corpus() {
+    use Said::{Closed, End, Error};
+    run_resp_table(&[
+        resp(
+            "llhttp: simple response",
+            GET,
+            "HTTP/1.1 200 OK\nHeader1: Value1\nHeader2:\\t Value2\nContent-Length: 0\n\n",
+            false,
+            vec![head(200, "OK", true), End],
+        )
+        .hdr("header2", "Value2"),
+        // We speak HTTP only; llhttp accepts RTSP and ICE status lines.
+        resp(
+            "llhttp: RTSP response",
+            GET,
+            "RTSP/1.1 200 OK\n\n",
+            false,
+            vec![Error(K::InvalidStatusLine)],
+        ),
+        resp(
+            "llhttp: ICE response",
+            GET,
+            "ICE/1.1 200 OK\n\n",
+            false,
+            vec![Error(K::InvalidStatusLine)],
+        ),
+        resp(
+            "llhttp: invalid response start",
+            GET,
+            "HTTPER/1.1 200 OK\n\n",
+            false,
+            vec![Error(K::InvalidStatusLine)],
+        ),
+        resp(
+            "llhttp: empty close-delimited body",
+            GET,
+            "HTTP/1.1 200 OK\n\n",
+            true,
+            vec![head(200, "OK", true), End, Closed],
+        ),
+        // Content-Length 219 with 213 bytes sent: the body is still open.
+        resp(
+            "llhttp: Google 301",
+            GET,
+            "HTTP/1.1 301 Moved Permanently\nLocation: http://www.google.com/\nContent-Type: text/html; charset=UTF-8\nDate: Sun, 26 Apr 2009 11:11:49 GMT\nExpires: Tue, 26 May 2009 11:11:49 GMT\nX-$PrototypeBI-Version: 1.6.0.3\nCache-Control: public, max-age=2592000\nServer: gws\nContent-Length:  219  \n\n<HTML><HEAD><meta http-equiv=content-type content=text/html;charset=utf-8>\\n<TITLE>301 Moved</TITLE></HEAD><BODY>\\n<H1>301 Moved</H1>\\nThe document has moved\\n<A HREF=\"http://www.google.com/\">here</A>.\n</BODY></HTML>",
+            false,
+            vec![
+                head(301, "Moved Permanently", true),
+                data(
+                    "<HTML><HEAD><meta http-equiv=content-type content=text/html;charset=utf-8>\\n<TITLE>301 Moved</TITLE></HEAD><BODY>\\n<H1>301 Moved</H1>\\nThe document has moved\\n<A HREF=\"http://www.google.com/\">here</A>.\n</BODY></HTML>",
+                ),
+            ],
+        )
+        .hdr("x-$prototypebi-version", "1.6.0.3")
+        .hdr("content-length", "219"),
+        resp(
+            "llhttp: Google 301, closed early",
+            GET,
+            "HTTP/1.1 301 Moved Permanently\nContent-Length:  219  \n\n<HTML>",
+            true,
+            vec![
+                head(301, "Moved Permanently", true),
+                data("<HTML>"),
+                Error(K::IncompleteMessage),
+            ],
+        ),
+        resp(
+            "llhttp: amazon.com, a chunk holding LF",
+            GET,
+            "HTTP/1.1 301 MovedPermanently\nDate: Wed, 15 May 2013 17:06:33 GMT\nServer: Server\nx-amz-id-1: 0GPHKXSJQ826RK7GZEB2\np3p: policyref=\"http://www.amazon.com/w3c/p3p.xml\",CP=\"CAO DSP LAW CUR ADM IVAo IVDo CONo OTPo OUR DELi PUBi OTRi BUS PHY ONL UNI PUR FIN COM NAV INT DEM CNT STA HEA PRE LOC GOV OTC \"\nx-amz-id-2: STN69VZxIFSz9YJLbz1GDbxpbjG6Qjmmq5E3DxRhOUw+Et0p4hr7c/Q8qNcx4oAD\nLocation: http://www.amazon.com/Dan-Brown/e/B000AP9DSU/ref=s9_pop_gw_al1?_encoding=UTF8&refinementId=618073011&pf_rd_m=ATVPDKIKX0DER&pf_rd_s=center-2&pf_rd_r=0SHYY5BZXN3KR20BNFAY&pf_rd_t=101&pf_rd_p=1263340922&pf_rd_i=507846\nVary: Accept-Encoding,User-Agent\nContent-Type: text/html; charset=ISO-8859-1\nTransfer-Encoding: chunked\n\n1\n\\n\n0\n\n",
+            false,
+            vec![head(301, "MovedPermanently", true), data("\\n"), End],
+        )
+        .hdr("p3p", "policyref=\"http://www.amazon.com/w3c/p3p.xml\",CP=\"CAO DSP LAW CUR ADM IVAo IVDo CONo OTPo OUR DELi PUBi OTRi BUS PHY ONL UNI PUR FIN COM NAV INT DEM CNT STA HEA PRE LOC GOV OTC \""),
+        resp(
+            "llhttp: no headers and no body",
+            GET,
+            "HTTP/1.1 404 Not Found\n\n",
+            true,
+            vec![head(404, "Not Found", true), End, Closed],
+        ),
+        resp(
+            "llhttp: no reason phrase",
+            GET,
+            "HTTP/1.1 301\n\n",
+            true,
+            vec![head(301, "", true), End, Closed],
+        ),
+        resp(
+            "llhttp: empty reason phrase after space",
+            GET,
+            "HTTP/1.1 200 \n\n",
+            true,
+            vec![head(200, "", true), End, Closed],
+        ),
+        resp(
+            "llhttp: no carriage return",
+            GET,
+            "HTTP/1.1 200 OK\\nContent-Type: text/html; charset=utf-8\\nConnection: close\\n\\nthese headers are from http://news.ycombinator.com/",
+            true,
+            vec![Error(K::InvalidStatusLine)],
+        ),
+        resp(
+            "llhttp: no carriage return, LF allowed",
+            GET,
+            "HTTP/1.1 200 OK\\nContent-Type: text/html; charset=utf-8\\nConnection: close\\n\\nthese headers are from http://news.ycombinator.com/",
+            true,
+            vec![
+                head(200, "OK", false),
+                data("these headers are from http://news.ycombinator.com/"),
+                End,
+                Closed,
+            ],
+        )
+        .limits(lenient_lf())
+        .hdr("content-type", "text/html; charset=utf-8"),
+        resp(
+            "llhttp: underscore in a field name",
+            GET,
+            "HTTP/1.1 200 OK\nServer: DCLK-AdSvr\nContent-Type: text/xml\nContent-Length: 0\nDCLK_imp: v7;x;114750856;0-0;0;17820020;0/0;21603567/21621457/1;;~okv=;dcmt=text/xml;;~cs=o\n\n",
+            false,
+            vec![head(200, "OK", true), End],
+        )
+        .hdr("dclk_imp", "v7;x;114750856;0-0;0;17820020;0/0;21603567/21621457/1;;~okv=;dcmt=text/xml;;~cs=o"),
+        resp(
+            "llhttp: bonjourmadame.fr, empty value",
+            GET,
+            "HTTP/1.0 301 Moved Permanently\nDate: Thu, 03 Jun 2010 09:56:32 GMT\nServer: Apache/2.2.3 (Red Hat)\nCache-Control: public\nPragma: \nLocation: http://www.bonjourmadame.fr/\nVary: Accept-Encoding\nContent-Length: 0\nContent-Type: text/html; charset=UTF-8\nConnection: keep-alive\n\n",
+            false,
+            vec![head(301, "Moved Permanently", true), End],
+        )
+        .hdr("pragma", "")
+        .hdr("location", "http://www.bonjourmadame.fr/"),
+        resp(
+            "llhttp: odd field names, chunked, close",
+            GET,
+            "HTTP/1.1 200 OK\nDate: Tue, 28 Sep 2010 01:14:13 GMT\nServer: Apache\nCache-Control: no-cache, must-revalidate\nExpires: Mon, 26 Jul 1997 05:00:00 GMT\n.et-Cookie: PlaxoCS=1274804622353690521; path=/; domain=.plaxo.com\nVary: Accept-Encoding\n_eep-Alive: timeout=45\n_onnection: Keep-Alive\nTransfer-Encoding: chunked\nContent-Type: text/html\nConnection: close\n\n0\n\n",
+            false,
+            vec![head(200, "OK", false), End, Closed],
+        )
+        .hdr(".et-cookie", "PlaxoCS=1274804622353690521; path=/; domain=.plaxo.com")
+        .hdr("_onnection", "Keep-Alive"),
+        resp(
+            "llhttp: space inside a field name",
+            GET,
+            "HTTP/1.1 200 OK\nServer: Microsoft-IIS/6.0\nX-Powered-By: ASP.NET\nen-US Content-Type: text/xml\nContent-Type: text/xml\nContent-Length: 16\nDate: Fri, 23 Jul 2010 18:45:38 GMT\nConnection: keep-alive\n\n<xml>hello</xml>",
+            false,
+            vec![Error(K::InvalidHeaderName)],
+        ),
+        // RFC 9112 §4: reason-phrase allows obs-text; the bytes are kept as sent.
+        resp(
+            "llhttp: non-ASCII reason phrase",
+            GET,
+            "HTTP/1.1 500 Ori\u{eb}ntatieprobleem\nDate: Fri, 5 Nov 2010 23:07:12 GMT+2\nContent-Length: 0\nConnection: close\n\n",
+            false,
+            vec![head(500, "Ori\u{eb}ntatieprobleem", false), End, Closed],
+        ),
+        // We speak HTTP/1.0 and 1.1 only.
+        resp(
+            "llhttp: HTTP/0.9 status line",
+            GET,
+            "HTTP/0.9 200 OK\n\n",
+            false,
+            vec![Error(K::InvalidStatusLine)],
+        ),
+        resp(
+            "llhttp: no Content-Length, no Transfer-Encoding",
+            GET,
+            "HTTP/1.1 200 OK\nContent-Type: text/plain\n\nhello world",
+            true,
+            vec![head(200, "OK", true), data("hello world"), End, Closed],
+        ),
+        resp(
+            "llhttp: no Content-Length, server still open",
+            GET,
+            "HTTP/1.1 200 OK\nContent-Type: text/plain\n\nhello world",
+            false,
+            vec![head(200, "OK", true), data("hello world")],
+        ),
+        // RFC 9112 §2.2 asks servers, not clients, to skip empty lines before a start-line;
+        // llhttp skips them in responses too.
+        resp(
+            "llhttp: response starting with CRLF",
+            GET,
+            "\\r\\nHTTP/1.1 200 OK\nHeader1: Value1\nHeader2:\\t Value2\nContent-Length: 0\n\n",
+            false,
+            vec![Error(K::InvalidStatusLine)],
+        ),
+    ]);
+}
+
+/// llhttp's `test/response/connection.md`.
+#[test]
+fn llhttp_response_connection_corpus() {
+    use Said::{Closed, End, Upgraded};
+    run_resp_table(&[
+        // Proxy-Connection is no standard field (RFC 9110 §7.6.1 names only Connection);
+        // llhttp reads its `close`, we do not.
+        resp(
+            "llhttp: Proxy-Connection",
+            GET,
+            "HTTP/1.1 200 OK\nContent-Type: text/html; charset=UTF-8\nContent-Length: 11\nProxy-Connection: close\nDate: Thu, 31 Dec 2009 20:55:48 +0000\n\nhello world",
+            false,
+            vec![head(200, "OK", true), data("hello world"), End],
+        ),
+        resp(
+            "llhttp: HTTP/1.0 keep-alive, close-delimited",
+            &["GET", "GET"],
+            "HTTP/1.0 200 OK\nConnection: keep-alive\n\nHTTP/1.0 200 OK",
+            true,
+            vec![head(200, "OK", true), data("HTTP/1.0 200 OK"), End, Closed],
+        ),
+        resp(
+            "llhttp: HTTP/1.0 keep-alive, 204",
+            &["GET", "GET"],
+            "HTTP/1.0 204 No content\nConnection: keep-alive\n\nHTTP/1.0 200 OK",
+            false,
+            vec![head(204, "No content", true), End],
+        ),
+        resp(
+            "llhttp: HTTP/1.0 keep-alive, 204, then a second response",
+            &["GET", "GET"],
+            "HTTP/1.0 204 No content\nConnection: keep-alive\n\nHTTP/1.0 200 OK\n\n",
+            true,
+            vec![
+                head(204, "No content", true),
+                End,
+                head(200, "OK", false),
+                End,
+                Closed,
+            ],
+        ),
+        resp(
+            "llhttp: HTTP/1.1 close-delimited",
+            &["GET", "GET"],
+            "HTTP/1.1 200 OK\n\nHTTP/1.1 200 OK",
+            true,
+            vec![head(200, "OK", true), data("HTTP/1.1 200 OK"), End, Closed],
+        ),
+        resp(
+            "llhttp: HTTP/1.1 204",
+            &["GET", "GET"],
+            "HTTP/1.1 204 No content\n\nHTTP/1.1 200 OK",
+            false,
+            vec![head(204, "No content", true), End],
+        ),
+        // llhttp (strict) errors on bytes after `Connection: close`, and its
+        // lenient-keep-alive mode parses them as the next response; we stop reading.
+        resp(
+            "llhttp: HTTP/1.1 204 with Connection: close",
+            &["GET", "GET"],
+            "HTTP/1.1 204 No content\nConnection: close\n\nHTTP/1.1 200 OK",
+            false,
+            vec![head(204, "No content", false), End, Closed],
+        ),
+        resp(
+            "llhttp: Connection: close, Content-Length, extra bytes",
+            &["GET", "GET"],
+            "HTTP/1.1 200 No content\nContent-Length: 5\nConnection: close\n\n2ad731e3-4dcd-4f70-b871-0ad284b29ffc",
+            false,
+            vec![head(200, "No content", false), data("2ad73"), End, Closed],
+        ),
+        // RFC 9112 §6.3 ¶2 (item 1): a 1xx response ends at its head; llhttp reads the
+        // Content-Length or chunked body first. The bytes belong to the new protocol.
+        resp(
+            "llhttp: 101 with Content-Length",
+            GET,
+            "HTTP/1.1 101 Switching Protocols\nConnection: upgrade\nUpgrade: h2c\nContent-Length: 4\n\nbodyproto",
+            false,
+            vec![
+                head(101, "Switching Protocols", true),
+                Closed,
+                Upgraded(B::from("bodyproto")),
+            ],
+        ),
+        resp(
+            "llhttp: 101 with Transfer-Encoding",
+            GET,
+            "HTTP/1.1 101 Switching Protocols\nConnection: upgrade\nUpgrade: h2c\nTransfer-Encoding: chunked\n\n2\nbo\n2\ndy\n0\n\nproto",
+            false,
+            vec![
+                head(101, "Switching Protocols", true),
+                Closed,
+                Upgraded(B(crlf("2\nbo\n2\ndy\n0\n\nproto"))),
+            ],
+        ),
+        resp(
+            "llhttp: 200 with Upgrade, close-delimited",
+            GET,
+            "HTTP/1.1 200 OK\nConnection: upgrade\nUpgrade: h2c\n\nbody",
+            false,
+            vec![head(200, "OK", true), data("body")],
+        ),
+        resp(
+            "llhttp: 200 with Upgrade and Content-Length",
+            GET,
+            "HTTP/1.1 200 OK\nConnection: upgrade\nUpgrade: h2c\nContent-Length: 4\n\nbody",
+            false,
+            vec![head(200, "OK", true), data("body"), End],
+        ),
+        resp(
+            "llhttp: 200 with Upgrade and Transfer-Encoding",
+            GET,
+            "HTTP/1.1 200 OK\nConnection: upgrade\nUpgrade: h2c\nTransfer-Encoding: chunked\n\n2\nbo\n2\ndy\n0\n\n",
+            false,
+            vec![head(200, "OK", true), data("body"), End],
+        ),
+    ]);
+}
+
+/// llhttp's `test/response/{pipelining,finish,lenient-version}.md`.
+#[test]
+fn llhttp_response_pipelining_finish_version_corpus() {
+    use Said::{Closed, End, Error};
+    run_resp_table(&[
+        // The CRLF after each body is an empty line before the next status-line, which only
+        // servers are asked to skip (RFC 9112 §2.2); llhttp skips it.
+        resp(
+            "llhttp: pipelined responses",
+            &["POST", "PUT", "PATCH"],
+            "HTTP/1.1 200 OK\nContent-Length: 3\n\nAAA\nHTTP/1.1 201 Created\nContent-Length: 4\n\nBBBB\nHTTP/1.1 202 Accepted\nContent-Length: 5\n\nCCCC",
+            false,
+            vec![
+                head(200, "OK", true),
+                data("AAA"),
+                End,
+                Error(K::InvalidStatusLine),
+            ],
+        ),
+        resp(
+            "llhttp: pipelined responses, without the stray CRLFs",
+            &["POST", "PUT", "PATCH"],
+            "HTTP/1.1 200 OK\nContent-Length: 3\n\nAAAHTTP/1.1 201 Created\nContent-Length: 4\n\nBBBBHTTP/1.1 202 Accepted\nContent-Length: 5\n\nCCCC",
+            false,
+            vec![
+                head(200, "OK", true),
+                data("AAA"),
+                End,
+                head(201, "Created", true),
+                data("BBBB"),
+                End,
+                head(202, "Accepted", true),
+                data("CCCC"),
+            ],
+        ),
+        resp(
+            "llhttp: finish after an empty response",
+            GET,
+            "HTTP/1.1 200 OK\n\n",
+            true,
+            vec![head(200, "OK", true), End, Closed],
+        ),
+        resp(
+            "llhttp: finish inside a response head",
+            GET,
+            "HTTP/1.1 200 OK\nContent-Len",
+            true,
+            vec![Error(K::IncompleteMessage)],
+        ),
+        // We speak HTTP/1.0 and 1.1 only; llhttp has a flag to accept any digits.
+        resp(
+            "llhttp: HTTP/5.6 status line",
+            GET,
+            "HTTP/5.6 200 OK\n\n",
+            false,
+            vec![Error(K::InvalidStatusLine)],
+        ),
+    ]);
+}
