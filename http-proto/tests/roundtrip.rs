@@ -306,6 +306,91 @@ proptest! {
     }
 }
 
+/// A response head: a version, any three-digit status, a reason phrase (VCHAR, SP, HTAB and
+/// obs-text), fields, and a few bytes overwritten, so both valid and nearly valid heads come up.
+fn response_head_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let reason_byte = prop_oneof![
+        8 => 0x21u8..=0x7e,
+        1 => 0x80u8..=0xff,
+        1 => Just(b' '),
+        1 => Just(b'\t'),
+    ];
+    (
+        prop::sample::select(vec!["HTTP/1.0", "HTTP/1.1"]),
+        0u16..1000,
+        prop_oneof![
+            6 => vec(reason_byte, 0..24).prop_map(|r| [&b" "[..], &r].concat()),
+            1 => Just(Vec::new()),
+        ],
+        fields(0..8),
+        vec((any::<usize>(), any::<u8>()), 0..3),
+    )
+        .prop_map(|(version, code, reason, fields, edits)| {
+            let mut head = format!("{version} {code:03}").into_bytes();
+            head.extend_from_slice(&reason);
+            head.extend_from_slice(b"\r\n");
+            for (name, value) in fields {
+                head.extend_from_slice(&name);
+                head.extend_from_slice(b": ");
+                head.extend_from_slice(&value);
+                head.extend_from_slice(b"\r\n");
+            }
+            head.extend_from_slice(b"\r\n");
+            for (at, byte) in edits {
+                let at = at % head.len();
+                head[at] = byte;
+            }
+            head
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// Where both this crate and `httparse::Response` accept a complete response head, they
+    /// agree on version, status, reason and every field; and what we accept, httparse
+    /// accepts too. Intentional differences, all where we are stricter or say more:
+    /// - httparse skips empty lines before the status-line, takes bare LF, and any status
+    ///   from 000; we reject those (RFC 9112 §2.2 asks only servers to skip empty lines;
+    ///   bare LF is opt-in; RFC 9110 §15: a status is 100 to 999).
+    /// - httparse reports a reason holding obs-text as empty; we hand out its bytes.
+    /// - httparse keeps trailing whitespace in a field value; RFC 9112 §5 excludes it, and so
+    ///   do we, so theirs is trimmed before comparing.
+    #[test]
+    fn response_heads_agree_with_httparse(input in prop_oneof![response_head_bytes(), http_ish()]) {
+        let ours = run_response_heads(&[&input], &Limits::default());
+        let mut slots = [httparse::EMPTY_HEADER; 128];
+        let mut theirs = httparse::Response::new(&mut slots);
+        let status = theirs.parse(&input);
+        if let Some(Ev::Response(head)) = ours.first() {
+            let Ok(httparse::Status::Complete(_)) = status else {
+                return Err(TestCaseError::fail(format!("httparse: {status:?} for {:?}", B(input.clone()))));
+            };
+            let minor = match head.version { Version::Http10 => 0, _ => 1 };
+            prop_assert_eq!(theirs.version, Some(minor));
+            prop_assert_eq!(theirs.code, Some(head.status));
+            let their_reason = theirs.reason.unwrap_or_default();
+            if head.reason.0.is_ascii() {
+                prop_assert_eq!(&head.reason, &B::from(their_reason));
+            } else {
+                prop_assert_eq!(their_reason, "", "httparse empties a reason with obs-text");
+            }
+            let their_fields: Vec<(B, B)> = theirs
+                .headers
+                .iter()
+                .map(|h| {
+                    let mut v = h.value;
+                    while let [rest @ .., b' ' | b'\t'] = v {
+                        v = rest;
+                    }
+                    (B::from(h.name), B::from(v))
+                })
+                .collect();
+            prop_assert_eq!(&head.headers, &their_fields);
+        }
+    }
+}
+
 /// One request and the response it gets, for whole conversations.
 #[derive(Debug, Clone)]
 struct Exchange {
