@@ -366,8 +366,13 @@ fn value_end(
             // Need the first byte of the next line to know whether this one continues.
             None => return Ok(None),
             Some(b' ' | b'\t') if limits.fold_obs_fold => {
-                folds.push(Span::new(end, next));
-                at = next;
+                // RFC 9112 §5.2: obs-fold = OWS CRLF RWS, so the RWS becomes SP too.
+                let rws = buf[next..]
+                    .iter()
+                    .take_while(|b| matches!(b, b' ' | b'\t'))
+                    .count();
+                folds.push(Span::new(end, next + rws));
+                at = next + rws;
             }
             Some(b' ' | b'\t') => return Err(Error::new(ErrorKind::ObsFold, next)),
             Some(_) => return Ok(Some((end, next))),
