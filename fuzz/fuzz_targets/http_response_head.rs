@@ -26,7 +26,7 @@ fuzz_target!(|input: Input<'_>| {
         assert!(*len <= data.len());
         assert_eq!(head.as_bytes().len(), *len);
         for (&ours, &sent) in head.as_bytes().iter().zip(data) {
-            assert!(ours == sent || (ours == b' ' && matches!(sent, b'\r' | b'\n')));
+            assert!(ours == sent || (ours == b' ' && matches!(sent, b'\r' | b'\n' | b'\t')));
         }
         assert!((100..=999).contains(&head.status()));
         assert!(!head.reason().iter().any(|&b| matches!(b, b'\r' | b'\n' | 0)));
