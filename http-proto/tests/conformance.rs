@@ -485,6 +485,9 @@ fn header_fields() {
     run_table(&[
         case("whitespace before colon", "GET / HTTP/1.1\nHost : a\n\n", err(K::WhitespaceBeforeColon, 400)),
         case("tab before colon", "GET / HTTP/1.1\nHost\\t: a\n\n", err(K::WhitespaceBeforeColon, 400)),
+        case("spaces then tab before colon", "GET / HTTP/1.1\nHost  \\t: a\n\n", err(K::WhitespaceBeforeColon, 400)),
+        case("space inside a name", "GET / HTTP/1.1\nHost: a\nBad Name: x\n\n", err(K::InvalidHeaderName, 400)),
+        case("space ending a line with no colon", "GET / HTTP/1.1\nHost: a\nBad \n\n", err(K::InvalidHeaderName, 400)),
         case("llhttp: invalid header token @", "GET / HTTP/1.1\nFo@: Failure\n\n", err(K::InvalidHeaderName, 400)),
         case("llhttp: NUL in name", "GET / HTTP/1.1\nFoo\\0test: Bar\n\n", err(K::InvalidHeaderName, 400)),
         case("llhttp: empty name", "GET / HTTP/1.1\n: Bar\n\n", err(K::InvalidHeaderName, 400)),
