@@ -67,6 +67,8 @@ pub enum ErrorKind {
     InvalidChunkTerminator,
     /// The body is larger than [`Limits::max_body_len`](crate::Limits). Answers 413.
     BodyTooLarge,
+    /// A body announced on a request that cannot have one (CONNECT, RFC 9110 §9.3.6).
+    BodyNotAllowed,
     /// The peer closed the connection in the middle of a message.
     IncompleteMessage,
     /// The caller broke the protocol: sent an event the connection state does not allow.
@@ -119,6 +121,7 @@ impl ErrorKind {
             Self::InvalidChunkExtension => "invalid chunk extension",
             Self::InvalidChunkTerminator => "chunk data not followed by CRLF",
             Self::BodyTooLarge => "body too large",
+            Self::BodyNotAllowed => "body on a request that cannot have one",
             Self::IncompleteMessage => "connection closed mid-message",
             Self::LocalProtocolError => "local protocol error",
         }

@@ -22,6 +22,11 @@
 //! - **obs-fold**: rejected by default; [`Limits::fold_obs_fold`] replaces it with spaces.
 //! - **Request-target bytes**: visible ASCII only (no raw UTF-8, no controls, no spaces).
 //! - **Response before the request body was read**: the connection closes after the response.
+//! - **CONNECT with a body** (Content-Length or Transfer-Encoding): rejected with 400
+//!   ([`ErrorKind::BodyNotAllowed`]): RFC 9110 §9.3.6 says CONNECT has no content, and peers
+//!   disagree on whether such bytes are a body or the tunnel.
+//! - **Empty lines before a start-line** are skipped (up to [`Limits::max_leading_empty_lines`])
+//!   before status-lines as well as request-lines: a stray CRLF after a body is common.
 //!
 //! # Example: a server connection
 //!

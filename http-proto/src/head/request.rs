@@ -516,7 +516,7 @@ fn advance_stages(
     };
     match parse_fields(buf, resume, section, limits)? {
         SectionEnd::Complete(len) => {
-            let framing = check_request(version, &section.facts, len)?;
+            let framing = check_request(kind, version, &section.facts, len)?;
             *stage = LineStage::Start;
             Ok(Some(Accepted {
                 len,
@@ -555,14 +555,25 @@ pub(crate) struct Accepted {
 }
 
 /// The whole-head rules: Host (RFC 9112 §3.2) and body framing (§6).
-fn check_request(version: Version, facts: &FieldFacts, len: usize) -> Result<Framing, Error> {
+fn check_request(
+    method: Method,
+    version: Version,
+    facts: &FieldFacts,
+    len: usize,
+) -> Result<Framing, Error> {
     if facts.host_count > 1 {
         return Err(Error::new(ErrorKind::DuplicateHost, len));
     }
     if facts.host_count == 0 && version == Version::Http11 {
         return Err(Error::new(ErrorKind::MissingHost, len));
     }
-    request_framing(version, facts).map_err(|kind| Error::new(kind, len))
+    let framing = request_framing(version, facts).map_err(|kind| Error::new(kind, len))?;
+    // RFC 9110 §9.3.6: CONNECT has no content. Peers disagree on whether bytes after its head
+    // are a body or the tunnel (llhttp: tunnel; RFC 9112 §6.3: body), so refuse rather than guess.
+    if method == Method::Connect && framing != Framing::None {
+        return Err(Error::new(ErrorKind::BodyNotAllowed, len));
+    }
+    Ok(framing)
 }
 
 /// RFC 9112 §3.2: which target form, and whether the method allows it.

@@ -154,16 +154,29 @@ impl ResponseParser {
 
     fn advance_within(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<Accepted>, Error> {
         if let Stage::StatusLine = self.stage {
-            let Some(version) = Version::read(buf, 0)
+            // Empty lines before the status-line (a stray CRLF after a body) are skipped, as
+            // for requests (RFC 9112 §2.2), up to the same bound.
+            let mut start = 0;
+            while let [b'\r', b'\n', ..] = &buf[start..] {
+                start += 2;
+                if start / 2 > limits.max_leading_empty_lines {
+                    return Err(Error::new(ErrorKind::InvalidStatusLine, start));
+                }
+            }
+            if matches!(&buf[start..], [] | [b'\r']) {
+                return Ok(None);
+            }
+            let line_buf = &buf[start..];
+            let Some(version) = Version::read(line_buf, 0)
                 .map_err(|e| Error::new(ErrorKind::InvalidStatusLine, e.offset()))?
             else {
                 return Ok(None);
             };
             let bad = |at| Error::new(ErrorKind::InvalidStatusLine, at);
             // SP 3DIGIT
-            let code = match buf.get(8..12) {
+            let code = match line_buf.get(8..12) {
                 None => {
-                    let seen = &buf[8.min(buf.len())..];
+                    let seen = &line_buf[8.min(line_buf.len())..];
                     let prefix_ok = seen.iter().enumerate().all(|(i, b)| {
                         if i == 0 {
                             *b == b' '
@@ -181,22 +194,24 @@ impl ResponseParser {
                 return Err(bad(9));
             }
             // [ SP reason-phrase ] CRLF; a missing SP before an empty reason is tolerated.
-            let reason_start = match buf.get(12) {
+            let reason_start = match line_buf.get(12) {
                 None => return Ok(None),
                 Some(b' ') => 13,
                 Some(b'\r' | b'\n') => 12,
                 Some(_) => return Err(bad(12)),
             };
-            let reason_end = reason_start + field_value_len(&buf[reason_start.min(buf.len())..]);
-            let Some((_, next)) = line_end(buf, reason_end, limits).map_err(|e| bad(e.offset()))?
+            let reason_end =
+                reason_start + field_value_len(&line_buf[reason_start.min(line_buf.len())..]);
+            let Some((_, next)) =
+                line_end(line_buf, reason_end, limits).map_err(|e| bad(e.offset()))?
             else {
                 return Ok(None);
             };
             self.stage = Stage::Fields {
                 version,
                 status,
-                reason: Span::new(reason_start, reason_end),
-                resume: next,
+                reason: Span::new(start + reason_start, start + reason_end),
+                resume: start + next,
             };
         }
         let Stage::Fields {
