@@ -49,7 +49,15 @@ fuzz_target!(|input: Input<'_>| {
         }
     }
     let (_, query) = split_request_target(input.target);
-    if let Some(words) = isindex_words(input.method, query.unwrap_or_default(), &cgi_env::Limits::default()) {
-        assert!(words.iter().all(|w| !w.is_empty() && !w.contains(&0) && w[0] != b'-'));
+    if let Some(words) = isindex_words(
+        input.method,
+        query.unwrap_or_default(),
+        &cgi_env::Limits::default(),
+    ) {
+        assert!(
+            words
+                .iter()
+                .all(|w| !w.is_empty() && !w.contains(&0) && w[0] != b'-')
+        );
     }
 });

@@ -55,8 +55,12 @@ fn tree() -> &'static Tree {
         let root = fs::canonicalize(&root).expect("root");
         Tree {
             strict: ScriptResolver::directory(b"/", &root).expect("root"),
-            lax: ScriptResolver::directory(b"/", &root).expect("root").allow_symlinks_outside_root(true),
-            php: ScriptResolver::directory(b"/", &root).expect("root").require_executable(false),
+            lax: ScriptResolver::directory(b"/", &root)
+                .expect("root")
+                .allow_symlinks_outside_root(true),
+            php: ScriptResolver::directory(b"/", &root)
+                .expect("root")
+                .require_executable(false),
             prefixed: ScriptResolver::directory(b"/cgi-bin", root.join("cgi-bin")).expect("root"),
             single: ScriptResolver::single_program(b"/git", "/usr/lib/git-core/git-http-backend")
                 .with_document_root("/srv/git"),

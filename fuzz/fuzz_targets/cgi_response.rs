@@ -15,7 +15,12 @@ struct Outcome {
 
 fn run(chunks: &[&[u8]], limits: Limits) -> Outcome {
     let mut parser = ResponseParser::new(limits);
-    let mut out = Outcome { head: None, body: Vec::new(), ended: false, error: None };
+    let mut out = Outcome {
+        head: None,
+        body: Vec::new(),
+        ended: false,
+        error: None,
+    };
     let drain = |parser: &mut ResponseParser, out: &mut Outcome| loop {
         match parser.poll_event() {
             Ok(ResponseEvent::Head(head)) => {
@@ -61,7 +66,11 @@ fuzz_target!(|data: &[u8]| {
         _ => ((0, 0), data),
     };
     let limits = if control.0 & 1 == 1 {
-        Limits { max_header_bytes: 16 + usize::from(control.0), max_headers: usize::from(control.0 >> 4), ..Limits::default() }
+        Limits {
+            max_header_bytes: 16 + usize::from(control.0),
+            max_headers: usize::from(control.0 >> 4),
+            ..Limits::default()
+        }
     } else {
         Limits::default()
     };

@@ -48,9 +48,14 @@ fn run(data: &[u8], pieces: &[u8], limits: &Limits) -> Outcome {
                 }
                 Ok(BodyEvent::End(trailers)) => {
                     assert!(decoder.is_done());
-                    assert!(matches!(decoder.decode(&mut buf, limits), Ok(BodyEvent::End(None))));
+                    assert!(matches!(
+                        decoder.decode(&mut buf, limits),
+                        Ok(BodyEvent::End(None))
+                    ));
                     let trailers = trailers.map(|t| {
-                        t.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect::<Vec<_>>()
+                        t.iter()
+                            .map(|(n, v)| (n.to_vec(), v.to_vec()))
+                            .collect::<Vec<_>>()
                     });
                     return Outcome::Ended(out, trailers, fed - buf.len());
                 }

@@ -29,7 +29,12 @@ fuzz_target!(|input: Input<'_>| {
             assert!(ours == sent || (ours == b' ' && matches!(sent, b'\r' | b'\n' | b'\t')));
         }
         assert!((100..=999).contains(&head.status()));
-        assert!(!head.reason().iter().any(|&b| matches!(b, b'\r' | b'\n' | 0)));
+        assert!(
+            !head
+                .reason()
+                .iter()
+                .any(|&b| matches!(b, b'\r' | b'\n' | 0))
+        );
         for (name, value) in head.headers().iter() {
             assert!(!name.is_empty());
             assert!(!value.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0)));

@@ -9,8 +9,8 @@ use arbitrary::Arbitrary;
 use http_proto::Method;
 use http_proto::semantics::{
     EntityTag, Precondition, Preconditions, RangeOutcome, Validators, host_without_port,
-    if_match_matches, if_none_match_matches, if_range_allows, normalize_path,
-    parse_http_date_secs, parse_range, split_host_port,
+    if_match_matches, if_none_match_matches, if_range_allows, normalize_path, parse_http_date_secs,
+    parse_range, split_host_port,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -107,7 +107,11 @@ fn check_host(value: &[u8]) {
 }
 
 fuzz_target!(|input: Input<'_>| {
-    let len = if input.small_len { input.len % 64 } else { input.len };
+    let len = if input.small_len {
+        input.len % 64
+    } else {
+        input.len
+    };
     check_range(input.field, len);
     check_path(input.path);
     check_path(input.field);

@@ -55,12 +55,24 @@ struct Input {
 }
 
 fn request(op: &Op) -> Vec<u8> {
-    let Op::FeedRequest { method, body, chunked, close, http10, expect_continue, upgrade } = op
+    let Op::FeedRequest {
+        method,
+        body,
+        chunked,
+        close,
+        http10,
+        expect_continue,
+        upgrade,
+    } = op
     else {
         unreachable!()
     };
     let method = METHODS[usize::from(*method) % METHODS.len()];
-    let target = if method == "CONNECT" { "example.com:443" } else { "/p" };
+    let target = if method == "CONNECT" {
+        "example.com:443"
+    } else {
+        "/p"
+    };
     let version = if *http10 { "1.0" } else { "1.1" };
     let mut r = format!("{method} {target} HTTP/{version}\r\nHost: h\r\n").into_bytes();
     if *close {
@@ -149,9 +161,16 @@ fuzz_target!(|input: Input| {
                     }
                 }
             }
-            Op::SendResponse { status, body_len, header, reason } => {
+            Op::SendResponse {
+                status,
+                body_len,
+                header,
+                reason,
+            } => {
                 let could = conn.can_respond();
-                let header = header.as_ref().map(|(n, v)| (NAMES[usize::from(*n) % NAMES.len()], &v[..]));
+                let header = header
+                    .as_ref()
+                    .map(|(n, v)| (NAMES[usize::from(*n) % NAMES.len()], &v[..]));
                 let headers: Vec<(&[u8], &[u8])> = header.into_iter().collect();
                 let mut response = Response::new(*status).headers(&headers);
                 if let Some(n) = body_len {
@@ -169,7 +188,10 @@ fuzz_target!(|input: Input| {
                         let written = Bytes::copy_from_slice(&out[mark..]);
                         let parsed = ResponseHead::parse(&written, &Limits::default());
                         let Ok(Some((head, len))) = parsed else {
-                            panic!("unreadable response head {parsed:?}: {:?}", String::from_utf8_lossy(&written));
+                            panic!(
+                                "unreadable response head {parsed:?}: {:?}",
+                                String::from_utf8_lossy(&written)
+                            );
                         };
                         assert_eq!(len, written.len());
                         assert_eq!(head.status(), *status);
@@ -178,7 +200,11 @@ fuzz_target!(|input: Input| {
                         }
                     }
                     Err(_) => {
-                        assert_eq!(out.len(), mark, "a refused response left bytes in the output");
+                        assert_eq!(
+                            out.len(),
+                            mark,
+                            "a refused response left bytes in the output"
+                        );
                     }
                 }
             }
@@ -189,7 +215,9 @@ fuzz_target!(|input: Input| {
                 }
             }
             Op::SendEnd { trailer } => {
-                let trailer = trailer.as_ref().map(|(n, v)| (NAMES[usize::from(*n) % NAMES.len()], &v[..]));
+                let trailer = trailer
+                    .as_ref()
+                    .map(|(n, v)| (NAMES[usize::from(*n) % NAMES.len()], &v[..]));
                 let trailers: Vec<(&[u8], &[u8])> = trailer.into_iter().collect();
                 let state = conn.our_state();
                 if conn.send_end(&trailers, &mut out).is_ok() {
@@ -199,7 +227,10 @@ fuzz_target!(|input: Input| {
                         SideState::Done | SideState::Closed | SideState::Idle
                     ));
                     if conn.error().is_some() {
-                        assert!(conn.must_close(), "a response after an error does not close");
+                        assert!(
+                            conn.must_close(),
+                            "a response after an error does not close"
+                        );
                     }
                 }
             }
@@ -218,7 +249,11 @@ fuzz_target!(|input: Input| {
         }
         assert_eq!(conn.can_respond(), conn.our_state() == SideState::Idle);
         if conn.must_close() {
-            assert!(!conn.can_respond() || conn.error().is_some() || conn.their_state() == SideState::Closed);
+            assert!(
+                !conn.can_respond()
+                    || conn.error().is_some()
+                    || conn.their_state() == SideState::Closed
+            );
         }
     }
 });

@@ -15,7 +15,11 @@ enum Op {
     Eof,
     Read(u16),
     Tick(u32),
-    Answer { status: u16, len: u16, streamed: bool },
+    Answer {
+        status: u16,
+        len: u16,
+        streamed: bool,
+    },
     Drain,
 }
 
@@ -44,11 +48,22 @@ fuzz_target!(|ops: Vec<Op>| {
                 now += Duration::from_millis(u64::from(ms));
                 s.handle_timeout(now);
             }
-            Op::Answer { status, len, streamed } => {
+            Op::Answer {
+                status,
+                len,
+                streamed,
+            } => {
                 if awaiting {
                     let body = vec![b'x'; usize::from(len)];
-                    let head = if streamed { Response::new(status).streamed() } else { Response::new(status).body_len(u64::from(len)) };
-                    let _ = s.send_response(&head, now).and_then(|()| s.send_data(&body, now)).and_then(|()| s.send_end(now));
+                    let head = if streamed {
+                        Response::new(status).streamed()
+                    } else {
+                        Response::new(status).body_len(u64::from(len))
+                    };
+                    let _ = s
+                        .send_response(&head, now)
+                        .and_then(|()| s.send_data(&body, now))
+                        .and_then(|()| s.send_end(now));
                     awaiting = false;
                 }
             }
@@ -70,6 +85,9 @@ fuzz_target!(|ops: Vec<Op>| {
             }
         }
         assert!(settled, "session did not settle");
-        assert!(s.poll_timeout().is_some(), "open session without a deadline");
+        assert!(
+            s.poll_timeout().is_some(),
+            "open session without a deadline"
+        );
     }
 });
