@@ -55,6 +55,9 @@ pub enum ErrorKind {
     ChunkedRepeated,
     /// Transfer-Encoding with a coding this crate does not decode. Answers 501.
     UnsupportedTransferCoding,
+    /// A Transfer-Encoding value that is not a list of codings (an empty or malformed coding,
+    /// parameters on chunked). Answers 400: a syntax error, not an unknown coding.
+    InvalidTransferEncoding,
     /// Both Transfer-Encoding and Content-Length in a request: rejected (see crate docs).
     ContentLengthWithTransferEncoding,
     /// Transfer-Encoding in an HTTP/1.0 message (RFC 9112 §6.1).
@@ -115,6 +118,7 @@ impl ErrorKind {
             Self::ChunkedNotLast => "Transfer-Encoding does not end with chunked",
             Self::ChunkedRepeated => "chunked applied more than once",
             Self::UnsupportedTransferCoding => "unsupported transfer coding",
+            Self::InvalidTransferEncoding => "malformed Transfer-Encoding",
             Self::ContentLengthWithTransferEncoding => "both Content-Length and Transfer-Encoding",
             Self::TransferEncodingInHttp10 => "Transfer-Encoding in an HTTP/1.0 message",
             Self::InvalidChunkSize => "invalid chunk size",

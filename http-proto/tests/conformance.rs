@@ -932,7 +932,13 @@ fn transfer_encoding_rules() {
         case(
             "chunked with a parameter",
             te("chunked;q=1").as_str(),
-            err(K::UnsupportedTransferCoding, 501),
+            // A syntax error, not an unknown coding: 400.
+            err(K::InvalidTransferEncoding, 400),
+        ),
+        case(
+            "an empty coding name",
+            te(";x=1, chunked").as_str(),
+            err(K::InvalidTransferEncoding, 400),
         ),
         // Both fields: rejected, the documented choice (lib.rs; RFC 9112 §6.3 ¶3).
         case(

@@ -424,12 +424,12 @@ fn note_field(name: &[u8], value: &[u8], at: usize, facts: &mut FieldFacts) -> R
             for coding in list_elements(value) {
                 let coding_name = &coding[..token_len(coding)];
                 if coding_name.is_empty() {
-                    return Err(Error::new(ErrorKind::UnsupportedTransferCoding, at));
+                    return Err(Error::new(ErrorKind::InvalidTransferEncoding, at));
                 }
                 if coding_name.eq_ignore_ascii_case(b"chunked") {
                     if coding_name.len() != coding.len() {
                         // chunked takes no parameters (RFC 9112 §7.1).
-                        return Err(Error::new(ErrorKind::UnsupportedTransferCoding, at));
+                        return Err(Error::new(ErrorKind::InvalidTransferEncoding, at));
                     }
                     facts.chunked_count = facts.chunked_count.saturating_add(1);
                     facts.chunked_last = true;
