@@ -739,3 +739,18 @@ fn split_continue_close_and_errors() {
     let events = scripted("CONNECT a:1 HTTP/1.1\nHost: a:1\n\ntunnel", false);
     assert_eq!(events[events.len() - 3], Ev::Upgraded(B::from("tunnel")));
 }
+
+#[test]
+fn path_and_query_leave_out_a_fragment() {
+    let raw = bytes::Bytes::from_static(b"GET /a/b?x=1#frag HTTP/1.1\r\nHost: h\r\n\r\n");
+    let (head, _) = http_proto::RequestHead::parse(&raw, &http_proto::Limits::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(head.path(), b"/a/b");
+    assert_eq!(head.query(), Some(&b"x=1"[..]));
+    assert_eq!(
+        head.target(),
+        b"/a/b?x=1#frag",
+        "the target stays as received"
+    );
+}

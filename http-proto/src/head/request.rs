@@ -154,7 +154,7 @@ impl RequestHead {
     /// `http://h/a/b?c`. Empty for authority-form; `*` for asterisk-form.
     #[must_use]
     pub fn path(&self) -> &[u8] {
-        let target = self.target();
+        let target = self.target_without_fragment();
         let without_query = &target[..memchr::memchr(b'?', target).unwrap_or(target.len())];
         match self.form {
             TargetForm::Origin | TargetForm::Asterisk => without_query,
@@ -172,11 +172,18 @@ impl RequestHead {
         }
     }
 
-    /// The query string after `?`, if the target has one.
+    /// The query string after `?`, if the target has one (without any `#` fragment).
     #[must_use]
     pub fn query(&self) -> Option<&[u8]> {
-        let target = self.target();
+        let target = self.target_without_fragment();
         memchr::memchr(b'?', target).map(|i| &target[i + 1..])
+    }
+
+    /// A fragment is not part of a request-target (RFC 9112 §3.2) and never reaches the
+    /// server from a conforming client; if one arrives, path and query ignore it.
+    fn target_without_fragment(&self) -> &[u8] {
+        let target = self.target();
+        &target[..memchr::memchr(b'#', target).unwrap_or(target.len())]
     }
 
     /// The HTTP version.
