@@ -2942,8 +2942,15 @@ fn llhttp_response_connection_corpus() {
         // RFC 9112 §6.3 ¶2 (item 1): a 1xx response ends at its head; llhttp reads the
         // Content-Length or chunked body first. The bytes belong to the new protocol.
         resp(
-            "llhttp: 101 with Content-Length",
+            "101 to a request that did not ask to upgrade",
             GET,
+            "HTTP/1.1 101 Switching Protocols\nConnection: upgrade\nUpgrade: h2c\n\nproto",
+            false,
+            vec![Said::Error(K::InvalidStatusLine)],
+        ),
+        resp(
+            "llhttp: 101 with Content-Length",
+            &["GET+upgrade"],
             "HTTP/1.1 101 Switching Protocols\nConnection: upgrade\nUpgrade: h2c\nContent-Length: 4\n\nbodyproto",
             false,
             vec![
@@ -2954,7 +2961,7 @@ fn llhttp_response_connection_corpus() {
         ),
         resp(
             "llhttp: 101 with Transfer-Encoding",
-            GET,
+            &["GET+upgrade"],
             "HTTP/1.1 101 Switching Protocols\nConnection: upgrade\nUpgrade: h2c\nTransfer-Encoding: chunked\n\n2\nbo\n2\ndy\n0\n\nproto",
             false,
             vec![

@@ -30,6 +30,14 @@ pub enum ClientEvent {
     Closed,
 }
 
+/// A request sent whose response has not ended.
+#[derive(Debug, Clone, Copy)]
+struct Outstanding {
+    method: Method,
+    /// The request carried `Upgrade`, so a 101 may answer it.
+    asked_upgrade: bool,
+}
+
 /// A client-side HTTP/1 connection: send requests (pipelined if you like), poll responses.
 ///
 /// ```
@@ -55,7 +63,7 @@ pub struct ClientConn {
     buf: BytesMut,
     parser: ResponseParser,
     /// Methods of requests sent whose responses have not ended, oldest first.
-    outstanding: VecDeque<Method>,
+    outstanding: VecDeque<Outstanding>,
     sending: Option<BodyEncoder>,
     receiving: Option<BodyDecoder>,
     keep_alive: bool,
@@ -179,7 +187,14 @@ impl ClientConn {
         };
         out.put_slice(b"\r\n");
         self.sending = Some(BodyEncoder::new(framing));
-        self.outstanding.push_back(method);
+        let asked_upgrade = request
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(b"upgrade"));
+        self.outstanding.push_back(Outstanding {
+            method,
+            asked_upgrade,
+        });
         Ok(())
     }
 
@@ -234,7 +249,11 @@ impl ClientConn {
         if self.closed {
             return Ok(ClientEvent::Closed);
         }
-        let Some(&method) = self.outstanding.front() else {
+        let Some(&Outstanding {
+            method,
+            asked_upgrade,
+        }) = self.outstanding.front()
+        else {
             if !self.buf.is_empty() {
                 // A response nobody asked for.
                 return Err(Error::new(ErrorKind::InvalidStatusLine, 0));
@@ -259,6 +278,10 @@ impl ClientConn {
         let status = head.status();
         if (100..200).contains(&status) && status != 101 {
             return Ok(ClientEvent::Informational(head));
+        }
+        if status == 101 && !asked_upgrade {
+            // RFC 9110 §15.2.2: a server only switches protocols when asked to.
+            return Err(Error::new(ErrorKind::InvalidStatusLine, 9));
         }
         if status == 101 || (method == Method::Connect && (200..300).contains(&status)) {
             self.upgraded = true;

@@ -423,16 +423,25 @@ pub fn run_client(methods: &[&str], parts: &[&[u8]], limits: &Limits, eof: bool)
     let mut conn = ClientConn::new(limits.clone());
     let mut sent = BytesMut::new();
     for method in methods {
-        let target: &[u8] = if *method == "CONNECT" {
+        // `GET+upgrade` sends a GET that asks to switch protocols (a 101 may answer only that).
+        let (method, upgrade) = match method.strip_suffix("+upgrade") {
+            Some(m) => (m, true),
+            None => (*method, false),
+        };
+        let target: &[u8] = if method == "CONNECT" {
             b"example.com:443"
         } else {
             b"/"
         };
-        conn.send_request(
-            &Request::new(method.as_bytes(), target, &[(b"host", b"example.com")]),
-            &mut sent,
-        )
-        .expect("send_request");
+        let plain: &[(&[u8], &[u8])] = &[(b"host", b"example.com")];
+        let asking: &[(&[u8], &[u8])] = &[
+            (b"host", b"example.com"),
+            (b"connection", b"upgrade"),
+            (b"upgrade", b"h2c"),
+        ];
+        let fields = if upgrade { asking } else { plain };
+        conn.send_request(&Request::new(method.as_bytes(), target, fields), &mut sent)
+            .expect("send_request");
         conn.send_end(&mut sent).expect("send_end");
     }
     let mut events = Vec::new();
