@@ -11,6 +11,22 @@ pub use request::{Method, RequestHead, RequestParser, TargetForm};
 pub use response::{ResponseHead, ResponseParser};
 
 use crate::error::{Error, ErrorKind};
+use crate::limits::Limits;
+
+/// Runs `advance` over at most `max_head_len` bytes: a head not complete within them is 431.
+#[inline]
+pub(crate) fn within_head_limit<T>(
+    buf: &[u8],
+    limits: &Limits,
+    advance: impl FnOnce(&[u8]) -> Result<Option<T>, Error>,
+) -> Result<Option<T>, Error> {
+    // Spans are u32: no limit lets a head reach 4 GiB.
+    let head_limit = limits.max_head_len.min(u32::MAX as usize - 1);
+    match advance(&buf[..buf.len().min(head_limit)])? {
+        None if buf.len() > head_limit => Err(Error::new(ErrorKind::HeadTooLarge, head_limit)),
+        done => Ok(done),
+    }
+}
 
 /// An HTTP version this crate speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

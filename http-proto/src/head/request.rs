@@ -108,7 +108,7 @@ impl RequestHead {
         // into the head.
         let mut stage = LineStage::Start;
         let mut section = FieldSection::default();
-        let Some(accepted) = within_head_limit(buf, limits, |window| {
+        let Some(accepted) = super::within_head_limit(buf, limits, |window| {
             advance_stages(&mut stage, &mut section, window, limits)
         })?
         else {
@@ -338,7 +338,7 @@ impl RequestParser {
         buf: &[u8],
         limits: &Limits,
     ) -> Result<Option<Accepted>, Error> {
-        within_head_limit(buf, limits, |window| self.advance_within(window, limits))
+        super::within_head_limit(buf, limits, |window| self.advance_within(window, limits))
     }
 
     fn advance_within(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<Accepted>, Error> {
@@ -386,21 +386,6 @@ impl RequestParser {
         if !self.is_mid_head() {
             self.section = None;
         }
-    }
-}
-
-/// Runs `advance` over at most `max_head_len` bytes: a head not complete within them is 431.
-#[inline]
-fn within_head_limit<T>(
-    buf: &[u8],
-    limits: &Limits,
-    advance: impl FnOnce(&[u8]) -> Result<Option<T>, Error>,
-) -> Result<Option<T>, Error> {
-    // Spans are u32: no limit lets a head reach 4 GiB.
-    let head_limit = limits.max_head_len.min(u32::MAX as usize - 1);
-    match advance(&buf[..buf.len().min(head_limit)])? {
-        None if buf.len() > head_limit => Err(Error::new(ErrorKind::HeadTooLarge, head_limit)),
-        done => Ok(done),
     }
 }
 

@@ -144,12 +144,7 @@ impl ResponseParser {
         buf: &[u8],
         limits: &Limits,
     ) -> Result<Option<Accepted>, Error> {
-        let head_limit = limits.max_head_len.min(u32::MAX as usize - 1);
-        let window = &buf[..buf.len().min(head_limit)];
-        match self.advance_within(window, limits)? {
-            None if buf.len() > head_limit => Err(Error::new(ErrorKind::HeadTooLarge, head_limit)),
-            done => Ok(done),
-        }
+        super::within_head_limit(buf, limits, |window| self.advance_within(window, limits))
     }
 
     fn advance_within(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<Accepted>, Error> {
