@@ -451,53 +451,16 @@ impl<'a> SetCookie<'a> {
 /// Seconds from the epoch to 9999-12-31T23:59:59Z, the last time an IMF-fixdate can spell.
 const LAST_FOUR_DIGIT_YEAR: u64 = 253_402_300_799;
 
-/// Appends `time` as `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 §5.6.7).
+/// Appends `time` as `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 §5.6.7), clamped to the
+/// range an IMF-fixdate can spell (httpdate refuses times before 1970 or after 9999).
 fn write_imf_fixdate(out: &mut String, time: SystemTime) {
-    const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
     let seconds = time
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_secs())
         .min(LAST_FOUR_DIGIT_YEAR);
-    let days = seconds / 86_400;
-    let of_day = seconds % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    // 1970-01-01 was a Thursday.
-    let weekday = WEEKDAYS
-        .get(usize::try_from((days + 4) % 7).unwrap_or(0))
-        .unwrap_or(&"Thu");
-    let month = MONTHS
-        .get(usize::try_from(month - 1).unwrap_or(0))
-        .unwrap_or(&"Jan");
-    let _ = write!(
-        out,
-        "{weekday}, {day:02} {month} {year:04} {:02}:{:02}:{:02} GMT",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    );
-}
-
-/// Days since 1970-01-01 to (year, month 1..=12, day 1..=31) in the proleptic Gregorian
-/// calendar; Howard Hinnant's `civil_from_days`, for non-negative day counts.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+    out.push_str(&httpdate::fmt_http_date(
+        UNIX_EPOCH + Duration::from_secs(seconds),
+    ));
 }
 
 #[cfg(test)]
@@ -758,51 +721,6 @@ mod tests {
             .unwrap();
         assert!(header.starts_with("id=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0;"));
         assert!(header.contains("; Domain=example.com; Path=/app;"));
-    }
-
-    /// An independent, slow oracle for `civil_from_days`: walk years, then months.
-    fn civil_by_walking(mut days: u64) -> (u64, u64, u64) {
-        let leap =
-            |y: u64| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
-        let mut year = 1970;
-        loop {
-            let length = if leap(year) { 366 } else { 365 };
-            if days < length {
-                break;
-            }
-            days -= length;
-            year += 1;
-        }
-        let lengths = [
-            31,
-            if leap(year) { 29 } else { 28 },
-            31,
-            30,
-            31,
-            30,
-            31,
-            31,
-            30,
-            31,
-            30,
-            31,
-        ];
-        let mut month = 1;
-        for length in lengths {
-            if days < length {
-                break;
-            }
-            days -= length;
-            month += 1;
-        }
-        (year, month, days + 1)
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn civil_from_days_matches_walking(days in 0u64..2_932_897) {
-            proptest::prop_assert_eq!(civil_from_days(days), civil_by_walking(days));
-        }
     }
 
     #[test]
