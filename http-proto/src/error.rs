@@ -72,6 +72,11 @@ pub enum ErrorKind {
     BodyTooLarge,
     /// A body announced on a request that cannot have one (CONNECT, RFC 9110 §9.3.6).
     BodyNotAllowed,
+    /// A request path whose `..` segments climb above the root
+    /// ([`semantics::normalize_path`](crate::semantics::normalize_path)).
+    PathAboveRoot,
+    /// A request path that decodes to a NUL byte.
+    PathNul,
     /// The peer closed the connection in the middle of a message.
     IncompleteMessage,
     /// The caller broke the protocol: sent an event the connection state does not allow.
@@ -126,6 +131,8 @@ impl ErrorKind {
             Self::InvalidChunkTerminator => "chunk data not followed by CRLF",
             Self::BodyTooLarge => "body too large",
             Self::BodyNotAllowed => "body on a request that cannot have one",
+            Self::PathAboveRoot => "path climbs above the root",
+            Self::PathNul => "path holds a NUL byte",
             Self::IncompleteMessage => "connection closed mid-message",
             Self::LocalProtocolError => "local protocol error",
         }

@@ -16,7 +16,6 @@ use crate::shutdown::{self, ShutdownSignal, SignalKindSeen};
 use crate::static_files;
 use crate::status::{GatewayCounts, StatusSnapshot};
 use bytes::BytesMut;
-use http_proto::semantics::PathError;
 use http_proto::{DateCache, Method, RequestHead, Response};
 use session_core::{Admission, Event, OverloadPolicy, Registry, Session, Ticket};
 use std::cell::{Cell, RefCell};
@@ -648,7 +647,7 @@ fn serve<T: Transport>(
 
 /// Routes a request and plans its answer (sent once its body has been read).
 fn dispatch(server: &Server, head: &RequestHead, peer: Option<IpAddr>) -> Exchange<'static> {
-    let path = http_proto::semantics::normalize_path(head.path()).map_err(PathError::status);
+    let path = http_proto::semantics::normalize_path(head.path()).map_err(|e| e.status());
     let route = match &path {
         Ok(path) => server.routes.get().find(head.headers().get("host"), path),
         Err(_) => None,

@@ -40,5 +40,5 @@ pub use conditional::{
     if_range_allows, parse_http_date_secs,
 };
 pub use host::{host_without_port, split_host_port};
-pub use path::{PathError, normalize_path};
+pub use path::normalize_path;
 pub use range::{RangeOutcome, parse_range};

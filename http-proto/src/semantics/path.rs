@@ -3,52 +3,22 @@
 //! spelling before a server matches routes or maps it onto files.
 //!
 //! ```
-//! use http_proto::semantics::{normalize_path, PathError};
+//! use http_proto::{ErrorKind, semantics::normalize_path};
 //! assert_eq!(&normalize_path(b"/%63gi-bin/./x")?[..], b"/cgi-bin/x");
-//! assert_eq!(normalize_path(b"/a/../../etc"), Err(PathError::AboveRoot));
-//! # Ok::<(), PathError>(())
+//! assert_eq!(normalize_path(b"/a/../../etc").unwrap_err().kind(), ErrorKind::PathAboveRoot);
+//! # Ok::<(), http_proto::Error>(())
 //! ```
 
+use crate::error::{Error, ErrorKind};
 use std::borrow::Cow;
-use std::fmt;
-
-/// Why [`normalize_path`] refused a path. Both answer 400 ([`PathError::status`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PathError {
-    /// A `..` segment would climb above the root (RFC 3986 §5.2.4 would silently drop
-    /// it; a server refuses instead, since such a request is an attempt or an error).
-    AboveRoot,
-    /// The decoded path holds a NUL byte (`%00`), which no file name can.
-    Nul,
-}
-
-impl PathError {
-    /// The status code the refusal answers with: 400.
-    #[must_use]
-    pub fn status(self) -> u16 {
-        400
-    }
-}
-
-impl fmt::Display for PathError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::AboveRoot => "path climbs above the root",
-            Self::Nul => "path holds a NUL byte",
-        })
-    }
-}
-
-impl std::error::Error for PathError {}
 
 /// The path a server routes on: percent-decoded once (`%2F` included, so an encoded slash
 /// separates segments like a plain one), `.` and `..` segments resolved (RFC 3986 §5.2.4),
 /// and repeated slashes merged; a trailing slash is kept, also when the last segment was
 /// `.` or `..`.
 ///
-/// Refused: a `..` above the root ([`PathError::AboveRoot`]) and a decoded NUL
-/// ([`PathError::Nul`]). A path that does not start with `/` (`*` for OPTIONS, empty for
+/// Refused, with status 400: a `..` above the root ([`ErrorKind::PathAboveRoot`]) and a
+/// decoded NUL ([`ErrorKind::PathNul`]). A path that does not start with `/` (`*` for OPTIONS, empty for
 /// CONNECT) names no resource path and is returned unchanged.
 ///
 /// A path already in normal form is borrowed, so the common request pays one scan and
@@ -61,9 +31,9 @@ impl std::error::Error for PathError {}
 /// assert_eq!(&normalize_path(b"//a///b/.")?[..], b"/a/b/");
 /// assert_eq!(&normalize_path(b"/a%2Fb")?[..], b"/a/b");
 /// assert_eq!(&normalize_path(b"/%252e%252e/x")?[..], b"/%2e%2e/x");
-/// # Ok::<(), http_proto::semantics::PathError>(())
+/// # Ok::<(), http_proto::Error>(())
 /// ```
-pub fn normalize_path(path: &[u8]) -> Result<Cow<'_, [u8]>, PathError> {
+pub fn normalize_path(path: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
     if !path.starts_with(b"/") {
         return Ok(Cow::Borrowed(path));
     }
@@ -75,7 +45,7 @@ pub fn normalize_path(path: &[u8]) -> Result<Cow<'_, [u8]>, PathError> {
     }
     let decoded = percent_decode(path);
     if decoded.contains(&0) {
-        return Err(PathError::Nul);
+        return Err(Error::new(ErrorKind::PathNul, 0));
     }
     let mut segments: Vec<&[u8]> = Vec::new();
     let mut trailing_slash = false;
@@ -85,7 +55,7 @@ pub fn normalize_path(path: &[u8]) -> Result<Cow<'_, [u8]>, PathError> {
             b"" | b"." => {}
             b".." => {
                 if segments.pop().is_none() {
-                    return Err(PathError::AboveRoot);
+                    return Err(Error::new(ErrorKind::PathAboveRoot, 0));
                 }
             }
             s => {
@@ -136,8 +106,10 @@ fn hex(b: &u8) -> Option<u8> {
 mod tests {
     use super::*;
 
-    fn n(p: &[u8]) -> Result<String, PathError> {
-        normalize_path(p).map(|c| String::from_utf8_lossy(&c).into_owned())
+    fn n(p: &[u8]) -> Result<String, ErrorKind> {
+        normalize_path(p)
+            .map(|c| String::from_utf8_lossy(&c).into_owned())
+            .map_err(|e| e.kind())
     }
 
     #[test]
@@ -153,10 +125,10 @@ mod tests {
         assert_eq!(n(b"/a/b/..").unwrap(), "/a/");
         assert_eq!(n(b"/a/.").unwrap(), "/a/");
         assert_eq!(n(b"/a%2Fb").unwrap(), "/a/b");
-        assert_eq!(n(b"/%2e%2e%2fx").unwrap_err(), PathError::AboveRoot);
-        assert_eq!(n(b"/..").unwrap_err(), PathError::AboveRoot);
-        assert_eq!(n(b"/a/../..").unwrap_err(), PathError::AboveRoot);
-        assert_eq!(n(b"/a%00b").unwrap_err(), PathError::Nul);
+        assert_eq!(n(b"/%2e%2e%2fx").unwrap_err(), ErrorKind::PathAboveRoot);
+        assert_eq!(n(b"/..").unwrap_err(), ErrorKind::PathAboveRoot);
+        assert_eq!(n(b"/a/../..").unwrap_err(), ErrorKind::PathAboveRoot);
+        assert_eq!(n(b"/a%00b").unwrap_err(), ErrorKind::PathNul);
         // Decoded once only: `%252e` stays `%2e`, a name, not a dot-segment.
         assert_eq!(n(b"/%252e%252e/x").unwrap(), "/%2e%2e/x");
         assert_eq!(n(b"/.hidden").unwrap(), "/.hidden");
@@ -166,7 +138,7 @@ mod tests {
     #[test]
     fn remove_dot_segments_table() {
         // (raw path, normal form or refusal); RFC 3986 §5.2.4 plus the refusal rules.
-        let table: &[(&[u8], Result<&str, PathError>)] = &[
+        let table: &[(&[u8], Result<&str, ErrorKind>)] = &[
             (b"/", Ok("/")),
             (b"", Ok("")),
             (b"/.", Ok("/")),
@@ -182,12 +154,12 @@ mod tests {
             (b"/%2E", Ok("/")),
             (b"/a/%2E%2E", Ok("/")),
             (b"/a/%2e%2E/", Ok("/")),
-            (b"/a/%2e%2e/%2e%2e", Err(PathError::AboveRoot)),
-            (b"/../a", Err(PathError::AboveRoot)),
-            (b"/a/../../b/..", Err(PathError::AboveRoot)),
-            (b"/sub/..%2f..%2fsecret", Err(PathError::AboveRoot)),
-            (b"/%00", Err(PathError::Nul)),
-            (b"/a\0", Err(PathError::Nul)),
+            (b"/a/%2e%2e/%2e%2e", Err(ErrorKind::PathAboveRoot)),
+            (b"/../a", Err(ErrorKind::PathAboveRoot)),
+            (b"/a/../../b/..", Err(ErrorKind::PathAboveRoot)),
+            (b"/sub/..%2f..%2fsecret", Err(ErrorKind::PathAboveRoot)),
+            (b"/%00", Err(ErrorKind::PathNul)),
+            (b"/a\0", Err(ErrorKind::PathNul)),
             (b"/%zz/%4", Ok("/%zz/%4")),
             (b"/100%", Ok("/100%")),
             (b"/a%20b.txt", Ok("/a b.txt")),
@@ -207,8 +179,12 @@ mod tests {
 
     #[test]
     fn refusals_answer_400_and_say_why() {
-        assert_eq!(PathError::AboveRoot.status(), 400);
-        assert_eq!(PathError::Nul.status(), 400);
-        assert_eq!(PathError::Nul.to_string(), "path holds a NUL byte");
+        assert_eq!(ErrorKind::PathAboveRoot.status(), 400);
+        assert_eq!(ErrorKind::PathNul.status(), 400);
+        let nul = normalize_path(b"/%00").unwrap_err();
+        assert_eq!(
+            nul.to_string(),
+            "path holds a NUL byte at byte 0 (answers 400)"
+        );
     }
 }
