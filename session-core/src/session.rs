@@ -326,13 +326,11 @@ impl Session {
                 }
             }
             Err(e) => {
-                let reason = CloseReason::ProtocolError(e.kind());
-                if self.conn.can_respond() {
-                    self.respond_and_close(e.status(), reason, now);
-                    Event::Idle
-                } else {
-                    self.closed = Some(reason);
+                self.respond_or_close(e.status(), CloseReason::ProtocolError(e.kind()), now);
+                if self.closed.is_some() {
                     Event::Close
+                } else {
+                    Event::Idle
                 }
             }
         }
@@ -365,9 +363,7 @@ impl Session {
         response: &Response<'_>,
         now: Instant,
     ) -> Result<(), http_proto::Error> {
-        if self.out.is_empty() {
-            self.write_progress = now;
-        }
+        self.note_output_start(now);
         self.handler_progress = now;
         if self.out.capacity() == 0 {
             // One allocation that fits a typical head and small body, instead of regrowing.
@@ -387,9 +383,7 @@ impl Session {
 
     /// Appends response body bytes.
     pub fn send_data(&mut self, data: &[u8], now: Instant) -> Result<(), http_proto::Error> {
-        if self.out.is_empty() {
-            self.write_progress = now;
-        }
+        self.note_output_start(now);
         self.handler_progress = now;
         let result = self.conn.send_data(data, &mut self.out);
         self.update_phase(now);
@@ -398,9 +392,7 @@ impl Session {
 
     /// Ends the response. The next pipelined request, if any, is ready to poll.
     pub fn send_end(&mut self, now: Instant) -> Result<(), http_proto::Error> {
-        if self.out.is_empty() {
-            self.write_progress = now;
-        }
+        self.note_output_start(now);
         self.conn.send_end(&[], &mut self.out)?;
         self.in_flight = false;
         self.response_ends
@@ -507,11 +499,7 @@ impl Session {
         }
         if self.in_flight {
             if now >= self.handler_progress + l.handler_timeout {
-                if self.conn.can_respond() {
-                    self.respond_and_close(504, CloseReason::HandlerTimeout, now);
-                } else {
-                    self.closed = Some(CloseReason::HandlerTimeout);
-                }
+                self.respond_or_close(504, CloseReason::HandlerTimeout, now);
                 return;
             }
             if let Some((start, seen)) = self.body_window
@@ -536,6 +524,13 @@ impl Session {
                 None if self.requests == 0 => self.closed = Some(CloseReason::FirstByteTimeout),
                 None => self.closed = Some(CloseReason::IdleTimeout),
             }
+        }
+    }
+
+    /// Output about to start on an empty buffer: the write-stall clock starts now.
+    fn note_output_start(&mut self, now: Instant) {
+        if self.out.is_empty() {
+            self.write_progress = now;
         }
     }
 
