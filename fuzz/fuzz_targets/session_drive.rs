@@ -1,6 +1,7 @@
 #![no_main]
-//! Drives a `Session` with arbitrary bytes, clock ticks, reads, answers and drains:
-//! it must never panic, always settle, and always have a deadline while open.
+//! Drives a `Session` with arbitrary bytes, clock ticks, reads, answers, body decisions
+//! (read, hold, refuse) and drains: it must never panic, always settle, always have a
+//! deadline while open, and never hand out body data it was not asked for.
 
 use arbitrary::Arbitrary;
 use http_proto::Response;
@@ -21,6 +22,9 @@ enum Op {
         streamed: bool,
     },
     Drain,
+    ReadBody,
+    HoldBody,
+    RefuseBody,
 }
 
 fuzz_target!(|ops: Vec<Op>| {
@@ -31,6 +35,8 @@ fuzz_target!(|ops: Vec<Op>| {
     let mut now = Instant::now();
     let mut s = Session::new(Arc::new(limits), Ticket::detached(), now);
     let mut awaiting = false;
+    // Whether the handler asked for the body (and has not held or refused it since).
+    let mut reading = false;
     for op in ops.into_iter().take(200) {
         match op {
             Op::Send(bytes) => {
@@ -68,12 +74,28 @@ fuzz_target!(|ops: Vec<Op>| {
                 }
             }
             Op::Drain => s.begin_drain(now),
+            Op::ReadBody => {
+                s.read_body(now);
+                reading = true;
+            }
+            Op::HoldBody => {
+                s.hold_body(now);
+                reading = false;
+            }
+            Op::RefuseBody => {
+                s.refuse_body(now);
+                reading = false;
+            }
         }
         let mut settled = false;
         for _ in 0..1000 {
             match s.poll_event(now) {
-                Event::Request(_) => awaiting = true,
-                Event::BodyData(_) | Event::BodyEnd => {}
+                Event::Request(_) => {
+                    awaiting = true;
+                    reading = false;
+                }
+                Event::BodyData(_) => assert!(reading, "body data nobody asked for"),
+                Event::BodyEnd => {}
                 Event::Idle => {
                     settled = true;
                     break;

@@ -754,3 +754,43 @@ fn path_and_query_leave_out_a_fragment() {
         "the target stays as received"
     );
 }
+
+#[test]
+fn a_promise_to_read_the_body_after_the_response_keeps_the_connection() {
+    // Without the promise, an early response closes: the body's bytes would follow it.
+    let mut conn = conn_with("PUT /f HTTP/1.1\nHost: a\nContent-Length: 3\n\n");
+    assert!(matches!(conn.poll_event(), Ok(ServerEvent::Request(_))));
+    let mut out = BytesMut::new();
+    conn.send_response(&Response::new(401).body_len(0), &mut out)
+        .unwrap();
+    conn.send_end(&[], &mut out).unwrap();
+    assert!(conn.must_close());
+
+    // With it, the response keeps the connection and the body is read after it.
+    let mut conn = conn_with("PUT /f HTTP/1.1\nHost: a\nContent-Length: 3\n\n");
+    assert!(matches!(conn.poll_event(), Ok(ServerEvent::Request(_))));
+    assert!(conn.read_body_after_response());
+    let mut out = BytesMut::new();
+    conn.send_response(&Response::new(401).body_len(0), &mut out)
+        .unwrap();
+    conn.send_end(&[], &mut out).unwrap();
+    assert!(!conn.must_close());
+    assert!(!String::from_utf8_lossy(&out).contains("connection: close"));
+    conn.feed(b"abcGET /n HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert!(matches!(conn.poll_event(), Ok(ServerEvent::Data(_))));
+    assert!(matches!(conn.poll_event(), Ok(ServerEvent::End(_))));
+    assert!(matches!(conn.poll_event(), Ok(ServerEvent::Request(h)) if h.path() == b"/n"));
+
+    // A client waiting for 100 Continue may never send the body: no promise is possible.
+    let mut conn = conn_with(
+        "PUT /f HTTP/1.1\nHost: a\nExpect: 100-continue\nContent-Length: 3\n\n",
+    );
+    assert!(matches!(conn.poll_event(), Ok(ServerEvent::Request(_))));
+    assert!(!conn.read_body_after_response());
+    let mut out = BytesMut::new();
+    conn.send_response(&Response::new(417).body_len(0), &mut out)
+        .unwrap();
+    conn.send_end(&[], &mut out).unwrap();
+    assert!(conn.must_close());
+    assert!(String::from_utf8_lossy(&out).contains("connection: close"));
+}

@@ -16,15 +16,26 @@
 //! ```text
 //! loop {
 //!     match session.poll_event(now) {
-//!         Event::Request(head) => dispatch, then send_response / send_data / send_end,
-//!         Event::BodyData(bytes) => hand to the handler,
+//!         Event::Request(head) => dispatch; the handler decides about the body:
+//!                                 read_body(now) (sends 100 Continue if awaited),
+//!                                 refuse_body(now), or just answer;
+//!                                 then send_response / send_data / send_end,
+//!         Event::BodyData(bytes) => hand to the handler; hold_body(now) while it is full,
+//!                                   read_body(now) once it has room again,
 //!         Event::BodyEnd => tell the handler,
 //!         Event::Close => break,
 //!         Event::Idle => wait for: writable (if pending_output), readable (if wants_read),
-//!                        poll_timeout() (then handle_timeout(now)),
+//!                        poll_timeout() (then handle_timeout(now)); shut down the
+//!                        sending side once is_lingering(),
 //!     }
 //! }
 //! ```
+//!
+//! Body flow control is the handler's: a body nobody asked for is never read (the client
+//! waiting for `100 Continue` keeps waiting; the kernel's buffers push back on the rest),
+//! a held body stops the socket reads, and a refused one is read and dropped after the
+//! response so the connection persists, or, when the client still waits for `100
+//! Continue`, the connection closes after a lingering read (RFC 9112 §9.6).
 #![forbid(unsafe_code)]
 
 mod limits;

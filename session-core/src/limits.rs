@@ -24,6 +24,12 @@ pub struct Limits {
     /// Time the handler may take to start its response, and then between pieces of it.
     /// Past it: 504 if no response started, else close.
     pub handler_timeout: Duration,
+    /// How long a closing session keeps reading (and dropping) what the client still
+    /// sends, after its last response is flushed and its sending side shut down, when
+    /// input may be left unread (a refused body, a rejected request): RFC 9112 §9.6's
+    /// staged close, so the client reads the response instead of a reset. Zero closes
+    /// at once.
+    pub linger_timeout: Duration,
     /// Total lifetime of a session, if bounded: then it closes when idle, or after the
     /// response in flight (with `Connection: close`).
     pub max_lifetime: Option<Duration>,
@@ -51,6 +57,7 @@ impl Default for Limits {
             keepalive_timeout: Duration::from_secs(75),
             write_stall_timeout: Duration::from_secs(30),
             handler_timeout: Duration::from_secs(60),
+            linger_timeout: Duration::from_secs(5),
             max_lifetime: None,
             max_requests: 10_000,
             write_watermark: 256 * 1024,

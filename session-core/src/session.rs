@@ -18,11 +18,14 @@ const RESPONSE_BUFFER: usize = 1024;
 #[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// Dispatch this request to a handler, then answer with `send_response`, `send_data`
-    /// and `send_end`. Its body arrives as `BodyData` events and one `BodyEnd`.
+    /// and `send_end`. A request with a body waits for the handler's decision: call
+    /// [`Session::read_body`] to receive it as `BodyData` events and one `BodyEnd`, or
+    /// [`Session::refuse_body`] (or simply respond) to leave it unread. A request without
+    /// a body is followed by `BodyEnd` at once.
     Request(RequestHead),
-    /// A piece of the current request's body.
+    /// A piece of the current request's body (only after [`Session::read_body`]).
     BodyData(Bytes),
-    /// The current request's body is complete.
+    /// The current request's body is complete (not reported for a refused body).
     BodyEnd,
     /// Nothing to do now. Write [`Session::pending_output`] if it is not empty, read if
     /// [`Session::wants_read`], and call [`Session::handle_timeout`] at
@@ -62,6 +65,22 @@ pub enum CloseReason {
     Drained,
     /// A 101 or CONNECT handed the connection to another protocol.
     Upgraded,
+}
+
+/// What the handler decided about the current request's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyFlow {
+    /// No body left to decide about: none was sent, or it is complete.
+    Done,
+    /// A body follows and the handler has not said whether it wants it: not read.
+    Undecided,
+    /// Read and handed out as `BodyData`.
+    Reading,
+    /// The consumer has no room: not read until `read_body`.
+    Held,
+    /// The handler will not read it: its bytes are read and dropped, so the connection
+    /// can persist (or it closes, if the client waits for `100 Continue`).
+    Discarding,
 }
 
 /// A client session: phases, deadlines, limits, back-pressure and drain around an
@@ -108,6 +127,12 @@ pub struct Session {
     write_progress: Instant,
     /// Last handler progress (dispatch or a piece of response) while a request is in flight.
     handler_progress: Instant,
+    /// What happens to the current request's body.
+    body_flow: BodyFlow,
+    /// The client closed its sending side.
+    eof: bool,
+    /// Closing after a lingering read: input is read and dropped until this instant or EOF.
+    linger_until: Option<Instant>,
     /// Output offsets (counted from the session's start) where queued responses end.
     response_ends: VecDeque<u64>,
     written: u64,
@@ -138,6 +163,9 @@ impl Session {
             body_window: None,
             write_progress: now,
             handler_progress: now,
+            body_flow: BodyFlow::Done,
+            eof: false,
+            linger_until: None,
             response_ends: VecDeque::new(),
             written: 0,
             requests: 0,
@@ -177,16 +205,94 @@ impl Session {
             + self.response_ends.capacity() * std::mem::size_of::<u64>()
     }
 
-    /// Whether the driver should read from the socket now. False while closing, under
-    /// output back-pressure (`write_watermark`, `max_queued_responses`) or while
-    /// `max_read_ahead` received bytes wait to be parsed.
+    /// Whether the driver should read from the socket now. False while closing (except
+    /// while lingering), after the client's EOF, under output back-pressure
+    /// (`write_watermark`, `max_queued_responses`), while `max_read_ahead` received bytes
+    /// wait to be parsed, and while a request body waits for the handler (not yet asked
+    /// for, or held by [`hold_body`](Self::hold_body)).
+    ///
+    /// May change after any other call.
     #[must_use]
     pub fn wants_read(&self) -> bool {
-        self.closed.is_none()
-            && self.closing.is_none()
+        if self.eof || self.closed.is_some() {
+            return false;
+        }
+        if self.linger_until.is_some() {
+            return true;
+        }
+        self.closing.is_none()
             && self.conn.their_state() != SideState::Closed
             && !self.output_is_backed_up()
             && self.conn.buffered() < self.limits.max_read_ahead
+            && !self.body_waits_for_handler()
+    }
+
+    /// A request body is on its way and the handler has not asked for it (or holds it).
+    fn body_waits_for_handler(&self) -> bool {
+        matches!(self.body_flow, BodyFlow::Undecided | BodyFlow::Held)
+            && self.conn.their_state() == SideState::Body
+    }
+
+    /// Whether the session is lingering before its close (RFC 9112 §9.6): its response is
+    /// flushed, and what the client still sends is read and dropped, so that closing does
+    /// not reset the connection under a response the client has not read yet. The driver
+    /// shuts down its sending side once this turns true, then keeps reading until
+    /// [`Event::Close`].
+    #[must_use]
+    pub fn is_lingering(&self) -> bool {
+        self.linger_until.is_some() && self.closed.is_none()
+    }
+
+    /// The handler wants the current request's body: it arrives as [`Event::BodyData`]
+    /// and one [`Event::BodyEnd`], read at the client's pace and timed against
+    /// `body_min_rate`. Sends `100 Continue` if the client waits for it (RFC 9110
+    /// §10.1.1), once. Also resumes a body held by [`hold_body`](Self::hold_body).
+    ///
+    /// Does nothing when the request has no body left or it was refused.
+    pub fn read_body(&mut self, now: Instant) {
+        if !matches!(self.body_flow, BodyFlow::Undecided | BodyFlow::Held) {
+            return;
+        }
+        self.body_flow = BodyFlow::Reading;
+        self.handler_progress = now;
+        if self.conn.wants_continue() {
+            self.note_output_start(now);
+            // Cannot fail: the client waits, so no response has started and it is HTTP/1.1.
+            let _ = self.conn.send_continue(&mut self.out);
+        }
+        self.update_phase(now);
+    }
+
+    /// The handler's consumer has no room: no more [`Event::BodyData`] and no socket
+    /// reads for this body until [`read_body`](Self::read_body) resumes it, so memory stays
+    /// bounded whatever the client sends and a slow consumer slows the upload. The body
+    /// rate clock stops meanwhile (the client is not the slow one); `handler_timeout` runs.
+    pub fn hold_body(&mut self, now: Instant) {
+        if self.body_flow == BodyFlow::Reading {
+            self.body_flow = BodyFlow::Held;
+            self.body_window = None;
+            self.update_phase(now);
+        }
+    }
+
+    /// The handler will not read the current request's body (it answers 401, 413 or 417
+    /// first, say). No `100 Continue` is sent. What arrives of the body is read and
+    /// dropped so the connection can serve the next request, unless the client waits for
+    /// `100 Continue`: then the body may never come, and the response closes the
+    /// connection after a lingering read ([`is_lingering`](Self::is_lingering)).
+    ///
+    /// Sending a response without having called [`read_body`](Self::read_body) refuses
+    /// the body the same way; so does ending a response before the body was read through.
+    pub fn refuse_body(&mut self, now: Instant) {
+        if matches!(
+            self.body_flow,
+            BodyFlow::Undecided | BodyFlow::Reading | BodyFlow::Held
+        ) {
+            self.body_flow = BodyFlow::Discarding;
+            self.body_window = None;
+            self.conn.read_body_after_response();
+            self.update_phase(now);
+        }
     }
 
     fn output_is_backed_up(&self) -> bool {
@@ -217,7 +323,11 @@ impl Session {
     /// `n` bytes were read into [`read_buf`](Self::read_buf); 0 means the client closed.
     pub fn handle_read(&mut self, n: usize, now: Instant) {
         if n == 0 {
+            self.eof = true;
             self.conn.feed_eof();
+        } else if self.linger_until.is_some() {
+            // Lingering: what the client still sends is read only to be dropped.
+            self.conn.read_buf().clear();
         } else if self.conn.their_state() == SideState::Idle
             && self.head_started.is_none()
             && !self.in_flight
@@ -254,32 +364,52 @@ impl Session {
     /// Hands out what the driver must do next. Call it after every read, write, send
     /// and timeout, until it returns [`Event::Idle`] or [`Event::Close`].
     pub fn poll_event(&mut self, now: Instant) -> Event {
-        let event = self.next_event(now);
+        let event = loop {
+            if let Some(event) = self.next_event(now) {
+                break event;
+            }
+        };
         self.update_phase(now);
         event
     }
 
-    fn next_event(&mut self, now: Instant) -> Event {
+    /// The next event, or `None` when a piece of a refused body was dropped (poll again).
+    fn next_event(&mut self, now: Instant) -> Option<Event> {
         if self.closed.is_some() {
-            return Event::Close;
+            return Some(Event::Close);
         }
         self.check_drain();
         if self.closed.is_some() {
-            return Event::Close;
+            return Some(Event::Close);
         }
         if let Some(reason) = self.closing {
-            if self.out.is_empty() {
-                self.closed = Some(reason);
-                return Event::Close;
+            if !self.out.is_empty() {
+                return Some(Event::Idle);
             }
-            return Event::Idle;
+            if self.linger_until.is_none() && self.should_linger() {
+                self.linger_until = Some(now + self.limits.linger_timeout);
+                self.conn.read_buf().clear();
+            }
+            if self.linger_until.is_some() && !self.eof {
+                return Some(Event::Idle);
+            }
+            self.closed = Some(reason);
+            return Some(Event::Close);
+        }
+        if self.body_waits_for_handler() {
+            return Some(Event::Idle);
         }
         if self.conn.their_state() == SideState::Idle && self.output_is_backed_up() {
             // Back-pressure reaches the parser too: no new request while the client lags.
-            return Event::Idle;
+            return Some(Event::Idle);
         }
-        match self.conn.poll_event() {
+        let event = match self.conn.poll_event() {
             Ok(ServerEvent::Request(head)) => {
+                self.body_flow = if head.framing().has_body() {
+                    BodyFlow::Undecided
+                } else {
+                    BodyFlow::Done
+                };
                 self.requests += 1;
                 self.ticket.count_request();
                 self.in_flight = true;
@@ -295,17 +425,28 @@ impl Session {
                 if let Some((_, seen)) = &mut self.body_window {
                     *seen += data.len() as u64;
                 }
+                if self.body_flow == BodyFlow::Discarding {
+                    return None;
+                }
                 Event::BodyData(data)
             }
             Ok(ServerEvent::End(_)) => {
                 self.body_window = None;
+                let refused = self.body_flow == BodyFlow::Discarding;
+                self.body_flow = BodyFlow::Done;
+                if refused {
+                    return None;
+                }
                 Event::BodyEnd
             }
             Ok(ServerEvent::NeedData) => {
                 match self.conn.their_state() {
-                    SideState::Body => {
-                        // The handler asks for body bytes: release a waiting client, time the rate.
-                        let _ = self.conn.send_continue(&mut self.out);
+                    // Time the client's body rate while the handler waits for it, or
+                    // while a refused body is thrown away after its response went out.
+                    SideState::Body
+                        if self.body_flow == BodyFlow::Reading
+                            || (self.body_flow == BodyFlow::Discarding && !self.in_flight) =>
+                    {
                         self.body_window.get_or_insert((now, 0));
                     }
                     SideState::Idle if self.conn.is_mid_head() => {
@@ -333,7 +474,8 @@ impl Session {
                     Event::Idle
                 }
             }
-        }
+        };
+        Some(event)
     }
 
     /// Writes a short error response and closes once it is flushed.
@@ -363,6 +505,12 @@ impl Session {
         response: &Response<'_>,
         now: Instant,
     ) -> Result<(), http_proto::Error> {
+        if matches!(self.body_flow, BodyFlow::Undecided) {
+            self.refuse_body(now);
+        } else if matches!(self.body_flow, BodyFlow::Reading | BodyFlow::Held) {
+            // The handler answers while it reads the body (streaming both ways).
+            self.conn.read_body_after_response();
+        }
         self.note_output_start(now);
         self.handler_progress = now;
         if self.out.capacity() == 0 {
@@ -392,9 +540,22 @@ impl Session {
 
     /// Ends the response. The next pipelined request, if any, is ready to poll.
     pub fn send_end(&mut self, now: Instant) -> Result<(), http_proto::Error> {
+        self.send_end_with_trailers(&[], now)
+    }
+
+    /// Ends the response with trailer fields. They go out only where the framing has room
+    /// for them (a chunked body); with any other framing they are dropped, as RFC 9110
+    /// §6.5 lets a sender do with fields it cannot send.
+    pub fn send_end_with_trailers(
+        &mut self,
+        trailers: &[(&[u8], &[u8])],
+        now: Instant,
+    ) -> Result<(), http_proto::Error> {
         self.note_output_start(now);
-        self.conn.send_end(&[], &mut self.out)?;
+        self.conn.send_end(trailers, &mut self.out)?;
         self.in_flight = false;
+        // What the handler did not read of the body is read and dropped from now on.
+        self.refuse_body(now);
         self.response_ends
             .push_back(self.written + self.out.len() as u64);
         if self.conn.is_upgraded() {
@@ -448,11 +609,13 @@ impl Session {
         if !self.out.is_empty() {
             consider(self.write_progress + l.write_stall_timeout);
         }
-        if self.in_flight {
+        if let (Some((start, _)), true) = (self.body_window, l.body_min_rate > 0) {
+            consider(start + l.body_rate_window);
+        }
+        if let Some(until) = self.linger_until {
+            consider(until);
+        } else if self.in_flight {
             consider(self.handler_progress + l.handler_timeout);
-            if let (Some((start, _)), true) = (self.body_window, l.body_min_rate > 0) {
-                consider(start + l.body_rate_window);
-            }
         } else if self.closing.is_none() {
             consider(self.read_deadline());
         }
@@ -470,6 +633,10 @@ impl Session {
     }
 
     /// Acts on every deadline that has passed at `now`. Then poll for events.
+    ///
+    /// Harmless to call early, or at any time: a deadline that has not passed does
+    /// nothing, so a driver may call it on every wake-up (a lazily re-armed timer fires
+    /// before the real deadline) without changing what the session does.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closed.is_some() {
             return;
@@ -494,27 +661,36 @@ impl Session {
             self.closed = Some(CloseReason::WriteStalled);
             return;
         }
+        if let Some(until) = self.linger_until {
+            if now >= until {
+                self.closed = self.closing;
+            }
+            return;
+        }
         if self.closing.is_some() {
             return;
+        }
+        if let Some((start, seen)) = self.body_window
+            && l.body_min_rate > 0
+            && now >= start + l.body_rate_window
+        {
+            let needed = l
+                .body_min_rate
+                .saturating_mul(l.body_rate_window.as_secs().max(1));
+            if seen < needed {
+                self.respond_or_close(408, CloseReason::BodyTooSlow, now);
+                return;
+            }
+            self.body_window = Some((now, 0));
         }
         if self.in_flight {
             if now >= self.handler_progress + l.handler_timeout {
                 self.respond_or_close(504, CloseReason::HandlerTimeout, now);
-                return;
             }
-            if let Some((start, seen)) = self.body_window
-                && l.body_min_rate > 0
-                && now >= start + l.body_rate_window
-            {
-                let needed = l
-                    .body_min_rate
-                    .saturating_mul(l.body_rate_window.as_secs().max(1));
-                if seen < needed {
-                    self.respond_or_close(408, CloseReason::BodyTooSlow, now);
-                } else {
-                    self.body_window = Some((now, 0));
-                }
-            }
+            return;
+        }
+        if self.conn.their_state() == SideState::Body {
+            // A refused body still arriving after its response: the body rate bounds it.
             return;
         }
         if now >= self.read_deadline() {
@@ -525,6 +701,23 @@ impl Session {
                 None => self.closed = Some(CloseReason::IdleTimeout),
             }
         }
+    }
+
+    /// Whether closing should linger (RFC 9112 §9.6): the client may still be sending, a
+    /// body nobody read or more of a request we refused, and closing with unread input
+    /// makes the kernel reset the connection, which can destroy the response in flight.
+    fn should_linger(&self) -> bool {
+        !self.eof
+            && !self.limits.linger_timeout.is_zero()
+            && (self.conn.their_state() == SideState::Body
+                || matches!(
+                    self.closing,
+                    Some(
+                        CloseReason::ProtocolError(_)
+                            | CloseReason::BodyTooSlow
+                            | CloseReason::HeaderTimeout
+                    )
+                ))
     }
 
     /// Output about to start on an empty buffer: the write-stall clock starts now.

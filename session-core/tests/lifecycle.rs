@@ -69,6 +69,7 @@ impl Sim {
                     self.requests
                         .push(String::from_utf8_lossy(head.target()).into_owned());
                     if head.framing().has_body() {
+                        self.s.read_body(self.now);
                         continue; // answered at BodyEnd
                     }
                     self.answer();
@@ -84,6 +85,11 @@ impl Sim {
                     return;
                 }
                 Event::Idle => {
+                    if self.s.is_lingering() && self.client_reads {
+                        // The server shut down its side: a real client closes too.
+                        self.s.handle_read(0, self.now);
+                        continue;
+                    }
                     if !self.client_reads || self.s.pending_output().is_empty() {
                         return;
                     }

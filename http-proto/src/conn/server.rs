@@ -96,6 +96,8 @@ struct Cycle {
     keep_alive: bool,
     wants_upgrade: bool,
     waiting_continue: bool,
+    /// The caller reads the rest of the body after the response starts.
+    body_after_response: bool,
 }
 
 impl Cycle {
@@ -106,6 +108,7 @@ impl Cycle {
         keep_alive: false,
         wants_upgrade: false,
         waiting_continue: false,
+        body_after_response: false,
     };
 }
 
@@ -312,6 +315,7 @@ impl ServerConn {
             keep_alive: head.keep_alive(),
             wants_upgrade: head.wants_upgrade(),
             waiting_continue: head.expects_continue(),
+            body_after_response: false,
         };
         // Bodiless requests get a decoder too: it hands out their End on the next poll.
         self.their = Their::Body(BodyDecoder::new(framing));
@@ -344,6 +348,25 @@ impl ServerConn {
             self.cycle.waiting_continue = false;
         }
         Ok(())
+    }
+
+    /// Promises that the rest of the current request body will be read (handed on or
+    /// discarded) even if the response starts first, so that response may keep the
+    /// connection alive: a handler that streams its answer while the upload arrives, or
+    /// one that refuses the body and lets the caller throw it away (RFC 9110 §10.1.1: a
+    /// server answering before the content SHOULD say whether it closes or reads on).
+    ///
+    /// Returns `false`, and promises nothing, while the client waits for `100 Continue`
+    /// (see [`wants_continue`](Self::wants_continue)): it may never send the body, so the
+    /// bytes after the response could be either the body or the next request, and a
+    /// response sent now closes the connection. Call it before
+    /// [`send_response`](Self::send_response); the promise lasts for this request.
+    pub fn read_body_after_response(&mut self) -> bool {
+        if self.wants_continue() {
+            return false;
+        }
+        self.cycle.body_after_response = true;
+        true
     }
 
     /// Sends `100 Continue` if the client waits for it; does nothing otherwise.
@@ -432,8 +455,12 @@ impl ServerConn {
             }
         };
         // A response that goes out before the request body was read leaves the rest of
-        // that body on the wire: close rather than parse it as a request.
-        if !matches!(self.their, Their::Done) && !self.their_body_is_empty() {
+        // that body on the wire: close rather than parse it as a request, unless the
+        // caller promised to read it through (`read_body_after_response`).
+        if !matches!(self.their, Their::Done)
+            && !self.their_body_is_empty()
+            && !self.cycle.body_after_response
+        {
             keep_alive = false;
         }
         if upgrade {
