@@ -87,6 +87,10 @@ pub(crate) struct LimitsConfig {
     pub(crate) write_stall_timeout_ms: u64,
     /// Time a handler may take to start (and continue) its response. Past it: 504.
     pub(crate) handler_timeout_ms: u64,
+    /// How long a closing session reads and drops what the client still sends, when input
+    /// was left unread (a refused body, a rejected request), so the client reads the
+    /// response rather than a reset (RFC 9112 §9.6). 0: close at once.
+    pub(crate) linger_timeout_ms: u64,
     /// Total lifetime of a session; 0 means unbounded.
     pub(crate) max_lifetime_ms: u64,
     /// Requests served on one connection.
@@ -130,6 +134,7 @@ impl Default for LimitsConfig {
             keepalive_timeout_ms: millis(s.keepalive_timeout),
             write_stall_timeout_ms: millis(s.write_stall_timeout),
             handler_timeout_ms: millis(s.handler_timeout),
+            linger_timeout_ms: millis(s.linger_timeout),
             max_lifetime_ms: s.max_lifetime.map_or(0, millis),
             max_requests: s.max_requests,
             write_watermark: s.write_watermark,
@@ -156,6 +161,7 @@ impl LimitsConfig {
         l.keepalive_timeout = ms(self.keepalive_timeout_ms);
         l.write_stall_timeout = ms(self.write_stall_timeout_ms);
         l.handler_timeout = ms(self.handler_timeout_ms);
+        l.linger_timeout = ms(self.linger_timeout_ms);
         l.max_lifetime = (self.max_lifetime_ms > 0).then(|| ms(self.max_lifetime_ms));
         l.max_requests = self.max_requests;
         l.write_watermark = self.write_watermark;
@@ -203,6 +209,9 @@ pub(crate) struct RouteConfig {
     /// The status page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) status: Option<StatusConfig>,
+    /// The request body streamed back (for testing clients).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) echo: Option<EchoConfig>,
     /// CGI scripts: the CGI gateway issue defines its keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cgi: Option<toml::Table>,
@@ -235,6 +244,15 @@ pub(crate) struct StaticConfig {
     /// Files tried, in order, when the path names a directory.
     #[serde(default = "default_index")]
     pub(crate) index: Vec<String>,
+}
+
+/// `echo = { delay_ms = 0 }`: answers with the request body, after `delay_ms`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EchoConfig {
+    /// Wait this long before answering (httpbin's `/delay`), for testing timeouts.
+    #[serde(default)]
+    pub(crate) delay_ms: u64,
 }
 
 /// `status = {}`: plain text, or JSON with `?format=json` or `Accept: application/json`.
@@ -377,24 +395,17 @@ impl Config {
             let kinds = usize::from(route.respond.is_some())
                 + usize::from(route.static_files.is_some())
                 + usize::from(route.status.is_some())
+                + usize::from(route.echo.is_some())
                 + usize::from(route.cgi.is_some())
                 + usize::from(route.fastcgi.is_some());
             if kinds != 1 {
                 return Err(ConfigError::new(format!(
-                    "route {n}: needs exactly one of respond, static, status, cgi, fastcgi (has {kinds})"
+                    "route {n}: needs exactly one of respond, static, status, echo, cgi, fastcgi (has {kinds})"
                 )));
             }
             if route.prefix.is_none() && route.suffix.is_none() && route.host.is_none() {
                 return Err(ConfigError::new(format!(
                     "route {n}: needs `prefix`, `suffix` or `host` to match on"
-                )));
-            }
-            if let Some(r) = &route.respond
-                && !(200..=999).contains(&r.status)
-            {
-                return Err(ConfigError::new(format!(
-                    "route {n}: respond.status {} is not a final status (200..=999)",
-                    r.status
                 )));
             }
         }
@@ -420,10 +431,18 @@ impl Config {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print config: {e}\n"))
     }
 
-    /// The demo configuration used with no arguments: `/plaintext`, `/status` and the
-    /// demo site under `root`.
+    /// The demo configuration used with no arguments: `/plaintext`, `/status`, `/echo`
+    /// and the demo site under `root`.
     pub(crate) fn demo(root: PathBuf) -> Self {
         let mut config = Self::for_static_root(root);
+        config.routes.insert(
+            0,
+            RouteConfig {
+                prefix: Some("/echo".to_owned()),
+                echo: Some(EchoConfig::default()),
+                ..RouteConfig::empty()
+            },
+        );
         config.routes.insert(
             0,
             RouteConfig {
@@ -487,6 +506,7 @@ impl RouteConfig {
             respond: None,
             static_files: None,
             status: None,
+            echo: None,
             cgi: None,
             fastcgi: None,
         }

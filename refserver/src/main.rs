@@ -6,15 +6,19 @@
 //! `listening on http://ADDR/` line per listener on stdout once bound; logs go to stderr
 //! (`RUST_LOG` filters them), the access log to stdout by default.
 
+mod accept;
 mod access_log;
 mod config;
-mod driver;
+mod dispatch;
+mod exchange;
 mod listener;
-mod reply;
+mod response;
+mod route_kinds;
 mod router;
+mod server;
+mod session_task;
 mod shutdown;
-mod static_files;
-mod status;
+mod transport;
 
 use clap::Parser;
 use config::{Config, RuntimeLayout};
@@ -112,7 +116,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let reload = || cli.config().map_err(Into::into);
-    match driver::run(&config, &reload) {
+    match server::run(&config, &reload) {
         Ok(()) => {
             // Worker threads hold sessions past the drain deadline: leave without joining them.
             std::process::exit(0);

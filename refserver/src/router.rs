@@ -8,9 +8,14 @@
 //! ([`host_without_port`]).
 
 use crate::config::{ConfigError, RouteConfig};
-use bytes::Bytes;
+use crate::route_kinds::echo::EchoRoute;
+use crate::route_kinds::fixed::FixedResponse;
+use crate::route_kinds::static_files::StaticRoute;
 use http_proto::semantics::host_without_port;
-use std::path::PathBuf;
+use std::cell::Cell;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::{PoisonError, RwLock};
 
 /// The routes, compiled from the configuration.
 #[derive(Debug)]
@@ -18,8 +23,56 @@ pub(crate) struct Router {
     routes: Vec<Route>,
 }
 
-/// One route: its matchers and what it does.
+/// The routes in force. A reload swaps them without putting a lock on the request path:
+/// each worker thread caches the current `&'static Router` and re-reads it only when the
+/// generation number moved. Routes are leaked on purpose (`Box::leak`): a request in
+/// flight may still use the previous ones, and a reload is rare, so each one keeps its
+/// predecessor's few kilobytes for the life of the process.
 #[derive(Debug)]
+pub(crate) struct RouteTable {
+    generation: AtomicU64,
+    current: RwLock<&'static Router>,
+}
+
+/// Generation numbers, unique in the process so a thread's cache never mistakes one
+/// table's routes for another's.
+static GENERATIONS: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static CACHED_ROUTES: Cell<(u64, Option<&'static Router>)> = const { Cell::new((0, None)) };
+}
+
+impl RouteTable {
+    pub(crate) fn new(router: Router) -> Self {
+        Self {
+            generation: AtomicU64::new(GENERATIONS.fetch_add(1, Relaxed)),
+            current: RwLock::new(Box::leak(Box::new(router))),
+        }
+    }
+
+    /// The routes in force: one atomic load on the common path.
+    pub(crate) fn get(&self) -> &'static Router {
+        let generation = self.generation.load(Acquire);
+        CACHED_ROUTES.with(|cache| match cache.get() {
+            (cached, Some(router)) if cached == generation => router,
+            _ => {
+                let router = *self.current.read().unwrap_or_else(PoisonError::into_inner);
+                cache.set((generation, Some(router)));
+                router
+            }
+        })
+    }
+
+    /// Puts `router` in force for requests dispatched from now on.
+    pub(crate) fn replace(&self, router: Router) {
+        let router: &'static Router = Box::leak(Box::new(router));
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = router;
+        self.generation
+            .store(GENERATIONS.fetch_add(1, Relaxed), Release);
+    }
+}
+
+/// One route: its matchers and what it does.
 pub(crate) struct Route {
     prefix: Option<Box<[u8]>>,
     suffix: Option<Box<[u8]>>,
@@ -29,7 +82,6 @@ pub(crate) struct Route {
 }
 
 /// What a route does.
-#[derive(Debug)]
 pub(crate) enum RouteKind {
     /// A fixed response.
     Respond(FixedResponse),
@@ -37,6 +89,8 @@ pub(crate) enum RouteKind {
     Static(StaticRoute),
     /// The status page.
     Status,
+    /// The request body streamed back.
+    Echo(EchoRoute),
     /// A CGI gateway: parsed, not implemented yet (answers 501 and logs why).
     // The table is the CGI gateway issue's to read.
     #[allow(dead_code)]
@@ -45,26 +99,15 @@ pub(crate) enum RouteKind {
     // The table is the FastCGI gateway issue's to read.
     #[allow(dead_code)]
     FastCgi(toml::Table),
+    /// A test's own exchange (the session task's tests).
+    #[cfg(test)]
+    TestDouble(crate::session_task::tests::StartDouble),
 }
 
-/// A `respond` route's prepared answer.
-#[derive(Debug)]
-pub(crate) struct FixedResponse {
-    /// Status code.
-    pub(crate) status: u16,
-    /// `Content-Type`, if any.
-    pub(crate) content_type: Option<Box<[u8]>>,
-    /// The body.
-    pub(crate) body: Bytes,
-}
-
-/// A `static` route's directory, canonicalised at start-up.
-#[derive(Debug)]
-pub(crate) struct StaticRoute {
-    /// The served directory, canonical (no symlinks, absolute).
-    pub(crate) root: PathBuf,
-    /// Index file names tried for a directory.
-    pub(crate) index: Vec<String>,
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Route({})", self.describe())
+    }
 }
 
 impl Router {
@@ -93,27 +136,13 @@ impl Router {
 impl Route {
     fn new(n: usize, config: &RouteConfig) -> Result<Self, ConfigError> {
         let kind = if let Some(r) = &config.respond {
-            RouteKind::Respond(FixedResponse {
-                status: r.status,
-                content_type: r.content_type.as_deref().map(|t| t.as_bytes().into()),
-                body: Bytes::from(r.body.clone().into_bytes()),
-            })
+            RouteKind::Respond(FixedResponse::new(n, r)?)
         } else if let Some(s) = &config.static_files {
-            let root = s.dir.canonicalize().map_err(|e| {
-                ConfigError::new(format!("route {n}: static dir `{}`: {e}", s.dir.display()))
-            })?;
-            if !root.is_dir() {
-                return Err(ConfigError::new(format!(
-                    "route {n}: static dir `{}` is not a directory",
-                    s.dir.display()
-                )));
-            }
-            RouteKind::Static(StaticRoute {
-                root,
-                index: s.index.clone(),
-            })
+            RouteKind::Static(StaticRoute::new(n, s)?)
         } else if config.status.is_some() {
             RouteKind::Status
+        } else if let Some(e) = &config.echo {
+            RouteKind::Echo(EchoRoute::new(e))
         } else if let Some(t) = &config.cgi {
             RouteKind::Cgi(t.clone())
         } else if let Some(t) = &config.fastcgi {
@@ -169,6 +198,28 @@ impl Route {
 }
 
 #[cfg(test)]
+impl Router {
+    /// `routes`, behind a first route at `prefix` answered by a test's own exchange.
+    pub(crate) fn with_test_double(
+        prefix: &str,
+        start: crate::session_task::tests::StartDouble,
+        routes: &[RouteConfig],
+    ) -> Self {
+        let mut router = Self::new(routes).expect("test routes compile");
+        router.routes.insert(
+            0,
+            Route {
+                prefix: Some(prefix.as_bytes().into()),
+                suffix: None,
+                host: None,
+                kind: RouteKind::TestDouble(start),
+            },
+        );
+        router
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Config;
@@ -185,6 +236,8 @@ mod tests {
             Some(RouteKind::Respond(_)) => "respond",
             Some(RouteKind::Static(_)) => "static",
             Some(RouteKind::Status) => "status",
+            Some(RouteKind::Echo(_)) => "echo",
+            Some(RouteKind::TestDouble(_)) => "test",
             Some(RouteKind::Cgi(_)) => "cgi",
             Some(RouteKind::FastCgi(_)) => "fastcgi",
             None => "none",

@@ -295,6 +295,19 @@ impl Session {
         }
     }
 
+    /// Bytes of response the output can take before it reaches `write_watermark`: a
+    /// producer streaming a body writes while this is above zero, then waits for the
+    /// driver to flush. Zero while closed or closing.
+    ///
+    /// Changes after [`handle_written`](Self::handle_written) and every `send_*` call.
+    #[must_use]
+    pub fn send_capacity(&self) -> usize {
+        if self.closed.is_some() || self.closing.is_some() {
+            return 0;
+        }
+        self.limits.write_watermark.saturating_sub(self.out.len())
+    }
+
     fn output_is_backed_up(&self) -> bool {
         self.out.len() >= self.limits.write_watermark
             || self.response_ends.len() >= self.limits.max_queued_responses

@@ -65,10 +65,7 @@ impl Conn {
 
     fn respond(&mut self, status: u16, body: &[u8]) {
         self.s
-            .send_response(
-                &Response::new(status).body_len(body.len() as u64),
-                self.now,
-            )
+            .send_response(&Response::new(status).body_len(body.len() as u64), self.now)
             .unwrap();
         self.s.send_data(body, self.now).unwrap();
         self.s.send_end(self.now).unwrap();
@@ -106,7 +103,10 @@ fn a_body_is_not_read_until_the_handler_asks_and_100_goes_out_once() {
     let events = c.events();
     assert_eq!(
         events,
-        [Event::BodyData(bytes::Bytes::from_static(b"hello")), Event::BodyEnd]
+        [
+            Event::BodyData(bytes::Bytes::from_static(b"hello")),
+            Event::BodyEnd
+        ]
     );
     c.respond(200, b"ok");
     c.flush();
@@ -292,13 +292,25 @@ fn a_response_may_stream_while_the_body_is_still_read() {
     let events = c.events();
     assert_eq!(
         events,
-        [Event::BodyData(bytes::Bytes::from_static(b"def")), Event::BodyEnd]
+        [
+            Event::BodyData(bytes::Bytes::from_static(b"def")),
+            Event::BodyEnd
+        ]
     );
     c.s.send_data(b"def", c.now).unwrap();
-    c.s.send_end_with_trailers(&[(b"x-sum", b"6")], c.now).unwrap();
+    c.s.send_end_with_trailers(&[(b"x-sum", b"6")], c.now)
+        .unwrap();
     c.flush();
-    assert!(c.text().contains("3\r\nabc\r\n3\r\ndef\r\n0\r\nx-sum: 6\r\n\r\n"), "{}", c.text());
-    assert!(!c.text().contains("connection: close"), "keep-alive survives");
+    assert!(
+        c.text()
+            .contains("3\r\nabc\r\n3\r\ndef\r\n0\r\nx-sum: 6\r\n\r\n"),
+        "{}",
+        c.text()
+    );
+    assert!(
+        !c.text().contains("connection: close"),
+        "keep-alive survives"
+    );
     assert_eq!(c.s.phase(), Phase::Idle);
 }
 
@@ -322,10 +334,16 @@ fn ending_the_response_before_the_body_drops_the_rest_of_it() {
 fn eof_while_a_request_is_in_flight_stops_reading() {
     let mut c = Conn::new(Limits::default());
     c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert!(matches!(c.events()[..], [Event::Request(_), Event::BodyEnd]));
+    assert!(matches!(
+        c.events()[..],
+        [Event::Request(_), Event::BodyEnd]
+    ));
     assert!(c.s.wants_read(), "pipelined requests may follow");
     c.s.handle_read(0, c.now);
-    assert!(c.events().is_empty(), "a half-close still gets its response");
+    assert!(
+        c.events().is_empty(),
+        "a half-close still gets its response"
+    );
     assert!(!c.s.wants_read(), "no read after EOF: nothing to spin on");
     c.respond(200, b"ok");
     c.flush();

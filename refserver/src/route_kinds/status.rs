@@ -1,7 +1,8 @@
 //! The status page (route kind `status = {}`), like nginx `stub_status`: plain text by
 //! default, JSON with `?format=json` or `Accept: application/json`.
 
-use crate::reply::Reply;
+use crate::exchange::{Exchange, Request};
+use crate::route_kinds::reply::Reply;
 use http_proto::RequestHead;
 use serde::Serialize;
 
@@ -19,7 +20,7 @@ pub(crate) struct StatusSnapshot {
     /// Requests received since start.
     pub(crate) requests: u64,
     /// Per-gateway request and error counts.
-    pub(crate) gateways: Vec<GatewayCounts>,
+    pub(crate) gateways: Vec<GatewaySnapshot>,
     /// Bytes of one session task's future, which holds the whole `Session` inline: what an
     /// idle keep-alive session costs in the process, since it holds no buffers. Tokio adds
     /// its task header and the socket's I/O registration (about 450 bytes more; resident
@@ -31,13 +32,18 @@ pub(crate) struct StatusSnapshot {
 
 /// One gateway's counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub(crate) struct GatewayCounts {
+pub(crate) struct GatewaySnapshot {
     /// `cgi` or `fastcgi`.
     pub(crate) name: &'static str,
     /// Requests routed to it.
     pub(crate) requests: u64,
     /// Requests it failed (today: all of them, the gateways answer 501).
     pub(crate) errors: u64,
+}
+
+/// Starts the exchange for a request on the `status` route: the server's counters now.
+pub(crate) fn start(request: &Request<'_>) -> Box<dyn Exchange> {
+    reply(&request.server.status_snapshot(), request.head).into_exchange()
 }
 
 /// The status page for this request, in the format it asks for.
@@ -142,7 +148,7 @@ mod tests {
             accepted: 10,
             handled: 9,
             requests: 42,
-            gateways: vec![GatewayCounts {
+            gateways: vec![GatewaySnapshot {
                 name: "cgi",
                 requests: 2,
                 errors: 2,

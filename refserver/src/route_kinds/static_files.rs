@@ -14,8 +14,10 @@
 //! ([`http_proto::semantics`]); this file only chooses the validators (the entity tag is
 //! `"mtime-len"` in hex, a policy) and acts on the outcomes.
 
-use crate::reply::{Body, Reply};
-use crate::router::StaticRoute;
+use crate::route_kinds::reply::{Body, Reply};
+
+use crate::config::{ConfigError, StaticConfig};
+use crate::exchange::{Exchange, Request};
 use http_proto::semantics::{
     Precondition, Preconditions, RangeOutcome, Validators, if_range_allows, parse_range,
 };
@@ -25,6 +27,42 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
+
+/// A `static` route's directory, canonicalised at start-up.
+#[derive(Debug)]
+pub(crate) struct StaticRoute {
+    /// The served directory, canonical (no symlinks, absolute).
+    pub(crate) root: PathBuf,
+    /// Index file names tried for a directory.
+    pub(crate) index: Vec<String>,
+}
+
+impl StaticRoute {
+    /// Compiles route `n`'s `static` table; a directory that does not exist is an error.
+    pub(crate) fn new(n: usize, config: &StaticConfig) -> Result<Self, ConfigError> {
+        let root = config.dir.canonicalize().map_err(|e| {
+            ConfigError::new(format!(
+                "route {n}: static dir `{}`: {e}",
+                config.dir.display()
+            ))
+        })?;
+        if !root.is_dir() {
+            return Err(ConfigError::new(format!(
+                "route {n}: static dir `{}` is not a directory",
+                config.dir.display()
+            )));
+        }
+        Ok(Self {
+            root,
+            index: config.index.clone(),
+        })
+    }
+}
+
+/// Starts the exchange for a request on a `static` route.
+pub(crate) fn start(route: &StaticRoute, request: &Request<'_>) -> Box<dyn Exchange> {
+    plan(route, request.rest(), request.head).into_exchange()
+}
 
 /// Plans the answer for `rest` (the normalized path after the route's prefix: decoded, see
 /// [`normalize_path`](http_proto::semantics::normalize_path)) of request `head`.

@@ -1,0 +1,144 @@
+//! Accepting connections: one accept loop per listener on each worker runtime,
+//! admission through session-core's registry (503 or a silent close past `max_sessions`),
+//! back-off when descriptors run out, and one spawned session task per connection.
+
+use crate::listener::{self, AcceptError};
+use crate::server::{Server, StdListener};
+use crate::session_task;
+use crate::shutdown::ShutdownSignal;
+use crate::transport::Transport;
+use session_core::{Admission, OverloadPolicy, Session, Ticket};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, PoisonError};
+use std::time::Instant;
+use tokio::net::{TcpListener, UnixListener};
+
+/// One worker: an accept loop per listener; sessions run as tasks on this runtime.
+pub(crate) async fn worker(
+    listeners: Vec<StdListener>,
+    server: Arc<Server>,
+    signal: ShutdownSignal,
+) {
+    for l in listeners {
+        let server = Arc::clone(&server);
+        let signal = signal.clone();
+        match l {
+            StdListener::Tcp(l) => match TcpListener::from_std(l) {
+                Ok(l) => {
+                    tokio::spawn(accept_tcp(l, server, signal));
+                }
+                Err(e) => tracing::error!("cannot register listener: {e}"),
+            },
+            StdListener::Unix(l) => match UnixListener::from_std(l) {
+                Ok(l) => {
+                    tokio::spawn(accept_unix(l, server, signal));
+                }
+                Err(e) => tracing::error!("cannot register listener: {e}"),
+            },
+        }
+    }
+    // Sessions keep running here until the process exits after the drain.
+    std::future::pending::<()>().await;
+}
+
+async fn accept_tcp(listener: TcpListener, server: Arc<Server>, mut signal: ShutdownSignal) {
+    let mut streak = 0;
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            () = signal.begun() => break,
+            r = listener.accept() => r,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                accept_recovered(&mut streak);
+                let _ = stream.set_nodelay(true);
+                if let Some(ticket) = admit(&server, &stream) {
+                    spawn_session(stream, Some(peer), &server, ticket);
+                }
+            }
+            Err(e) => accept_failed(&e, &mut streak).await,
+        }
+    }
+    // Dropping the listener closes it: nothing new is accepted during the drain.
+}
+
+async fn accept_unix(listener: UnixListener, server: Arc<Server>, mut signal: ShutdownSignal) {
+    let mut streak = 0;
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            () = signal.begun() => break,
+            r = listener.accept() => r,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                accept_recovered(&mut streak);
+                if let Some(ticket) = admit(&server, &stream) {
+                    spawn_session(stream, None, &server, ticket);
+                }
+            }
+            Err(e) => accept_failed(&e, &mut streak).await,
+        }
+    }
+}
+
+/// Out of descriptors (EMFILE) and the like: log, sleep, accept again. Never spin.
+///
+/// `streak` counts consecutive failures: only the first of a streak is logged (with the
+/// count when it ends), so a long descriptor shortage does not flood the error log.
+async fn accept_failed(e: &io::Error, streak: &mut u64) {
+    match listener::classify_accept_error(e) {
+        AcceptError::Retry => {}
+        AcceptError::Backoff => {
+            if *streak == 0 {
+                tracing::warn!(
+                    "accept: {e}; pausing {} ms between attempts until it clears",
+                    listener::ACCEPT_BACKOFF.as_millis()
+                );
+            }
+            *streak += 1;
+            tokio::time::sleep(listener::ACCEPT_BACKOFF).await;
+        }
+    }
+}
+
+/// Logs the end of a streak of accept failures.
+fn accept_recovered(streak: &mut u64) {
+    if *streak > 0 {
+        tracing::warn!("accept: recovered after {streak} failed attempts");
+        *streak = 0;
+    }
+}
+
+/// Registry admission; a rejected connection gets the 503 bytes (or nothing) and is dropped.
+fn admit<T: Transport>(server: &Server, stream: &T) -> Option<Ticket> {
+    match server.registry.admit() {
+        Admission::Accepted(ticket) => Some(ticket),
+        Admission::Rejected(OverloadPolicy::Reject503) => {
+            // A fresh socket's send buffer takes these bytes in one write.
+            let _ = stream.try_write(session_core::OVERLOAD_RESPONSE);
+            None
+        }
+        Admission::Rejected(_) => None,
+    }
+}
+
+fn spawn_session<T: Transport + Send + Sync + 'static>(
+    io: T,
+    peer: Option<SocketAddr>,
+    server: &Arc<Server>,
+    ticket: Ticket,
+) {
+    let limits = Arc::clone(&server.limits.read().unwrap_or_else(PoisonError::into_inner));
+    let session = Session::new(limits, ticket, Instant::now());
+    let task = session_task::serve(io, peer, Arc::clone(server), session);
+    if server.session_task_bytes.load(Relaxed) == 0 {
+        server
+            .session_task_bytes
+            .store(std::mem::size_of_val(&task) as u64, Relaxed);
+    }
+    tokio::spawn(task);
+}

@@ -1,0 +1,183 @@
+//! The one response path: every route kind writes its response through a
+//! [`ResponseSink`], which adds the `Server` and `Date` fields, applies the one rule for
+//! bodiless responses ([`http_proto::response_has_body`]: HEAD, 1xx, 204, 304), counts the
+//! body bytes for the access log, and turns an http-proto refusal into an error the
+//! session task answers (a logged 500 when nothing went out yet).
+
+use crate::exchange::ExchangeError;
+use http_proto::{DateCache, Response};
+use session_core::Session;
+use smallvec::SmallVec;
+use std::cell::RefCell;
+use std::time::{Instant, SystemTime};
+
+const SERVER_FIELD: (&[u8], &[u8]) = (b"server", b"refserver");
+
+/// What one request's response has done so far; lives as long as its exchange.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ResponseState {
+    head_only: bool,
+    /// The status sent, 0 before the head.
+    status: u16,
+    /// Whether body bytes go out (false for HEAD and bodiless statuses).
+    has_body: bool,
+    /// Body bytes handed to the session so far.
+    body_bytes: u64,
+    ended: bool,
+}
+
+impl ResponseState {
+    /// Nothing sent yet for a request; `head_only` for HEAD.
+    pub(crate) fn new(head_only: bool) -> Self {
+        Self {
+            head_only,
+            status: 0,
+            has_body: false,
+            body_bytes: 0,
+            ended: false,
+        }
+    }
+
+    /// The status sent, once the head went out.
+    pub(crate) fn status(&self) -> Option<u16> {
+        (self.status != 0).then_some(self.status)
+    }
+
+    /// Body bytes sent (0 for a bodiless response, whatever the producer wrote).
+    pub(crate) fn body_bytes(&self) -> u64 {
+        self.body_bytes
+    }
+}
+
+/// Where an exchange writes its response: the session's output, with room for
+/// back-pressure. Built by the session task for each poll.
+pub(crate) struct ResponseSink<'a> {
+    session: &'a mut Session,
+    state: &'a mut ResponseState,
+    now: Instant,
+}
+
+impl<'a> ResponseSink<'a> {
+    pub(crate) fn new(
+        session: &'a mut Session,
+        state: &'a mut ResponseState,
+        now: Instant,
+    ) -> Self {
+        Self {
+            session,
+            state,
+            now,
+        }
+    }
+
+    /// Whether the output can take more now. A producer stops writing when this turns
+    /// false and returns `Pending`; it is polled again once the client has read.
+    pub(crate) fn has_room(&self) -> bool {
+        self.room() > 0
+    }
+
+    /// Bytes the output can take before it is full.
+    pub(crate) fn room(&self) -> usize {
+        self.session.send_capacity()
+    }
+
+    /// Whether the response has ended.
+    pub(crate) fn is_ended(&self) -> bool {
+        self.state.ended
+    }
+
+    /// Whether the head went out.
+    pub(crate) fn is_started(&self) -> bool {
+        self.state.status != 0
+    }
+
+    /// Whether body bytes are sent at all: false for HEAD and bodiless statuses, so a
+    /// producer may skip making them (what it writes anyway is dropped).
+    pub(crate) fn wants_body(&self) -> bool {
+        self.state.has_body
+    }
+
+    /// Sends the response head. `Server` and `Date` are added here; the framing fields
+    /// come from `response.body_len` (`None`: streamed, chunked where HTTP/1.1 allows).
+    pub(crate) fn head(&mut self, response: &Response<'_>) -> Result<(), ExchangeError> {
+        let mut fields: SmallVec<[(&[u8], &[u8]); 16]> = SmallVec::new();
+        fields.push(SERVER_FIELD);
+        fields.extend_from_slice(response.headers);
+        let sent = with_date(|date| {
+            let mut full = Response::new(response.status).headers(&fields).date(date);
+            full.reason = response.reason;
+            full.body_len = response.body_len;
+            self.session.send_response(&full, self.now)
+        });
+        sent.map_err(|e| ExchangeError::new(500, format!("response head refused: {e}")))?;
+        self.state.status = response.status;
+        self.state.has_body =
+            http_proto::response_has_body(self.state.head_only, false, response.status);
+        Ok(())
+    }
+
+    /// Sends body bytes (dropped for a bodiless response).
+    pub(crate) fn data(&mut self, data: &[u8]) -> Result<(), ExchangeError> {
+        if !self.state.has_body || data.is_empty() {
+            return Ok(());
+        }
+        self.session
+            .send_data(data, self.now)
+            .map_err(|e| ExchangeError::new(500, format!("response body refused: {e}")))?;
+        self.state.body_bytes += data.len() as u64;
+        Ok(())
+    }
+
+    /// Ends the response, with trailer fields where the framing carries them (chunked).
+    pub(crate) fn end(&mut self, trailers: &[(&[u8], &[u8])]) -> Result<(), ExchangeError> {
+        self.session
+            .send_end_with_trailers(trailers, self.now)
+            .map_err(|e| ExchangeError::new(500, format!("response end refused: {e}")))?;
+        self.state.ended = true;
+        Ok(())
+    }
+
+    /// A whole response with an in-memory body.
+    pub(crate) fn whole(
+        &mut self,
+        status: u16,
+        fields: &[(&[u8], &[u8])],
+        body: &[u8],
+    ) -> Result<(), ExchangeError> {
+        self.head(
+            &Response::new(status)
+                .headers(fields)
+                .body_len(body.len() as u64),
+        )?;
+        self.data(body)?;
+        self.end(&[])
+    }
+
+    /// A short plain-text error page: `404 Not Found`.
+    pub(crate) fn error_page(&mut self, status: u16) -> Result<(), ExchangeError> {
+        let text = error_text(status);
+        self.whole(
+            status,
+            &[(b"content-type", b"text/plain; charset=utf-8")],
+            text.as_bytes(),
+        )
+    }
+}
+
+/// `"404 Not Found\n"`.
+pub(crate) fn error_text(status: u16) -> String {
+    format!("{status} {}\n", http_proto::reason_phrase(status))
+}
+
+thread_local! {
+    static DATE: RefCell<DateCache> = RefCell::new(DateCache::new(SystemTime::now()));
+}
+
+/// Runs `f` with this thread's `Date` value, re-formatted when the second changes.
+fn with_date<R>(f: impl FnOnce(&DateCache) -> R) -> R {
+    DATE.with(|cell| {
+        let mut date = cell.borrow_mut();
+        date.update(SystemTime::now());
+        f(&date)
+    })
+}

@@ -1,0 +1,58 @@
+//! Route kinds: one file per way of answering a request, each starting an
+//! [`Exchange`](crate::exchange::Exchange) through the one seam.
+//!
+//! | config key | what it does | file |
+//! |---|---|---|
+//! | `respond` | a fixed response | `fixed.rs` |
+//! | `static` | files from a directory | `static_files.rs` (plans a `Reply`, `reply.rs`) |
+//! | `status` | the status page | `status.rs` |
+//! | `echo` | the request body streamed back | `echo.rs` |
+//! | `cgi` | CGI programs, a child process per request | `cgi.rs`, with the CGI gateway issue |
+//! | `fastcgi` | FastCGI applications, pooled connections | `fastcgi.rs`, with the FastCGI gateway issue |
+//! | `handler` | in-process tower services | `handler.rs`, with the handlers issue |
+//!
+//! Until their issues land, `cgi` and `fastcgi` routes answer 501 with a log line.
+
+pub(crate) mod echo;
+pub(crate) mod fixed;
+pub(crate) mod reply;
+pub(crate) mod static_files;
+pub(crate) mod status;
+
+use crate::exchange::{Exchange, Request};
+use crate::router::RouteKind;
+use reply::Reply;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Starts the exchange of the route kind that matched.
+pub(crate) fn start(request: &Request<'_>) -> Box<dyn Exchange> {
+    let route = request.route;
+    match &route.kind {
+        RouteKind::Respond(fixed) => fixed.start(request),
+        RouteKind::Static(files) => static_files::start(files, request),
+        RouteKind::Status => status::start(request),
+        RouteKind::Echo(echo) => echo.start(request),
+        RouteKind::Cgi(_) => {
+            let counters = &request.server.counters.cgi;
+            counters.requests.fetch_add(1, Relaxed);
+            counters.errors.fetch_add(1, Relaxed);
+            tracing::warn!(
+                "route {}: cgi routes arrive with the CGI gateway issue; answering 501",
+                route.describe()
+            );
+            Reply::error(501).into_exchange()
+        }
+        RouteKind::FastCgi(_) => {
+            let counters = &request.server.counters.fastcgi;
+            counters.requests.fetch_add(1, Relaxed);
+            counters.errors.fetch_add(1, Relaxed);
+            tracing::warn!(
+                "route {}: fastcgi routes arrive with the FastCGI gateway issue; answering 501",
+                route.describe()
+            );
+            Reply::error(501).into_exchange()
+        }
+        #[cfg(test)]
+        RouteKind::TestDouble(start) => start(request),
+    }
+}

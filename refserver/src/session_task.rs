@@ -1,0 +1,554 @@
+//! One task per session: it moves bytes and timers for [`session_core::Session`] and
+//! drives the exchange of the request in flight, and nothing else.
+//!
+//! Every protocol decision (framing, keep-alive, pipelining order, `100 Continue`,
+//! deadlines, 408/413/431 answers, back-pressure, drain, lingering close) is
+//! session-core's; every answer is an [`Exchange`]'s. Each wake-up runs one loop:
+//!
+//! 1. take session-core's events: a request head is dispatched to its route kind; body
+//!    pieces go to the exchange while it has room (`read_body` / `hold_body` steer
+//!    session-core), and its refusal makes session-core drop or refuse the body;
+//! 2. let the exchange write its response while the output has room;
+//! 3. write the output as far as the socket takes it;
+//! 4. wait for whichever comes first: the socket (readable if session-core wants to
+//!    read, writable if output is pending), the exchange's own wake-up, or the session's
+//!    next deadline.
+//!
+//! Dropping the exchange is its cancellation: that happens when the session closes for
+//! any reason, before the response ends.
+
+use crate::access_log::Entry;
+use crate::dispatch;
+use crate::exchange::{BodyRoom, Exchange};
+use crate::response::{ResponseSink, ResponseState};
+use crate::router::Route;
+use crate::server::Server;
+use crate::transport::Transport;
+use http_proto::Method;
+use session_core::{Event, Session};
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime};
+use tokio::time::Sleep;
+
+/// Runs one session until session-core says close.
+///
+/// Everything here lives in the task's future for the session's whole life, so its size
+/// is the memory of an idle session: keep new state small or boxed. (The session arrives
+/// built and is moved once, into the task state the future captures; no wake-up for the
+/// drain is kept either, see `server::busy_sessions`.)
+pub(crate) fn serve<T: Transport>(
+    io: T,
+    peer: Option<SocketAddr>,
+    server: Arc<Server>,
+    session: Session,
+) -> impl Future<Output = ()> {
+    let mut task = SessionTask {
+        io,
+        peer,
+        server,
+        session,
+        in_flight: None,
+        shut_down: false,
+    };
+    async move {
+        let first = task.session.poll_timeout().unwrap_or_else(Instant::now);
+        let sleep = tokio::time::sleep_until(first.into());
+        tokio::pin!(sleep);
+        std::future::poll_fn(|cx| task.poll(cx, sleep.as_mut())).await;
+    }
+}
+
+struct SessionTask<T> {
+    io: T,
+    peer: Option<SocketAddr>,
+    server: Arc<Server>,
+    session: Session,
+    in_flight: Option<Box<InFlight>>,
+    /// The sending side was shut down for the lingering close.
+    shut_down: bool,
+}
+
+/// The request being answered: its exchange and what the task knows about it.
+struct InFlight {
+    exchange: Box<dyn Exchange>,
+    response: ResponseState,
+    log: Option<Box<Entry>>,
+    body: BodySteer,
+    route: Option<&'static Route>,
+}
+
+/// Where the task stands with session-core about the request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodySteer {
+    /// A body follows; the exchange has not said whether it wants it.
+    Undecided,
+    /// Being read; the exchange is asked for room after each piece.
+    Reading,
+    /// Held: the exchange had no room.
+    Held,
+    /// Nothing more to decide (no body, complete, or refused).
+    Settled,
+}
+
+/// Whether the loop goes on.
+enum Flow {
+    Continue,
+    Close,
+}
+
+impl<T: Transport> SessionTask<T> {
+    fn poll(&mut self, cx: &mut Context<'_>, mut sleep: Pin<&mut Sleep>) -> Poll<()> {
+        loop {
+            let now = Instant::now();
+            // 1 and 2: events, body steering, response.
+            if let Flow::Close = self.pump(cx, now) {
+                // A response cut short: what is queued of it still goes out if the socket
+                // takes it now, so the client sees a truncated body, not nothing.
+                let _ = self.io.try_write(self.session.pending_output());
+                return Poll::Ready(());
+            }
+            // 3. Write what is pending, as far as the socket takes it.
+            let mut wrote = false;
+            while !self.session.pending_output().is_empty() {
+                match self.io.try_write(self.session.pending_output()) {
+                    Ok(0) => return Poll::Ready(()),
+                    Ok(n) => {
+                        self.session.handle_written(n, now);
+                        wrote = true;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(_) => return Poll::Ready(()),
+                }
+            }
+            if wrote {
+                continue;
+            }
+            if self.session.is_lingering() && !self.shut_down {
+                // RFC 9112 §9.6: half-close, then read until the client closes too.
+                let _ = self.io.shutdown_write();
+                self.shut_down = true;
+            }
+            // 4. Wait for the next deadline, the socket, or the exchange (which arranged
+            // its own wake-up when it returned `Pending` in step 2).
+            let Some(deadline) = self.session.poll_timeout() else {
+                return Poll::Ready(());
+            };
+            // Lazy re-arming: the keep-alive deadline moves later with every request, and
+            // resetting the timer each time costs more than an early wake-up, after which
+            // `handle_timeout` finds nothing due and the real deadline is armed.
+            if sleep.is_elapsed() || deadline < sleep.deadline().into_std() {
+                sleep.as_mut().reset(deadline.into());
+            }
+            if sleep.as_mut().poll(cx).is_ready() {
+                self.session.handle_timeout(Instant::now());
+                continue;
+            }
+            if !self.session.pending_output().is_empty() {
+                match self.io.poll_write_ready(cx) {
+                    Poll::Ready(Ok(())) => continue,
+                    Poll::Ready(Err(_)) => return Poll::Ready(()),
+                    Poll::Pending => {}
+                }
+            }
+            if self.session.wants_read() {
+                match self.io.poll_read_ready(cx) {
+                    Poll::Ready(Ok(())) => {
+                        match self.io.try_read_buf(self.session.read_buf()) {
+                            Ok(n) => self.session.handle_read(n, Instant::now()),
+                            // Readiness was stale (seen right after accept, and on a
+                            // keep-alive socket until a read finds it empty); the read
+                            // cleared it, so the next poll registers for the real one.
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                                self.session.handle_read_nothing();
+                            }
+                            Err(_) => return Poll::Ready(()),
+                        }
+                        continue;
+                    }
+                    Poll::Ready(Err(_)) => return Poll::Ready(()),
+                    Poll::Pending => {}
+                }
+            }
+            return Poll::Pending;
+        }
+    }
+
+    /// Steps 1 and 2: session-core's events, then the exchange's response.
+    fn pump(&mut self, cx: &mut Context<'_>, now: Instant) -> Flow {
+        loop {
+            loop {
+                match self.session.poll_event(now) {
+                    Event::Request(head) => {
+                        let (exchange, route) = dispatch::dispatch(&self.server, &head, self.peer);
+                        self.in_flight = Some(Box::new(InFlight {
+                            exchange,
+                            response: ResponseState::new(head.method() == Method::Head),
+                            log: dispatch::log_entry(&self.server, &head, self.peer),
+                            body: if head.framing().has_body() {
+                                BodySteer::Undecided
+                            } else {
+                                BodySteer::Settled
+                            },
+                            route,
+                        }));
+                    }
+                    Event::BodyData(data) => {
+                        if let Some(f) = &mut self.in_flight {
+                            f.exchange.body_data(data);
+                        }
+                    }
+                    Event::BodyEnd => {
+                        if let Some(f) = &mut self.in_flight {
+                            f.body = BodySteer::Settled;
+                            f.exchange.body_end();
+                        }
+                    }
+                    Event::Idle => break,
+                    Event::Close => return Flow::Close,
+                }
+                // Before the next piece: does the exchange still have room for one?
+                self.steer_body(cx, now);
+            }
+            self.steer_body(cx, now);
+            match self.respond(cx, now) {
+                Some(Flow::Continue) => {} // ended: the next pipelined request may be ready
+                Some(Flow::Close) => return Flow::Close,
+                None => return Flow::Continue,
+            }
+        }
+    }
+
+    /// Asks the exchange whether it has room for the request body and tells session-core.
+    fn steer_body(&mut self, cx: &mut Context<'_>, now: Instant) {
+        let Some(f) = &mut self.in_flight else {
+            return;
+        };
+        if f.body == BodySteer::Settled {
+            return;
+        }
+        match f.exchange.poll_body_room(cx) {
+            Poll::Ready(BodyRoom::Ready) => {
+                if f.body != BodySteer::Reading {
+                    f.body = BodySteer::Reading;
+                    self.session.read_body(now);
+                }
+            }
+            Poll::Ready(BodyRoom::Refused) => {
+                f.body = BodySteer::Settled;
+                self.session.refuse_body(now);
+            }
+            Poll::Pending => {
+                if f.body == BodySteer::Reading {
+                    f.body = BodySteer::Held;
+                    self.session.hold_body(now);
+                }
+            }
+        }
+    }
+
+    /// Lets the exchange write while the output has room. `Some(Continue)` once its
+    /// response ended (logged and dropped), `Some(Close)` when the connection must be cut,
+    /// `None` while it is still going.
+    fn respond(&mut self, cx: &mut Context<'_>, now: Instant) -> Option<Flow> {
+        let f = self.in_flight.as_mut()?;
+        if self.session.send_capacity() == 0 {
+            return None;
+        }
+        let mut sink = ResponseSink::new(&mut self.session, &mut f.response, now);
+        let result = match f.exchange.poll_response(cx, &mut sink) {
+            Poll::Pending => return None,
+            Poll::Ready(result) => result,
+        };
+        let flow = match result {
+            Ok(()) if sink.is_ended() => Flow::Continue,
+            Ok(()) => {
+                tracing::error!(
+                    "route {}: the exchange finished without ending its response",
+                    describe(f.route)
+                );
+                Flow::Close
+            }
+            Err(e) => {
+                let route = describe(f.route);
+                if sink.is_started() {
+                    // The head went out: the response can only be cut short.
+                    tracing::error!("route {route}: response cut short: {e}");
+                    Flow::Close
+                } else {
+                    tracing::error!("route {route}: {e}");
+                    match sink.error_page(e.status) {
+                        Ok(()) => Flow::Continue,
+                        Err(e) => {
+                            tracing::error!("route {route}: error page refused: {e}");
+                            Flow::Close
+                        }
+                    }
+                }
+            }
+        };
+        let f = self.in_flight.take()?;
+        self.finish_log(*f);
+        Some(flow)
+    }
+
+    /// Logs the request with what its response sent.
+    fn finish_log(&self, f: InFlight) {
+        if let Some(mut entry) = f.log {
+            entry.status = f.response.status().unwrap_or(0);
+            entry.bytes = f.response.body_bytes();
+            entry.time = SystemTime::now();
+            self.server.access_log.log(*entry);
+        }
+    }
+}
+
+fn describe(route: Option<&'static Route>) -> String {
+    route.map_or_else(|| "(none)".to_owned(), Route::describe)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! The session task with test doubles for the exchange, over Unix socket pairs: a
+    //! producer that answers late while other sessions are served, cancellation when
+    //! the client goes away, and errors before and after the head.
+
+    use super::*;
+    use crate::config::Config;
+    use crate::exchange::{ExchangeError, Request};
+    use crate::router::Router;
+    use http_proto::Response;
+    use session_core::Admission;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::UnixStream;
+
+    /// How a test route starts its exchange.
+    pub(crate) type StartDouble = fn(&Request<'_>) -> Box<dyn Exchange>;
+
+    /// A server whose `/double` route is `start`, with `/plain` answering `hi` at once.
+    fn server(start: StartDouble) -> Arc<Server> {
+        let config = Config::parse(
+            "access_log = \"off\"\n[[route]]\nprefix = \"/plain\"\nrespond = { body = \"hi\" }\n",
+        )
+        .unwrap();
+        let server = Server::new(&config).unwrap();
+        server
+            .routes
+            .replace(Router::with_test_double("/double", start, &config.routes));
+        Arc::new(server)
+    }
+
+    /// Opens a session on `server`; returns the client's end and the task's handle.
+    fn connect(server: &Arc<Server>) -> (UnixStream, tokio::task::JoinHandle<()>) {
+        let (client, ours) = UnixStream::pair().unwrap();
+        let Admission::Accepted(ticket) = server.registry.admit() else {
+            panic!("admitted")
+        };
+        let limits = Arc::new(session_core::Limits::default());
+        let session = Session::new(limits, ticket, Instant::now());
+        let task = tokio::spawn(serve(ours, None, Arc::clone(server), session));
+        (client, task)
+    }
+
+    /// Reads until the peer closes or `until` appears; bounded by a deadline.
+    async fn read_until(client: &mut UnixStream, until: &str) -> String {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !String::from_utf8_lossy(&got).contains(until) {
+            match tokio::time::timeout_at(deadline, client.read(&mut buf)).await {
+                Ok(Ok(0) | Err(_)) | Err(_) => break,
+                Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    }
+
+    /// Answers after a delay, from a timer of its own.
+    struct Late {
+        timer: Pin<Box<Sleep>>,
+    }
+
+    impl Exchange for Late {
+        fn poll_response(
+            &mut self,
+            cx: &mut Context<'_>,
+            sink: &mut ResponseSink<'_>,
+        ) -> Poll<Result<(), ExchangeError>> {
+            if self.timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            Poll::Ready(sink.whole(200, &[], b"late"))
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_late_producer_answers_while_other_sessions_are_served() {
+        let server = server(|_| {
+            Box::new(Late {
+                timer: Box::pin(tokio::time::sleep(Duration::from_millis(400))),
+            })
+        });
+        let started = Instant::now();
+        let (mut slow, _t1) = connect(&server);
+        slow.write_all(b"GET /double HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        // Meanwhile, on the same single-threaded runtime, another session is served at once.
+        let (mut fast, _t2) = connect(&server);
+        for _ in 0..3 {
+            fast.write_all(b"GET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            let text = read_until(&mut fast, "\r\n\r\nhi").await;
+            assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+        }
+        assert!(started.elapsed() < Duration::from_millis(300));
+        let text = read_until(&mut slow, "late").await;
+        assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+        assert!(started.elapsed() >= Duration::from_millis(400));
+        // The late session stays usable.
+        slow.write_all(b"GET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        assert!(read_until(&mut slow, "\r\n\r\nhi").await.contains("200 OK"));
+    }
+
+    static DROPPED: AtomicBool = AtomicBool::new(false);
+    static BODY_SEEN: AtomicUsize = AtomicUsize::new(0);
+
+    /// Wants the body and streams an endless response; records its drop.
+    struct Endless;
+
+    impl Exchange for Endless {
+        fn poll_body_room(&mut self, _cx: &mut Context<'_>) -> Poll<BodyRoom> {
+            Poll::Ready(BodyRoom::Ready)
+        }
+        fn body_data(&mut self, data: bytes::Bytes) {
+            BODY_SEEN.fetch_add(data.len(), SeqCst);
+        }
+        fn poll_response(
+            &mut self,
+            _cx: &mut Context<'_>,
+            sink: &mut ResponseSink<'_>,
+        ) -> Poll<Result<(), ExchangeError>> {
+            if !sink.is_started() {
+                sink.head(&Response::new(200).streamed())?;
+            }
+            while sink.has_room() {
+                sink.data(&[b'x'; 4096])?;
+            }
+            Poll::Pending
+        }
+    }
+
+    impl Drop for Endless {
+        fn drop(&mut self) {
+            DROPPED.store(true, SeqCst);
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_client_that_goes_away_cancels_the_exchange() {
+        let server = server(|_| Box::new(Endless));
+        let (mut client, task) = connect(&server);
+        client
+            .write_all(b"POST /double HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
+            .await
+            .unwrap();
+        let text = read_until(&mut client, "xxxx").await;
+        assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+        assert!(!DROPPED.load(SeqCst), "still streaming");
+        // Mid-body on both sides: the client stops and leaves.
+        drop(client);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the session ends")
+            .unwrap();
+        assert!(
+            DROPPED.load(SeqCst),
+            "the exchange was dropped: its cancellation"
+        );
+        assert_eq!(BODY_SEEN.load(SeqCst), 10);
+    }
+
+    /// Fails: before its head for `/double`, after it for `/double/late`.
+    struct Failing {
+        after_head: bool,
+    }
+
+    impl Exchange for Failing {
+        fn poll_response(
+            &mut self,
+            _cx: &mut Context<'_>,
+            sink: &mut ResponseSink<'_>,
+        ) -> Poll<Result<(), ExchangeError>> {
+            if self.after_head {
+                sink.head(&Response::new(200).body_len(10))?;
+                sink.data(b"01234")?;
+            }
+            Poll::Ready(Err(ExchangeError::new(502, "upstream went away")))
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_exchange_error_is_its_status_before_the_head_and_a_cut_after() {
+        let server = server(|request| {
+            Box::new(Failing {
+                after_head: request.path.ends_with(b"/late"),
+            })
+        });
+        let (mut client, _task) = connect(&server);
+        client
+            .write_all(b"GET /double HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let text = read_until(&mut client, "Bad Gateway\n").await;
+        assert!(
+            text.starts_with("HTTP/1.1 502 Bad Gateway") && !text.contains("close"),
+            "{text}"
+        );
+        client
+            .write_all(b"GET /double/late HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let text = read_until(&mut client, "never").await;
+        assert!(text.contains("HTTP/1.1 200 OK"), "{text}");
+        assert!(text.ends_with("01234"), "cut short, then closed: {text}");
+    }
+
+    /// Ends without calling `end`: a bug in a route kind, answered by a close.
+    struct Unended;
+
+    impl Exchange for Unended {
+        fn poll_response(
+            &mut self,
+            _cx: &mut Context<'_>,
+            sink: &mut ResponseSink<'_>,
+        ) -> Poll<Result<(), ExchangeError>> {
+            sink.head(&Response::new(200).body_len(0))?;
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_exchange_that_forgets_to_end_closes_the_connection() {
+        let server = server(|_| Box::new(Unended));
+        let (mut client, task) = connect(&server);
+        client
+            .write_all(b"GET /double HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        read_until(&mut client, "never").await;
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the session ends")
+            .unwrap();
+    }
+}

@@ -1,0 +1,46 @@
+//! What a session task needs of its socket: readiness to wait on, non-blocking reads and
+//! writes, and a half-close for the lingering close. TCP and Unix streams alike.
+
+use bytes::BytesMut;
+use std::io;
+use std::net::Shutdown;
+use std::task::{Context, Poll};
+use tokio::net::{TcpStream, UnixStream};
+
+/// A stream the session task can wait on and move bytes through without blocking.
+pub(crate) trait Transport {
+    /// Registers for, or reports, read readiness (also EOF and errors).
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Registers for, or reports, write readiness.
+    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Reads what is there into `buf`'s spare capacity (`WouldBlock` clears readiness).
+    fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
+    /// Writes what the socket takes now.
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
+    /// Shuts down the sending side: the client reads EOF after the last response.
+    fn shutdown_write(&self) -> io::Result<()>;
+}
+
+macro_rules! transport {
+    ($t:ty) => {
+        impl Transport for $t {
+            fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                <$t>::poll_read_ready(self, cx)
+            }
+            fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                <$t>::poll_write_ready(self, cx)
+            }
+            fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+                <$t>::try_read_buf(self, buf)
+            }
+            fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+                <$t>::try_write(self, buf)
+            }
+            fn shutdown_write(&self) -> io::Result<()> {
+                socket2::SockRef::from(self).shutdown(Shutdown::Write)
+            }
+        }
+    };
+}
+transport!(TcpStream);
+transport!(UnixStream);
