@@ -139,23 +139,63 @@ impl ErrorKind {
     }
 }
 
-/// An error: its [`ErrorKind`] and the byte offset where it was found.
+/// An error: its [`ErrorKind`], the byte offset where it was found, and for the caller's
+/// own mistakes ([`ErrorKind::LocalProtocolError`]) the reason, naming the verb.
 ///
 /// The offset counts from the start of the message part being parsed (the head, or the
 /// body bytes for body errors); it is for logs, not for recovery.
+///
+/// `Copy` and two words plus a byte: it is returned by value on every verb's error path
+/// and stored by the connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Error {
     kind: ErrorKind,
     offset: usize,
+    reason: Option<&'static str>,
 }
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind, offset: usize) -> Self {
-        Self { kind, offset }
+        Self {
+            kind,
+            offset,
+            reason: None,
+        }
     }
 
-    pub(crate) fn local() -> Self {
-        Self::new(ErrorKind::LocalProtocolError, 0)
+    /// The caller broke the protocol; `reason` names the verb and what was wrong with the
+    /// call, e.g. `"send_data: no response body in progress"`.
+    pub(crate) fn local(reason: &'static str) -> Self {
+        Self {
+            kind: ErrorKind::LocalProtocolError,
+            offset: 0,
+            reason: Some(reason),
+        }
+    }
+
+    /// Why the call was refused, for [`ErrorKind::LocalProtocolError`]: the verb that was
+    /// called and what the connection state (or the arguments) did not allow, e.g.
+    /// `"send_response: 101 without an Upgrade field"`. `None` for errors in what the peer
+    /// sent, whose [`kind`](Self::kind) and [`offset`](Self::offset) say it all.
+    ///
+    /// For logs and for the programmer fixing the call; the text is not a stable API, so
+    /// match on [`kind`](Self::kind), not on it. [`Display`](fmt::Display) includes it.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use http_proto::{Limits, ServerConn};
+    ///
+    /// let mut conn = ServerConn::new(Limits::default());
+    /// let err = conn.send_data(b"x", &mut BytesMut::new()).unwrap_err();
+    /// assert_eq!(err.reason(), Some("send_data: no response body in progress"));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "local protocol error: send_data: no response body in progress (answers 500)"
+    /// );
+    /// ```
+    #[must_use]
+    pub fn reason(&self) -> Option<&'static str> {
+        self.reason
     }
 
     /// What was wrong.
@@ -179,13 +219,22 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} at byte {} (answers {})",
-            self.kind.describe(),
-            self.offset,
-            self.status()
-        )
+        match self.reason {
+            // A local error has no position in any message: say what the call did wrong.
+            Some(reason) => write!(
+                f,
+                "{}: {reason} (answers {})",
+                self.kind.describe(),
+                self.status()
+            ),
+            None => write!(
+                f,
+                "{} at byte {} (answers {})",
+                self.kind.describe(),
+                self.offset,
+                self.status()
+            ),
+        }
     }
 }
 

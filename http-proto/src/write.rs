@@ -231,18 +231,54 @@ pub fn reason_phrase(status: u16) -> &'static str {
     }
 }
 
+/// What the head writers say when they refuse a caller's status or fields, each reason
+/// naming the verb the caller called (the writers are shared by three verbs).
+#[derive(Debug)]
+pub(crate) struct Refusals {
+    status: &'static str,
+    reason_phrase: &'static str,
+    framing_field: &'static str,
+    field: &'static str,
+}
+
+/// The [`Refusals`] of one verb, built at compile time.
+macro_rules! refusals {
+    ($verb:literal) => {
+        Refusals {
+            status: concat!($verb, ": status code outside 100..=999"),
+            reason_phrase: concat!($verb, ": reason phrase holds CR, LF or another control byte"),
+            framing_field: concat!(
+                $verb,
+                ": Content-Length and Transfer-Encoding are written by the connection (set body_len)"
+            ),
+            field: concat!(
+                $verb,
+                ": a field name that is not a token, or a value with CR, LF or NUL (header injection)"
+            ),
+        }
+    };
+}
+
+/// Refusals of [`ServerConn::send_response`](crate::ServerConn::send_response).
+pub(crate) static SEND_RESPONSE: Refusals = refusals!("send_response");
+/// Refusals of [`ServerConn::send_informational`](crate::ServerConn::send_informational).
+pub(crate) static SEND_INFORMATIONAL: Refusals = refusals!("send_informational");
+/// Refusals of [`ClientConn::send_request`](crate::ClientConn::send_request).
+pub(crate) static SEND_REQUEST: Refusals = refusals!("send_request");
+
 /// `HTTP/1.1 200 OK\r\n`. We always speak our highest version (RFC 9110 §6.2).
 pub(crate) fn write_status_line(
     status: u16,
     reason: Option<&[u8]>,
     out: &mut BytesMut,
+    refusals: &'static Refusals,
 ) -> Result<(), Error> {
     if !(100..=999).contains(&status) {
-        return Err(Error::local());
+        return Err(Error::local(refusals.status));
     }
     let reason = reason.unwrap_or(reason_phrase(status).as_bytes());
     if !is_field_value(reason) {
-        return Err(Error::local());
+        return Err(Error::local(refusals.reason_phrase));
     }
     out.reserve(13 + reason.len() + 2);
     out.put_slice(b"HTTP/1.1 ");
@@ -255,9 +291,14 @@ pub(crate) fn write_status_line(
 
 /// One `name: value\r\n` line, refusing names that are not tokens and values that would
 /// inject a line break.
-pub(crate) fn write_field(name: &[u8], value: &[u8], out: &mut BytesMut) -> Result<(), Error> {
+pub(crate) fn write_field(
+    name: &[u8],
+    value: &[u8],
+    out: &mut BytesMut,
+    refusals: &'static Refusals,
+) -> Result<(), Error> {
     if !is_field_name(name) || !is_field_value(value) {
-        return Err(Error::local());
+        return Err(Error::local(refusals.field));
     }
     out.reserve(name.len() + value.len() + 4);
     out.put_slice(name);
@@ -269,18 +310,22 @@ pub(crate) fn write_field(name: &[u8], value: &[u8], out: &mut BytesMut) -> Resu
 
 /// Writes the caller's fields, refusing framing fields (the connection owns framing) and
 /// reporting whether one of them is `Connection: close`.
-pub(crate) fn write_fields(headers: &[(&[u8], &[u8])], out: &mut BytesMut) -> Result<bool, Error> {
+pub(crate) fn write_fields(
+    headers: &[(&[u8], &[u8])],
+    out: &mut BytesMut,
+    refusals: &'static Refusals,
+) -> Result<bool, Error> {
     let mut close = false;
     for &(name, value) in headers {
         if name.eq_ignore_ascii_case(b"content-length")
             || name.eq_ignore_ascii_case(b"transfer-encoding")
         {
-            return Err(Error::local());
+            return Err(Error::local(refusals.framing_field));
         }
         if name.eq_ignore_ascii_case(b"connection") {
             close |= crate::head::list_elements(value).any(|t| t.eq_ignore_ascii_case(b"close"));
         }
-        write_field(name, value, out)?;
+        write_field(name, value, out, refusals)?;
     }
     Ok(close)
 }
@@ -315,11 +360,22 @@ mod tests {
     #[test]
     fn fields_refuse_injection_and_framing() {
         let mut out = BytesMut::new();
-        assert!(write_field(b"x", b"a\r\nSet-Cookie: evil", &mut out).is_err());
-        assert!(write_field(b"x y", b"a", &mut out).is_err());
-        assert!(write_fields(&[(b"Content-Length", b"5")], &mut out).is_err());
+        let r = &SEND_RESPONSE;
+        let injected = write_field(b"x", b"a\r\nSet-Cookie: evil", &mut out, r).unwrap_err();
+        assert!(
+            injected
+                .reason()
+                .is_some_and(|r| r.contains("header injection"))
+        );
+        assert!(write_field(b"x y", b"a", &mut out, r).is_err());
+        let framing = write_fields(&[(b"Content-Length", b"5")], &mut out, r).unwrap_err();
+        assert!(
+            framing
+                .reason()
+                .is_some_and(|r| r.starts_with("send_response: "))
+        );
         assert_eq!(
-            write_fields(&[(b"Connection", b"Close")], &mut out),
+            write_fields(&[(b"Connection", b"Close")], &mut out, r),
             Ok(true)
         );
     }

@@ -61,7 +61,17 @@ impl BodyEncoder {
     /// Appends `data` in this framing. Empty data writes nothing (an empty chunk would end
     /// a chunked body). More bytes than a Content-Length announced is an error.
     pub fn encode(&mut self, data: &[u8], out: &mut BytesMut) -> Result<(), Error> {
-        self.encode_prefix(data.len(), out)?;
+        self.encode_with(data, out, &ENCODE)
+    }
+
+    /// [`encode`](Self::encode), refusing in the words of the verb that called it.
+    pub(crate) fn encode_with(
+        &mut self,
+        data: &[u8],
+        out: &mut BytesMut,
+        refusals: &'static DataRefusals,
+    ) -> Result<(), Error> {
+        self.prefix(data.len(), out, refusals)?;
         out.extend_from_slice(data);
         self.encode_suffix(data.len(), out);
         Ok(())
@@ -71,21 +81,30 @@ impl BodyEncoder {
     /// (for example straight from a file), and accounts for them. Follow the bytes with
     /// [`encode_suffix`](Self::encode_suffix).
     pub fn encode_prefix(&mut self, len: usize, out: &mut BytesMut) -> Result<(), Error> {
+        self.prefix(len, out, &ENCODE_PREFIX)
+    }
+
+    fn prefix(
+        &mut self,
+        len: usize,
+        out: &mut BytesMut,
+        refusals: &'static DataRefusals,
+    ) -> Result<(), Error> {
         if self.done {
-            return Err(Error::local());
+            return Err(Error::local(refusals.after_end));
         }
         match self.framing {
             Framing::Length(_) => {
                 self.remaining = self
                     .remaining
                     .checked_sub(len as u64)
-                    .ok_or(Error::local())?;
+                    .ok_or(Error::local(refusals.beyond_length))?;
             }
             Framing::Chunked if len > 0 => {
                 write_hex(len, out);
                 out.put_slice(b"\r\n");
             }
-            Framing::None if len > 0 => return Err(Error::local()),
+            Framing::None if len > 0 => return Err(Error::local(refusals.no_body)),
             _ => {}
         }
         Ok(())
@@ -101,15 +120,28 @@ impl BodyEncoder {
     /// Ends the body: the last chunk and trailers for chunked (trailers are dropped for other
     /// framings, which cannot carry them). A Content-Length body that is short is an error.
     pub fn finish(&mut self, trailers: &[(&[u8], &[u8])], out: &mut BytesMut) -> Result<(), Error> {
-        if self.done || self.remaining > 0 {
-            return Err(Error::local());
+        self.finish_with(trailers, out, &FINISH)
+    }
+
+    /// [`finish`](Self::finish), refusing in the words of the verb that called it.
+    pub(crate) fn finish_with(
+        &mut self,
+        trailers: &[(&[u8], &[u8])],
+        out: &mut BytesMut,
+        refusals: &'static EndRefusals,
+    ) -> Result<(), Error> {
+        if self.done {
+            return Err(Error::local(refusals.twice));
+        }
+        if self.remaining > 0 {
+            return Err(Error::local(refusals.short));
         }
         if self.framing == Framing::Chunked {
             if trailers
                 .iter()
                 .any(|(n, v)| !is_field_name(n) || !is_field_value(v))
             {
-                return Err(Error::local());
+                return Err(Error::local(refusals.trailer));
             }
             out.put_slice(b"0\r\n");
             for (name, value) in trailers {
@@ -124,6 +156,57 @@ impl BodyEncoder {
         Ok(())
     }
 }
+
+/// What an encoder says when it refuses body data, naming the verb the caller called:
+/// the encoder's own, or the connection's `send_data` that drives it.
+#[derive(Debug)]
+pub(crate) struct DataRefusals {
+    after_end: &'static str,
+    beyond_length: &'static str,
+    no_body: &'static str,
+}
+
+macro_rules! data_refusals {
+    ($verb:literal) => {
+        DataRefusals {
+            after_end: concat!($verb, ": the body already ended"),
+            beyond_length: concat!($verb, ": more bytes than the Content-Length announced"),
+            no_body: concat!(
+                $verb,
+                ": this message has no body (a 204 or 304 response, a request with body_len 0)"
+            ),
+        }
+    };
+}
+
+/// What an encoder says when it refuses to end the body, naming the verb called.
+#[derive(Debug)]
+pub(crate) struct EndRefusals {
+    twice: &'static str,
+    short: &'static str,
+    trailer: &'static str,
+}
+
+macro_rules! end_refusals {
+    ($verb:literal) => {
+        EndRefusals {
+            twice: concat!($verb, ": the body already ended"),
+            short: concat!($verb, ": the body is shorter than its Content-Length"),
+            trailer: concat!(
+                $verb,
+                ": a trailer name that is not a token, or a value with CR, LF or NUL"
+            ),
+        }
+    };
+}
+
+static ENCODE: DataRefusals = data_refusals!("BodyEncoder::encode");
+static ENCODE_PREFIX: DataRefusals = data_refusals!("BodyEncoder::encode_prefix");
+static FINISH: EndRefusals = end_refusals!("BodyEncoder::finish");
+/// Refusals of `ServerConn::send_data` and `ClientConn::send_data`.
+pub(crate) static SEND_DATA: DataRefusals = data_refusals!("send_data");
+/// Refusals of `ServerConn::send_end` and `ClientConn::send_end`.
+pub(crate) static SEND_END: EndRefusals = end_refusals!("send_end");
 
 fn write_hex(mut n: usize, out: &mut BytesMut) {
     let mut digits = [0u8; 16];

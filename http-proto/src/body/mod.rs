@@ -5,6 +5,7 @@ mod encode;
 
 pub use chunked::ChunkedDecoder;
 pub use encode::BodyEncoder;
+pub(crate) use encode::{SEND_DATA, SEND_END};
 
 use crate::error::{Error, ErrorKind};
 use crate::framing::Framing;

@@ -1,12 +1,12 @@
 //! The client role: requests out, responses in, matched in order.
 
 use super::SideState;
-use crate::body::{BodyDecoder, BodyEncoder, BodyEvent};
+use crate::body::{BodyDecoder, BodyEncoder, BodyEvent, SEND_DATA, SEND_END};
 use crate::error::{Error, ErrorKind};
 use crate::framing::{Framing, response_framing};
 use crate::head::{Headers, Method, ResponseHead, ResponseParser, is_field_value};
 use crate::limits::Limits;
-use crate::write::{Request, put_decimal, write_fields};
+use crate::write::{Request, SEND_REQUEST, put_decimal, write_fields};
 use bytes::{BufMut, Bytes, BytesMut};
 use std::collections::VecDeque;
 
@@ -134,26 +134,43 @@ impl ClientConn {
             && self.error.is_none()
     }
 
+    /// Why [`can_send`](Self::can_send) says no, in the words of `send_request`.
+    fn cannot_send_reason(&self) -> &'static str {
+        if self.sending.is_some() {
+            "send_request: the previous request's body has not ended (send_end)"
+        } else if self.upgraded {
+            "send_request: the connection was handed over (upgrade or tunnel)"
+        } else if self.error.is_some() {
+            "send_request: the connection failed on an earlier error"
+        } else {
+            "send_request: the connection is closed or does not persist (Connection: close)"
+        }
+    }
+
     /// Writes a request head; the body follows with [`send_data`](Self::send_data) and
     /// [`send_end`](Self::send_end). Requests may be sent before earlier responses arrive.
     pub fn send_request(&mut self, request: &Request<'_>, out: &mut BytesMut) -> Result<(), Error> {
-        if !self.can_send()
-            || !crate::head::is_field_name(request.method)
-            || request.target.is_empty()
-        {
-            return Err(Error::local());
+        if !self.can_send() {
+            return Err(Error::local(self.cannot_send_reason()));
         }
-        if crate::head::scan::target_len(request.target) != request.target.len()
+        if !crate::head::is_field_name(request.method) {
+            return Err(Error::local("send_request: the method is not a token"));
+        }
+        if request.target.is_empty()
+            || crate::head::scan::target_len(request.target) != request.target.len()
             || !is_field_value(request.target)
         {
-            return Err(Error::local());
+            return Err(Error::local(
+                "send_request: the request-target is empty or holds a byte outside visible ASCII",
+            ));
         }
+        // RFC 9112 §3.2: a client MUST send Host in every HTTP/1.1 request.
         if !request
             .headers
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case(b"host"))
         {
-            return Err(Error::local());
+            return Err(Error::local("send_request: no Host field"));
         }
         let start = out.len();
         out.put_slice(request.method);
@@ -161,7 +178,7 @@ impl ClientConn {
         out.put_slice(request.target);
         out.put_slice(b" HTTP/1.1\r\n");
         // A refused field (header injection, a framing field) leaves `out` as it was.
-        match write_fields(request.headers, out) {
+        match write_fields(request.headers, out, &SEND_REQUEST) {
             Ok(close) => self.keep_alive &= !close,
             Err(e) => {
                 out.truncate(start);
@@ -202,13 +219,16 @@ impl ClientConn {
     pub fn send_data(&mut self, data: &[u8], out: &mut BytesMut) -> Result<(), Error> {
         self.sending
             .as_mut()
-            .ok_or(Error::local())?
-            .encode(data, out)
+            .ok_or(Error::local("send_data: no request body in progress"))?
+            .encode_with(data, out, &SEND_DATA)
     }
 
     /// Ends the request body.
     pub fn send_end(&mut self, out: &mut BytesMut) -> Result<(), Error> {
-        self.sending.take().ok_or(Error::local())?.finish(&[], out)
+        self.sending
+            .take()
+            .ok_or(Error::local("send_end: no request body in progress"))?
+            .finish_with(&[], out, &SEND_END)
     }
 
     /// Hands out the next event from what has been received.

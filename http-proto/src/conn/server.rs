@@ -1,12 +1,15 @@
 //! The server role: requests in, responses out (RFC 9112 §9 for persistence).
 
 use super::SideState;
-use crate::body::{BodyDecoder, BodyEncoder, BodyEvent};
+use crate::body::{BodyDecoder, BodyEncoder, BodyEvent, SEND_DATA, SEND_END};
 use crate::error::{Error, ErrorKind};
 use crate::framing::Framing;
 use crate::head::{Headers, Method, RequestHead, RequestParser, Version};
 use crate::limits::Limits;
-use crate::write::{Response, put_decimal, write_field, write_fields, write_status_line};
+use crate::write::{
+    Response, SEND_INFORMATIONAL, SEND_RESPONSE, put_decimal, write_field, write_fields,
+    write_status_line,
+};
 use bytes::{BufMut, Bytes, BytesMut};
 
 /// What the client sent, one piece at a time.
@@ -329,16 +332,25 @@ impl ServerConn {
         headers: &[(&[u8], &[u8])],
         out: &mut BytesMut,
     ) -> Result<(), Error> {
-        if !(100..200).contains(&status)
-            || status == 101
-            || !matches!(self.our, Our::Idle)
-            || self.cycle.version == Version::Http10
-        {
-            return Err(Error::local());
+        if !(100..200).contains(&status) || status == 101 {
+            return Err(Error::local(
+                "send_informational: the status is not a 1xx other than 101 (101 is sent with send_response)",
+            ));
+        }
+        if !matches!(self.our, Our::Idle) {
+            return Err(Error::local(
+                "send_informational: the final response was already started",
+            ));
+        }
+        // RFC 9110 §15.2: a server MUST NOT send a 1xx to an HTTP/1.0 client.
+        if self.cycle.version == Version::Http10 {
+            return Err(Error::local(
+                "send_informational: an HTTP/1.0 client gets no 1xx response",
+            ));
         }
         let start = out.len();
-        if let Err(e) =
-            write_status_line(status, None, out).and_then(|()| write_fields(headers, out))
+        if let Err(e) = write_status_line(status, None, out, &SEND_INFORMATIONAL)
+            .and_then(|()| write_fields(headers, out, &SEND_INFORMATIONAL))
         {
             out.truncate(start);
             return Err(e);
@@ -391,17 +403,32 @@ impl ServerConn {
         out: &mut BytesMut,
     ) -> Result<(), Error> {
         if !matches!(self.our, Our::Idle) {
-            return Err(Error::local());
+            return Err(Error::local(match self.our {
+                Our::Upgraded => {
+                    "send_response: the connection was handed over (upgrade or tunnel)"
+                }
+                Our::Closed => "send_response: the connection is closed",
+                _ => "send_response: a response was already started for this request",
+            }));
         }
         let status = response.status;
         let cycle = self.cycle;
         let upgrade = (status == 101 && cycle.wants_upgrade && cycle.method != Method::Connect)
             || (cycle.method == Method::Connect && (200..300).contains(&status));
-        if ((100..200).contains(&status) && status != 101) || (status == 101 && !upgrade) {
-            return Err(Error::local());
+        if (100..200).contains(&status) && status != 101 {
+            return Err(Error::local(
+                "send_response: 1xx is sent with send_informational",
+            ));
+        }
+        if status == 101 && !upgrade {
+            return Err(Error::local(
+                "send_response: 101 to a request that did not ask to upgrade",
+            ));
         }
         if upgrade && !matches!(self.their, Their::Done) && !self.their_body_is_empty() {
-            return Err(Error::local());
+            return Err(Error::local(
+                "send_response: switching protocols before the request body was read",
+            ));
         }
         // RFC 9110 §15.2.2: a 101 names the protocol it switches to.
         if status == 101
@@ -410,7 +437,7 @@ impl ServerConn {
                 .iter()
                 .any(|(n, _)| n.eq_ignore_ascii_case(b"upgrade"))
         {
-            return Err(Error::local());
+            return Err(Error::local("send_response: 101 without an Upgrade field"));
         }
         // The HEAD rule is applied below: its head still says what the body would be.
         let bodiless = upgrade || !crate::framing::response_has_body(false, false, status);
@@ -419,10 +446,12 @@ impl ServerConn {
 
         // A refused field (header injection, a framing field) leaves `out` as it was.
         let start = out.len();
-        let written = write_status_line(status, response.reason, out)
-            .and_then(|()| write_fields(response.headers, out))
+        let written = write_status_line(status, response.reason, out, &SEND_RESPONSE)
+            .and_then(|()| write_fields(response.headers, out, &SEND_RESPONSE))
             .and_then(|close| match response.date {
-                Some(date) => write_field(b"date", date.as_bytes(), out).map(|()| close),
+                Some(date) => {
+                    write_field(b"date", date.as_bytes(), out, &SEND_RESPONSE).map(|()| close)
+                }
                 None => Ok(close),
             });
         let caller_close = match written {
@@ -493,8 +522,8 @@ impl ServerConn {
     pub fn send_data(&mut self, data: &[u8], out: &mut BytesMut) -> Result<(), Error> {
         match &mut self.our {
             Our::Body { discard: true, .. } if self.cycle.method == Method::Head => Ok(()),
-            Our::Body { encoder, .. } => encoder.encode(data, out),
-            _ => Err(Error::local()),
+            Our::Body { encoder, .. } => encoder.encode_with(data, out, &SEND_DATA),
+            _ => Err(Error::local("send_data: no response body in progress")),
         }
     }
 
@@ -519,9 +548,9 @@ impl ServerConn {
         out: &mut BytesMut,
     ) -> Result<(), Error> {
         let Our::Body { encoder, .. } = &mut self.our else {
-            return Err(Error::local());
+            return Err(Error::local("send_end: no response body in progress"));
         };
-        encoder.finish(trailers, out)?;
+        encoder.finish_with(trailers, out, &SEND_END)?;
         let close_delimited = encoder.framing() == Framing::CloseDelimited;
         self.our = if self.cycle.keep_alive && !close_delimited {
             Our::Done
