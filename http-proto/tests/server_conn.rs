@@ -782,9 +782,8 @@ fn a_promise_to_read_the_body_after_the_response_keeps_the_connection() {
     assert!(matches!(conn.poll_event(), Ok(ServerEvent::Request(h)) if h.path() == b"/n"));
 
     // A client waiting for 100 Continue may never send the body: no promise is possible.
-    let mut conn = conn_with(
-        "PUT /f HTTP/1.1\nHost: a\nExpect: 100-continue\nContent-Length: 3\n\n",
-    );
+    let mut conn =
+        conn_with("PUT /f HTTP/1.1\nHost: a\nExpect: 100-continue\nContent-Length: 3\n\n");
     assert!(matches!(conn.poll_event(), Ok(ServerEvent::Request(_))));
     assert!(!conn.read_body_after_response());
     let mut out = BytesMut::new();
