@@ -2,7 +2,8 @@
 # Plaintext: refserver vs nginx `return 200` vs hyper, one worker each, same wrk run,
 # alternating A,B,C,A,B,C. Prints requests/s and server CPU microseconds per request
 # (utime+stime from /proc/PID/stat before and after each run) for every run, then the medians.
-# hyper is skipped if its example binary is not built.
+# hyper is skipped if its example binary is not built. BASE=/path/to/an/older/refserver adds
+# it as a fourth server ("baseline"), for before/after figures of a change in the same run.
 #
 #   cargo build --release -p refserver -p benches --example hyper_plaintext
 #   refserver/scripts/compare_nginx.sh [runs] [seconds]
@@ -15,11 +16,14 @@ BIN=${BIN:-$ROOT/target/release/refserver}
 RS_PORT=${RS_PORT:-18080}
 NG_PORT=${NG_PORT:-18081}
 HY_PORT=${HY_PORT:-18082}
+BASE_PORT=${BASE_PORT:-18083}
+BASE=${BASE:-}
 HYPER=${HYPER:-$ROOT/target/release/examples/hyper_plaintext}
 RS_ARGS=${RS_ARGS:---workers 1}
 TMP=$(mktemp -d)
 HY_PID=
-trap 'kill $RS_PID $HY_PID 2>/dev/null || true; [ -f $TMP/nginx.pid ] && kill $(cat $TMP/nginx.pid) 2>/dev/null || true; sleep 0.3; rm -rf $TMP' EXIT
+BASE_PID=
+trap 'kill $RS_PID $HY_PID $BASE_PID 2>/dev/null || true; [ -f $TMP/nginx.pid ] && kill $(cat $TMP/nginx.pid) 2>/dev/null || true; sleep 0.3; rm -rf $TMP' EXIT
 
 "$BIN" --listen 127.0.0.1:$RS_PORT --access-log off $RS_ARGS >"$TMP/rs.out" 2>"$TMP/rs.err" &
 RS_PID=$!
@@ -28,6 +32,11 @@ if [ -x "$HYPER" ]; then
   "$HYPER" 127.0.0.1:$HY_PORT >"$TMP/hy.out" 2>&1 &
   HY_PID=$!
   SERVERS="$SERVERS hyper"
+fi
+if [ -n "$BASE" ]; then
+  "$BASE" --listen 127.0.0.1:$BASE_PORT --access-log off $RS_ARGS >"$TMP/base.out" 2>"$TMP/base.err" &
+  BASE_PID=$!
+  SERVERS="$SERVERS baseline"
 fi
 
 mkdir -p "$TMP/logs"
@@ -68,12 +77,13 @@ run() { # name pid port
   echo "$1 $rps $us"
 }
 
-for port in $RS_PORT $NG_PORT ${HY_PID:+$HY_PORT}; do wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$port/plaintext" >/dev/null; done
+for port in $RS_PORT $NG_PORT ${HY_PID:+$HY_PORT} ${BASE_PID:+$BASE_PORT}; do wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$port/plaintext" >/dev/null; done
 echo "server req/s cpu_us/req"
 for _ in $(seq "$RUNS"); do
   run refserver $RS_PID $RS_PORT | tee -a "$TMP/results"
   run nginx "$NG_WORKER" $NG_PORT | tee -a "$TMP/results"
   if [ -n "$HY_PID" ]; then run hyper "$HY_PID" $HY_PORT | tee -a "$TMP/results"; fi
+  if [ -n "$BASE_PID" ]; then run baseline "$BASE_PID" $BASE_PORT | tee -a "$TMP/results"; fi
 done
 echo "medians:"
 for name in $SERVERS; do

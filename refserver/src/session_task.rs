@@ -10,9 +10,9 @@
 //!    session-core), and its refusal makes session-core drop or refuse the body;
 //! 2. let the exchange write its response while the output has room;
 //! 3. write the output as far as the socket takes it;
-//! 4. wait for whichever comes first: the socket (readable if session-core wants to
-//!    read, writable if output is pending), the exchange's own wake-up, or the session's
-//!    next deadline.
+//! 4. wait for whichever comes first: the socket (writable if output is pending,
+//!    readable if session-core wants to read), the session's next deadline, or the
+//!    exchange's own wake-up.
 //!
 //! Dropping the exchange is its cancellation: that happens when the session closes for
 //! any reason, before the response ends.
@@ -54,6 +54,7 @@ pub(crate) fn serve<T: Transport>(
         session,
         in_flight: None,
         shut_down: false,
+        events: true,
     };
     async move {
         let first = task.session.poll_timeout().unwrap_or_else(Instant::now);
@@ -71,6 +72,9 @@ struct SessionTask<T> {
     in_flight: Option<Box<InFlight>>,
     /// The sending side was shut down for the lingering close.
     shut_down: bool,
+    /// Session-core may have events: something was read, written, timed out or decided
+    /// since it last said `Idle`. (Polling it only then keeps a wake-up cheap.)
+    events: bool,
 }
 
 /// The request being answered: its exchange and what the task knows about it.
@@ -119,6 +123,7 @@ impl<T: Transport> SessionTask<T> {
                     Ok(0) => return Poll::Ready(()),
                     Ok(n) => {
                         self.session.handle_written(n, now);
+                        self.events = true;
                         wrote = true;
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -133,21 +138,8 @@ impl<T: Transport> SessionTask<T> {
                 let _ = self.io.shutdown_write();
                 self.shut_down = true;
             }
-            // 4. Wait for the next deadline, the socket, or the exchange (which arranged
+            // 4. Wait for the socket, the next deadline, or the exchange (which arranged
             // its own wake-up when it returned `Pending` in step 2).
-            let Some(deadline) = self.session.poll_timeout() else {
-                return Poll::Ready(());
-            };
-            // Lazy re-arming: the keep-alive deadline moves later with every request, and
-            // resetting the timer each time costs more than an early wake-up, after which
-            // `handle_timeout` finds nothing due and the real deadline is armed.
-            if sleep.is_elapsed() || deadline < sleep.deadline().into_std() {
-                sleep.as_mut().reset(deadline.into());
-            }
-            if sleep.as_mut().poll(cx).is_ready() {
-                self.session.handle_timeout(Instant::now());
-                continue;
-            }
             if !self.session.pending_output().is_empty() {
                 match self.io.poll_write_ready(cx) {
                     Poll::Ready(Ok(())) => continue,
@@ -159,7 +151,10 @@ impl<T: Transport> SessionTask<T> {
                 match self.io.poll_read_ready(cx) {
                     Poll::Ready(Ok(())) => {
                         match self.io.try_read_buf(self.session.read_buf()) {
-                            Ok(n) => self.session.handle_read(n, Instant::now()),
+                            Ok(n) => {
+                                self.session.handle_read(n, Instant::now());
+                                self.events = true;
+                            }
                             // Readiness was stale (seen right after accept, and on a
                             // keep-alive socket until a read finds it empty); the read
                             // cleared it, so the next poll registers for the real one.
@@ -174,6 +169,22 @@ impl<T: Transport> SessionTask<T> {
                     Poll::Pending => {}
                 }
             }
+            // Only now, about to sleep: the deadline. (A socket that stays ready still
+            // yields when tokio's budget runs out, and the timer is checked then.)
+            let Some(deadline) = self.session.poll_timeout() else {
+                return Poll::Ready(());
+            };
+            // Lazy re-arming: the keep-alive deadline moves later with every request, and
+            // resetting the timer each time costs more than an early wake-up, after which
+            // `handle_timeout` finds nothing due and the real deadline is armed.
+            if sleep.is_elapsed() || deadline < sleep.deadline().into_std() {
+                sleep.as_mut().reset(deadline.into());
+            }
+            if sleep.as_mut().poll(cx).is_ready() {
+                self.session.handle_timeout(Instant::now());
+                self.events = true;
+                continue;
+            }
             return Poll::Pending;
         }
     }
@@ -181,7 +192,7 @@ impl<T: Transport> SessionTask<T> {
     /// Steps 1 and 2: session-core's events, then the exchange's response.
     fn pump(&mut self, cx: &mut Context<'_>, now: Instant) -> Flow {
         loop {
-            loop {
+            while self.events {
                 match self.session.poll_event(now) {
                     Event::Request(head) => {
                         let (exchange, route) = dispatch::dispatch(&self.server, &head, self.peer);
@@ -208,7 +219,7 @@ impl<T: Transport> SessionTask<T> {
                             f.exchange.body_end();
                         }
                     }
-                    Event::Idle => break,
+                    Event::Idle => self.events = false,
                     Event::Close => return Flow::Close,
                 }
                 // Before the next piece: does the exchange still have room for one?
@@ -216,7 +227,8 @@ impl<T: Transport> SessionTask<T> {
             }
             self.steer_body(cx, now);
             match self.respond(cx, now) {
-                Some(Flow::Continue) => {} // ended: the next pipelined request may be ready
+                // Ended: the next pipelined request may be ready.
+                Some(Flow::Continue) => self.events = true,
                 Some(Flow::Close) => return Flow::Close,
                 None => return Flow::Continue,
             }
@@ -236,16 +248,19 @@ impl<T: Transport> SessionTask<T> {
                 if f.body != BodySteer::Reading {
                     f.body = BodySteer::Reading;
                     self.session.read_body(now);
+                    self.events = true;
                 }
             }
             Poll::Ready(BodyRoom::Refused) => {
                 f.body = BodySteer::Settled;
                 self.session.refuse_body(now);
+                self.events = true;
             }
             Poll::Pending => {
                 if f.body == BodySteer::Reading {
                     f.body = BodySteer::Held;
                     self.session.hold_body(now);
+                    self.events = true;
                 }
             }
         }

@@ -470,15 +470,6 @@ static = {{ dir = "{}" }}
     let _ = std::fs::remove_dir_all(dir);
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 #[test]
 fn a_slow_reader_does_not_make_the_server_buffer_the_file() {
     let dir = common::temp_dir("slow-reader-root");
@@ -492,14 +483,14 @@ fn a_slow_reader_does_not_make_the_server_buffer_the_file() {
     );
     let (r, _) = exchange(&server, b"GET /missing HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(r.status, 404);
-    let before = rss_kib(server.pid());
+    let before = server.rss_kib();
     let mut s = server.connect();
     s.write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();
     let mut first = [0u8; 1024];
     s.read_exact(&mut first).unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    let during = rss_kib(server.pid());
+    let during = server.rss_kib();
     assert!(
         during < before + 2048,
         "server grew from {before} KiB to {during} KiB while the client did not read"

@@ -377,118 +377,116 @@ impl Session {
     /// Hands out what the driver must do next. Call it after every read, write, send
     /// and timeout, until it returns [`Event::Idle`] or [`Event::Close`].
     pub fn poll_event(&mut self, now: Instant) -> Event {
-        let event = loop {
-            if let Some(event) = self.next_event(now) {
-                break event;
-            }
-        };
+        let event = self.next_event(now);
         self.update_phase(now);
         event
     }
 
-    /// The next event, or `None` when a piece of a refused body was dropped (poll again).
-    fn next_event(&mut self, now: Instant) -> Option<Event> {
-        if self.closed.is_some() {
-            return Some(Event::Close);
-        }
-        self.check_drain();
-        if self.closed.is_some() {
-            return Some(Event::Close);
-        }
-        if let Some(reason) = self.closing {
-            if !self.out.is_empty() {
-                return Some(Event::Idle);
+    // One loop, returning the event by value: the head makes `Event` large, and an
+    // `Option<Event>` in between would copy it on every poll.
+    fn next_event(&mut self, now: Instant) -> Event {
+        loop {
+            if self.closed.is_some() {
+                return Event::Close;
             }
-            if self.linger_until.is_none() && self.should_linger() {
-                self.linger_until = Some(now + self.limits.linger_timeout);
-                self.conn.read_buf().clear();
+            self.check_drain();
+            if self.closed.is_some() {
+                return Event::Close;
             }
-            if self.linger_until.is_some() && !self.eof {
-                return Some(Event::Idle);
-            }
-            self.closed = Some(reason);
-            return Some(Event::Close);
-        }
-        if self.body_waits_for_handler() {
-            return Some(Event::Idle);
-        }
-        if self.conn.their_state() == SideState::Idle && self.output_is_backed_up() {
-            // Back-pressure reaches the parser too: no new request while the client lags.
-            return Some(Event::Idle);
-        }
-        let event = match self.conn.poll_event() {
-            Ok(ServerEvent::Request(head)) => {
-                self.body_flow = if head.framing().has_body() {
-                    BodyFlow::Undecided
-                } else {
-                    BodyFlow::Done
-                };
-                self.requests += 1;
-                self.ticket.count_request();
-                self.in_flight = true;
-                self.head_started = None;
-                self.body_window = None;
-                self.handler_progress = now;
-                if self.requests >= self.limits.max_requests {
-                    self.last_response.get_or_insert(CloseReason::MaxRequests);
+            if let Some(reason) = self.closing {
+                if !self.out.is_empty() {
+                    return Event::Idle;
                 }
-                Event::Request(head)
-            }
-            Ok(ServerEvent::Data(data)) => {
-                if let Some((_, seen)) = &mut self.body_window {
-                    *seen += data.len() as u64;
+                if self.linger_until.is_none() && self.should_linger() {
+                    self.linger_until = Some(now + self.limits.linger_timeout);
+                    self.conn.read_buf().clear();
                 }
-                if self.body_flow == BodyFlow::Discarding {
-                    return None;
+                if self.linger_until.is_some() && !self.eof {
+                    return Event::Idle;
                 }
-                Event::BodyData(data)
+                self.closed = Some(reason);
+                return Event::Close;
             }
-            Ok(ServerEvent::End(_)) => {
-                self.body_window = None;
-                let refused = self.body_flow == BodyFlow::Discarding;
-                self.body_flow = BodyFlow::Done;
-                if refused {
-                    return None;
-                }
-                Event::BodyEnd
+            if self.body_waits_for_handler() {
+                return Event::Idle;
             }
-            Ok(ServerEvent::NeedData) => {
-                match self.conn.their_state() {
-                    // Time the client's body rate while the handler waits for it, or
-                    // while a refused body is thrown away after its response went out.
-                    SideState::Body
-                        if self.body_flow == BodyFlow::Reading
-                            || (self.body_flow == BodyFlow::Discarding && !self.in_flight) =>
-                    {
-                        self.body_window.get_or_insert((now, 0));
+            if self.conn.their_state() == SideState::Idle && self.output_is_backed_up() {
+                // Back-pressure reaches the parser too: no new request while the client lags.
+                return Event::Idle;
+            }
+            return match self.conn.poll_event() {
+                Ok(ServerEvent::Request(head)) => {
+                    self.body_flow = if head.framing().has_body() {
+                        BodyFlow::Undecided
+                    } else {
+                        BodyFlow::Done
+                    };
+                    self.requests += 1;
+                    self.ticket.count_request();
+                    self.in_flight = true;
+                    self.head_started = None;
+                    self.body_window = None;
+                    self.handler_progress = now;
+                    if self.requests >= self.limits.max_requests {
+                        self.last_response.get_or_insert(CloseReason::MaxRequests);
                     }
-                    SideState::Idle if self.conn.is_mid_head() => {
-                        self.head_started.get_or_insert(now);
+                    Event::Request(head)
+                }
+                Ok(ServerEvent::Data(data)) => {
+                    if let Some((_, seen)) = &mut self.body_window {
+                        *seen += data.len() as u64;
                     }
-                    _ => {}
+                    if self.body_flow == BodyFlow::Discarding {
+                        continue; // a piece of a refused body, dropped
+                    }
+                    Event::BodyData(data)
                 }
-                Event::Idle
-            }
-            Ok(ServerEvent::Paused) => Event::Idle,
-            Ok(ServerEvent::Closed) => {
-                if self.in_flight || !self.out.is_empty() {
-                    self.closing = Some(CloseReason::ClientClosed);
-                    Event::Idle
-                } else {
-                    self.closed = Some(CloseReason::ClientClosed);
-                    Event::Close
+                Ok(ServerEvent::End(_)) => {
+                    self.body_window = None;
+                    let refused = self.body_flow == BodyFlow::Discarding;
+                    self.body_flow = BodyFlow::Done;
+                    if refused {
+                        continue;
+                    }
+                    Event::BodyEnd
                 }
-            }
-            Err(e) => {
-                self.respond_or_close(e.status(), CloseReason::ProtocolError(e.kind()), now);
-                if self.closed.is_some() {
-                    Event::Close
-                } else {
+                Ok(ServerEvent::NeedData) => {
+                    match self.conn.their_state() {
+                        // Time the client's body rate while the handler waits for it, or
+                        // while a refused body is thrown away after its response went out.
+                        SideState::Body
+                            if self.body_flow == BodyFlow::Reading
+                                || (self.body_flow == BodyFlow::Discarding && !self.in_flight) =>
+                        {
+                            self.body_window.get_or_insert((now, 0));
+                        }
+                        SideState::Idle if self.conn.is_mid_head() => {
+                            self.head_started.get_or_insert(now);
+                        }
+                        _ => {}
+                    }
                     Event::Idle
                 }
-            }
-        };
-        Some(event)
+                Ok(ServerEvent::Paused) => Event::Idle,
+                Ok(ServerEvent::Closed) => {
+                    if self.in_flight || !self.out.is_empty() {
+                        self.closing = Some(CloseReason::ClientClosed);
+                        Event::Idle
+                    } else {
+                        self.closed = Some(CloseReason::ClientClosed);
+                        Event::Close
+                    }
+                }
+                Err(e) => {
+                    self.respond_or_close(e.status(), CloseReason::ProtocolError(e.kind()), now);
+                    if self.closed.is_some() {
+                        Event::Close
+                    } else {
+                        Event::Idle
+                    }
+                }
+            };
+        }
     }
 
     /// Writes a short error response and closes once it is flushed.
