@@ -290,6 +290,28 @@ respond = { body = "b" }
     }
 
     #[test]
+    fn a_body_on_a_bodiless_status_is_a_config_error() {
+        for status in [204, 304] {
+            let text = format!(
+                "[[route]]\nprefix = \"/\"\nrespond = {{ status = {status}, body = \"x\" }}\n"
+            );
+            let config = Config::parse(&text).unwrap();
+            let err = Router::new(&config.routes).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("respond.status {status} has no body")),
+                "{err}"
+            );
+        }
+        let config =
+            Config::parse("[[route]]\nprefix = \"/\"\nrespond = { status = 204 }\n").unwrap();
+        assert!(Router::new(&config.routes).is_ok());
+        let config =
+            Config::parse("[[route]]\nprefix = \"/\"\nrespond = { status = 101 }\n").unwrap();
+        let err = Router::new(&config.routes).unwrap_err().to_string();
+        assert!(err.contains("not a final status"), "{err}");
+    }
+
+    #[test]
     fn a_missing_static_dir_is_a_config_error() {
         let config =
             Config::parse("[[route]]\nprefix = \"/\"\nstatic = { dir = \"/no/such/dir\" }\n")

@@ -361,11 +361,18 @@ pub(crate) mod tests {
 
     /// Opens a session on `server`; returns the client's end and the task's handle.
     fn connect(server: &Arc<Server>) -> (UnixStream, tokio::task::JoinHandle<()>) {
+        connect_with(server, session_core::Limits::default())
+    }
+
+    fn connect_with(
+        server: &Arc<Server>,
+        limits: session_core::Limits,
+    ) -> (UnixStream, tokio::task::JoinHandle<()>) {
         let (client, ours) = UnixStream::pair().unwrap();
         let Admission::Accepted(ticket) = server.registry.admit() else {
             panic!("admitted")
         };
-        let limits = Arc::new(session_core::Limits::default());
+        let limits = Arc::new(limits);
         let session = Session::new(limits, ticket, Instant::now());
         let task = tokio::spawn(serve(ours, None, Arc::clone(server), session));
         (client, task)
@@ -493,6 +500,50 @@ pub(crate) mod tests {
         assert_eq!(BODY_SEEN.load(SeqCst), 10);
     }
 
+    static NEVER_DROPPED: AtomicBool = AtomicBool::new(false);
+
+    /// Never answers; records its drop.
+    struct Never;
+
+    impl Exchange for Never {
+        fn poll_response(
+            &mut self,
+            _cx: &mut Context<'_>,
+            _sink: &mut ResponseSink<'_>,
+        ) -> Poll<Result<(), ExchangeError>> {
+            Poll::Pending
+        }
+    }
+
+    impl Drop for Never {
+        fn drop(&mut self) {
+            NEVER_DROPPED.store(true, SeqCst);
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_deadline_cancels_the_exchange_and_answers_504() {
+        let server = server(|_| Box::new(Never));
+        let mut limits = session_core::Limits::default();
+        limits.handler_timeout = Duration::from_millis(200);
+        let (mut client, task) = connect_with(&server, limits);
+        client
+            .write_all(b"GET /double HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let text = read_until(&mut client, "Gateway Timeout\n").await;
+        assert!(
+            text.starts_with("HTTP/1.1 504 Gateway Timeout\r\n"),
+            "{text}"
+        );
+        drop(client);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the session ends")
+            .unwrap();
+        assert!(NEVER_DROPPED.load(SeqCst), "the exchange was dropped");
+    }
+
     /// Fails: before its head for `/double`, after it for `/double/late`.
     struct Failing {
         after_head: bool,
@@ -536,6 +587,46 @@ pub(crate) mod tests {
         let text = read_until(&mut client, "never").await;
         assert!(text.contains("HTTP/1.1 200 OK"), "{text}");
         assert!(text.ends_with("01234"), "cut short, then closed: {text}");
+    }
+
+    /// Writes a head http-proto refuses: a field value with a line break in it.
+    struct Injecting;
+
+    impl Exchange for Injecting {
+        fn poll_response(
+            &mut self,
+            _cx: &mut Context<'_>,
+            sink: &mut ResponseSink<'_>,
+        ) -> Poll<Result<(), ExchangeError>> {
+            let fields: [(&[u8], &[u8]); 1] = [(b"x-note", b"a\r\nset-cookie: evil=1")];
+            Poll::Ready(sink.whole(200, &fields, b"never sent"))
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_response_http_proto_refuses_is_a_500_not_a_silent_close() {
+        let server = server(|_| Box::new(Injecting));
+        let (mut client, _task) = connect(&server);
+        client
+            .write_all(b"GET /double HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let text = read_until(&mut client, "Server Error\n").await;
+        assert!(
+            text.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
+            "{text}"
+        );
+        assert!(!text.contains("evil"), "{text}");
+        // The connection stays usable.
+        client
+            .write_all(b"GET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        assert!(
+            read_until(&mut client, "\r\n\r\nhi")
+                .await
+                .contains("200 OK")
+        );
     }
 
     /// Ends without calling `end`: a bug in a route kind, answered by a close.
