@@ -2,16 +2,17 @@
 //! The HTTP semantics rules (`http_proto::semantics`) on arbitrary bytes: Range parsing,
 //! the conditional fields, path normalization and the Host split never panic, and their
 //! outputs keep their invariants: a partial range lies within the length, a normalized
-//! path is in normal form (never above the root, no dot-segments, no `//`, no NUL), and the
-//! host split gives back pieces of the value.
+//! path is in normal form (never above the root, no dot-segments, no `//`, no NUL), the
+//! encoded-slash policy refuses exactly the paths holding `%2F` and changes nothing else,
+//! and the host split gives back pieces of the value.
 
 use arbitrary::Arbitrary;
-use http_proto::Method;
 use http_proto::semantics::{
-    EntityTag, Precondition, Preconditions, RangeOutcome, Validators, host_without_port,
-    if_match_matches, if_none_match_matches, if_range_allows, normalize_path, parse_http_date_secs,
-    parse_range, split_host_port,
+    EncodedSlash, EntityTag, Precondition, Preconditions, RangeOutcome, Validators,
+    host_without_port, if_match_matches, if_none_match_matches, if_range_allows, normalize_path,
+    normalize_path_with, parse_http_date_secs, parse_range, split_host_port,
 };
+use http_proto::{ErrorKind, Method};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, Arbitrary)]
@@ -44,6 +45,7 @@ fn check_range(value: &[u8], len: u64) {
 }
 
 fn check_path(path: &[u8]) {
+    check_encoded_slash_policy(path);
     let Ok(out) = normalize_path(path) else {
         return;
     };
@@ -60,6 +62,24 @@ fn check_path(path: &[u8]) {
     if !out.contains(&b'%') {
         let again = normalize_path(&out).expect("normal form normalizes");
         assert_eq!(&again[..], &out[..]);
+    }
+}
+
+fn check_encoded_slash_policy(path: &[u8]) {
+    let decoded = normalize_path(path);
+    assert_eq!(normalize_path_with(path, EncodedSlash::Decode), decoded);
+    let has_encoded_slash =
+        path.starts_with(b"/") && path.windows(3).any(|w| w.eq_ignore_ascii_case(b"%2f"));
+    match normalize_path_with(path, EncodedSlash::Refuse) {
+        Err(e) if e.kind() == ErrorKind::PathEncodedSlash => {
+            assert!(has_encoded_slash);
+            let at = path.get(e.offset()..e.offset() + 3).expect("offset inside");
+            assert!(at.eq_ignore_ascii_case(b"%2f"));
+        }
+        other => {
+            assert!(!has_encoded_slash, "{other:?}");
+            assert_eq!(other, decoded);
+        }
     }
 }
 

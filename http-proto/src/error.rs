@@ -77,6 +77,10 @@ pub enum ErrorKind {
     PathAboveRoot,
     /// A request path that decodes to a NUL byte.
     PathNul,
+    /// A request path holding an encoded slash (`%2F`) where the caller's policy refuses
+    /// one ([`semantics::EncodedSlash::Refuse`](crate::semantics::EncodedSlash::Refuse),
+    /// the policy for CGI scripts, RFC 3875 §4.1.5).
+    PathEncodedSlash,
     /// The peer closed the connection in the middle of a message.
     IncompleteMessage,
     /// The caller broke the protocol: sent an event the connection state does not allow.
@@ -133,6 +137,7 @@ impl ErrorKind {
             Self::BodyNotAllowed => "body on a request that cannot have one",
             Self::PathAboveRoot => "path climbs above the root",
             Self::PathNul => "path holds a NUL byte",
+            Self::PathEncodedSlash => "path holds an encoded slash (%2F)",
             Self::IncompleteMessage => "connection closed mid-message",
             Self::LocalProtocolError => "local protocol error",
         }

@@ -21,6 +21,14 @@
 //! - **Bare LF** line endings: rejected by default; [`Limits::allow_bare_lf`] accepts them.
 //! - **obs-fold**: rejected by default; [`Limits::fold_obs_fold`] replaces it with spaces.
 //! - **Request-target bytes**: visible ASCII only (no raw UTF-8, no controls, no spaces).
+//! - **Absolute-form targets** (RFC 9112 §3.2.2) must be `http` or `https` (any case) with a
+//!   non-empty host and no userinfo: another scheme names nothing an origin server serves,
+//!   and RFC 9110 §4.2.4 asks recipients to treat userinfo as an error. Both answer 400
+//!   ([`ErrorKind::InvalidTarget`]). The target's authority replaces `Host`
+//!   ([`RequestHead::authority`]).
+//! - **An encoded slash** (`%2F`) in a path is the caller's choice, made explicit per use:
+//!   decoded for routing ([`semantics::normalize_path`]), refused for CGI scripts
+//!   ([`semantics::normalize_path_with`] with [`semantics::EncodedSlash::Refuse`]).
 //! - **Response before the request body was read**: the connection closes after the response.
 //! - **CONNECT with a body** (Content-Length or Transfer-Encoding): rejected with 400
 //!   ([`ErrorKind::BodyNotAllowed`]): RFC 9110 §9.3.6 says CONNECT has no content, and peers

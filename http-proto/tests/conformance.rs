@@ -24,6 +24,16 @@ struct OkSpec {
     framing: Framing,
     keep_alive: bool,
     headers: Vec<(&'static str, Vec<u8>)>,
+    /// When set: `path()`, `query()` and `authority()` must be these.
+    parts: Option<Parts>,
+}
+
+/// A target's parts as `RequestHead` reads them.
+#[derive(Debug, Clone)]
+struct Parts {
+    path: &'static str,
+    query: Option<&'static str>,
+    authority: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +51,7 @@ fn ok(method: &'static str, target: &'static str) -> OkSpec {
         framing: Framing::None,
         keep_alive: true,
         headers: Vec::new(),
+        parts: None,
     }
 }
 
@@ -65,6 +76,20 @@ impl OkSpec {
     /// The values of every field named `name` must be exactly the `hdr` calls for it, in order.
     fn hdr(mut self, name: &'static str, value: impl AsRef<[u8]>) -> Self {
         self.headers.push((name, value.as_ref().to_vec()));
+        self
+    }
+    /// The target's path, query and effective authority.
+    fn parts(
+        mut self,
+        path: &'static str,
+        query: Option<&'static str>,
+        authority: Option<&'static str>,
+    ) -> Self {
+        self.parts = Some(Parts {
+            path,
+            query,
+            authority,
+        });
         self
     }
     fn done(self) -> Expect {
@@ -145,6 +170,15 @@ fn check_spec(name: &str, spec: &OkSpec, got: &ReqSummary) {
     assert_eq!(got.form, spec.form, "{name}: target form");
     assert_eq!(got.framing, spec.framing, "{name}: framing");
     assert_eq!(got.keep_alive, spec.keep_alive, "{name}: keep-alive");
+    if let Some(parts) = &spec.parts {
+        assert_eq!(got.path, B::from(parts.path), "{name}: path()");
+        assert_eq!(got.query, parts.query.map(B::from), "{name}: query()");
+        assert_eq!(
+            got.authority,
+            parts.authority.map(B::from),
+            "{name}: authority()"
+        );
+    }
     for (field, _) in &spec.headers {
         let want: Vec<B> = spec
             .headers
@@ -1769,12 +1803,12 @@ fn llhttp_uri_corpus() {
                 .form(TargetForm::Authority)
                 .done(),
         ),
+        // llhttp accepts it; RFC 9110 §4.2.4 deprecates userinfo in http(s) URIs and asks
+        // recipients to treat it as an error (it is a phishing device): 400 here.
         case(
             "llhttp: userinfo in absolute-form",
             "GET http://a%12:b!&*$@hypnotoad.org:1234/toto HTTP/1.1\nHost: a\n\n",
-            ok("GET", "http://a%12:b!&*$@hypnotoad.org:1234/toto")
-                .form(TargetForm::Absolute)
-                .done(),
+            err(K::InvalidTarget, 400),
         ),
         case(
             "llhttp: space in URI",
@@ -2040,6 +2074,198 @@ fn llhttp_response_corpus() {
     );
     assert!(matches!(&events[0], Ev::Response(r) if r.headers[0].1 == B::from("42")));
     assert_eq!(events.len(), 1, "waiting for 42 body bytes");
+}
+
+/// RFC 9112 §3.2 and RFC 9110 §4.2: each target form, its parts (`path()`, `query()`,
+/// `authority()`), and the absolute-form rules checked at parse time.
+#[test]
+fn target_forms_and_their_parts() {
+    let absolute = |target| ok("GET", target).form(TargetForm::Absolute);
+    run_table(&[
+        // origin-form (§3.2.1): the authority is the Host field.
+        case(
+            "origin-form: path, query, Host",
+            "GET /a/b?c=d HTTP/1.1\nHost: h.example:8080\n\n",
+            ok("GET", "/a/b?c=d")
+                .parts("/a/b", Some("c=d"), Some("h.example:8080"))
+                .done(),
+        ),
+        case(
+            "origin-form: a fragment is neither path nor query",
+            "GET /a?q#frag HTTP/1.1\nHost: h\n\n",
+            ok("GET", "/a?q#frag")
+                .parts("/a", Some("q"), Some("h"))
+                .done(),
+        ),
+        case(
+            "origin-form: empty Host means no authority",
+            "GET / HTTP/1.1\nHost:\n\n",
+            ok("GET", "/").parts("/", None, None).done(),
+        ),
+        case(
+            "origin-form: HTTP/1.0 without Host has no authority",
+            "GET /x HTTP/1.0\n\n",
+            ok("GET", "/x").v10().parts("/x", None, None).done(),
+        ),
+        // absolute-form (§3.2.2): the target's authority replaces Host.
+        case(
+            "absolute-form: the target's authority, not Host",
+            "GET http://a.example/x?y HTTP/1.1\nHost: b.example\n\n",
+            absolute("http://a.example/x?y")
+                .parts("/x", Some("y"), Some("a.example"))
+                .done(),
+        ),
+        case(
+            "absolute-form: https, with a port",
+            "GET https://a.example:8443/x HTTP/1.1\nHost: a.example:8443\n\n",
+            absolute("https://a.example:8443/x")
+                .parts("/x", None, Some("a.example:8443"))
+                .done(),
+        ),
+        case(
+            "absolute-form: the scheme is case-insensitive",
+            "GET HTTP://a.example/ HTTP/1.1\nHost: a\n\n",
+            absolute("HTTP://a.example/")
+                .parts("/", None, Some("a.example"))
+                .done(),
+        ),
+        case(
+            "absolute-form: empty path is / (RFC 9110 §4.2.3)",
+            "GET http://a.example HTTP/1.1\nHost: a\n\n",
+            absolute("http://a.example")
+                .parts("/", None, Some("a.example"))
+                .done(),
+        ),
+        case(
+            "absolute-form: empty path before a query",
+            "GET http://a.example?q=1 HTTP/1.1\nHost: a\n\n",
+            absolute("http://a.example?q=1")
+                .parts("/", Some("q=1"), Some("a.example"))
+                .done(),
+        ),
+        case(
+            "absolute-form: empty path before a fragment",
+            "GET http://a.example#f HTTP/1.1\nHost: a\n\n",
+            absolute("http://a.example#f")
+                .parts("/", None, Some("a.example"))
+                .done(),
+        ),
+        case(
+            "absolute-form: IPv6 literal",
+            "GET http://[2001:db8::1]:80/x HTTP/1.1\nHost: a\n\n",
+            absolute("http://[2001:db8::1]:80/x")
+                .parts("/x", None, Some("[2001:db8::1]:80"))
+                .done(),
+        ),
+        case(
+            "absolute-form: empty port is valid syntax",
+            "GET http://a.example:/x HTTP/1.1\nHost: a\n\n",
+            absolute("http://a.example:/x")
+                .parts("/x", None, Some("a.example:"))
+                .done(),
+        ),
+        case(
+            "absolute-form: still needs Host in HTTP/1.1 (RFC 9112 §3.2)",
+            "GET http://a.example/ HTTP/1.1\n\n",
+            err(K::MissingHost, 400),
+        ),
+        case(
+            "absolute-form in HTTP/1.0 without Host",
+            "GET http://a.example/x HTTP/1.0\n\n",
+            absolute("http://a.example/x")
+                .v10()
+                .parts("/x", None, Some("a.example"))
+                .done(),
+        ),
+        case(
+            "absolute-form: another scheme",
+            "GET ftp://a.example/x HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "absolute-form: a scheme that starts with http",
+            "GET httpx://a.example/x HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "absolute-form: scheme without //",
+            "GET http:/x HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "absolute-form: scheme and path, no authority",
+            "GET http:x HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "absolute-form: scheme alone",
+            "GET http HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "absolute-form: empty host (RFC 9110 §4.2.1 MUST reject)",
+            "GET http:///x HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "absolute-form: empty host with a port",
+            "GET http://:80/x HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "absolute-form: empty host before a query",
+            "GET http://?q HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "absolute-form: userinfo (RFC 9110 §4.2.4)",
+            "GET http://user@a.example/x HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "absolute-form: userinfo with a password",
+            "GET http://user:pw@a.example/x HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "absolute-form: a port that is not digits",
+            "GET http://a.example:8o/x HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "absolute-form: a byte outside reg-name",
+            "GET http://a^b/x HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "absolute-form: a malformed IPv6 literal",
+            "GET http://[zz]/x HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        case(
+            "absolute-form: an unclosed IPv6 literal",
+            "GET http://[::1/x HTTP/1.1\nHost: a\n\n",
+            err(K::InvalidTarget, 400),
+        ),
+        // authority-form (§3.2.3): the target is the authority.
+        case(
+            "authority-form: the target is the authority",
+            "CONNECT a.example:443 HTTP/1.1\nHost: b.example:443\n\n",
+            ok("CONNECT", "a.example:443")
+                .form(TargetForm::Authority)
+                .parts("", None, Some("a.example:443"))
+                .done(),
+        ),
+        // asterisk-form (§3.2.4): the authority is the Host field.
+        case(
+            "asterisk-form: path is *, authority is Host",
+            "OPTIONS * HTTP/1.1\nHost: h\n\n",
+            ok("OPTIONS", "*")
+                .form(TargetForm::Asterisk)
+                .parts("*", None, Some("h"))
+                .done(),
+        ),
+    ]);
 }
 
 #[test]

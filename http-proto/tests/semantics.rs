@@ -5,11 +5,12 @@
 
 mod strategies;
 
+use http_proto::ErrorKind;
 use http_proto::Method;
 use http_proto::semantics::{
-    EntityTag, Precondition, Preconditions, RangeOutcome, Validators, host_without_port,
-    if_match_matches, if_none_match_matches, if_range_allows, normalize_path, parse_range,
-    split_host_port,
+    EncodedSlash, EntityTag, Precondition, Preconditions, RangeOutcome, Validators,
+    host_without_port, if_match_matches, if_none_match_matches, if_range_allows, normalize_path,
+    normalize_path_with, parse_range, split_host_port,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -110,6 +111,27 @@ proptest! {
             // Normal form is a fixed point when nothing is left to decode.
             if !out.contains(&b'%') {
                 prop_assert_eq!(&normalize_path(&out).unwrap()[..], &out[..]);
+            }
+        }
+    }
+
+    #[test]
+    fn refusing_encoded_slashes_changes_nothing_else(
+        path in prop_oneof![dotty_path(), origin_target(), vec(any::<u8>(), 0..40)],
+    ) {
+        let decoded = normalize_path_with(&path, EncodedSlash::Decode);
+        prop_assert_eq!(&decoded, &normalize_path(&path));
+        let has_encoded_slash = path.windows(3).any(|w| w.eq_ignore_ascii_case(b"%2f"));
+        match normalize_path_with(&path, EncodedSlash::Refuse) {
+            Err(e) if e.kind() == ErrorKind::PathEncodedSlash => {
+                prop_assert!(has_encoded_slash && path.starts_with(b"/"));
+                prop_assert!(path[e.offset()..].len() >= 3);
+                prop_assert!(path[e.offset()..e.offset() + 3].eq_ignore_ascii_case(b"%2f"));
+            }
+            // Without an encoded slash the policy makes no difference.
+            refused_or_not => {
+                prop_assert!(!has_encoded_slash || !path.starts_with(b"/"));
+                prop_assert_eq!(refused_or_not, decoded);
             }
         }
     }

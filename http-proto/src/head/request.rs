@@ -8,6 +8,7 @@ use super::scan::{target_len, token_len};
 use crate::error::{Error, ErrorKind};
 use crate::framing::{Framing, request_framing};
 use crate::limits::Limits;
+use crate::semantics::split_host_port;
 use bytes::{Bytes, BytesMut};
 
 /// A request method (RFC 9110 §9). Methods are case-sensitive: `get` is an extension method.
@@ -58,16 +59,21 @@ impl Method {
     }
 }
 
-/// The four forms of request-target (RFC 9112 §3.2).
+/// The four forms of request-target (RFC 9112 §3.2), each checked when the head is parsed.
+///
+/// [`RequestHead::path`], [`RequestHead::query`] and [`RequestHead::authority`] read the
+/// parts of every form, so a server never splits a target itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TargetForm {
-    /// `/path?query`, the usual form.
+    /// `/path?query`, the usual form (RFC 9112 §3.2.1).
     Origin,
-    /// `http://host/path`, sent to proxies (and accepted by servers).
+    /// `http://host/path?query` (RFC 9112 §3.2.2), sent to proxies and accepted by servers.
+    /// Only the `http` and `https` schemes (any case) are accepted, with a non-empty host,
+    /// no userinfo, and an authority that is `uri-host [ ":" port ]` (RFC 9110 §4.2).
     Absolute,
-    /// `host:port`, CONNECT only.
+    /// `host:port`, CONNECT only (RFC 9112 §3.2.3).
     Authority,
-    /// `*`, OPTIONS only.
+    /// `*`, OPTIONS only (RFC 9112 §3.2.4).
     Asterisk,
 }
 
@@ -159,24 +165,56 @@ impl RequestHead {
         match self.form {
             TargetForm::Origin | TargetForm::Asterisk => without_query,
             TargetForm::Authority => &[],
-            TargetForm::Absolute => {
-                let after_scheme = memchr::memmem::find(without_query, b"://").map_or(0, |i| i + 3);
-                let rest = &without_query[after_scheme..];
-                let slash = memchr::memchr(b'/', rest).unwrap_or(rest.len());
-                match &rest[slash..] {
-                    // RFC 9110 §4.2.3: an empty path is the same as `/`.
-                    [] => b"/",
-                    path => path,
-                }
-            }
+            // RFC 9110 §4.2.3: an empty path is the same as `/`.
+            TargetForm::Absolute => match absolute_parts(without_query).2 {
+                [] => b"/",
+                path => path,
+            },
         }
     }
 
     /// The query string after `?`, if the target has one (without any `#` fragment).
+    /// Still percent-encoded: this is `QUERY_STRING` for a CGI script.
     #[must_use]
     pub fn query(&self) -> Option<&[u8]> {
         let target = self.target_without_fragment();
         memchr::memchr(b'?', target).map(|i| &target[i + 1..])
+    }
+
+    /// The authority the request is for, `uri-host [ ":" port ]` as received: what a server
+    /// matches its virtual hosts against (with
+    /// [`semantics::host_without_port`](crate::semantics::host_without_port)).
+    ///
+    /// RFC 9112 §3.2.2: with an absolute-form target the target's authority replaces
+    /// `Host` (which a server MUST ignore then, even when they differ); RFC 9112 §3.3: an
+    /// authority-form target (CONNECT) is the authority; otherwise it is the `Host` field.
+    /// `None` when there is none to use: no `Host` (an HTTP/1.0 request) or an empty one.
+    /// A `Host` value and an absolute-form authority were both checked at parse time.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http_proto::{Limits, RequestHead};
+    ///
+    /// let parse = |raw: &'static [u8]| {
+    ///     RequestHead::parse(&Bytes::from_static(raw), &Limits::default()).map(|h| h.expect("complete").0)
+    /// };
+    /// let head = parse(b"GET http://a.example:8080/x HTTP/1.1\r\nHost: b.example\r\n\r\n")?;
+    /// assert_eq!(head.authority(), Some(&b"a.example:8080"[..]));
+    /// let head = parse(b"GET /x HTTP/1.1\r\nHost: b.example\r\n\r\n")?;
+    /// assert_eq!(head.authority(), Some(&b"b.example"[..]));
+    /// let head = parse(b"GET /x HTTP/1.0\r\n\r\n")?;
+    /// assert_eq!(head.authority(), None);
+    /// # Ok::<(), http_proto::Error>(())
+    /// ```
+    #[must_use]
+    pub fn authority(&self) -> Option<&[u8]> {
+        match self.form {
+            TargetForm::Origin | TargetForm::Asterisk => {
+                self.headers.get("host").filter(|host| !host.is_empty())
+            }
+            TargetForm::Authority => Some(self.target()),
+            TargetForm::Absolute => Some(absolute_parts(self.target()).1),
+        }
     }
 
     /// A fragment is not part of a request-target (RFC 9112 §3.2) and never reaches the
@@ -587,17 +625,44 @@ fn classify_target(method: Method, target: &[u8], at: usize) -> Result<TargetFor
         };
     }
     match target {
-        b"*" if method == Method::Options => Ok(TargetForm::Asterisk),
         [b'/', ..] => Ok(TargetForm::Origin),
-        [first, rest @ ..] if first.is_ascii_alphabetic() => {
-            let scheme_len = rest
-                .iter()
-                .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')));
-            match scheme_len.map(|n| &rest[n..]) {
-                Some([b':', ..]) => Ok(TargetForm::Absolute),
-                _ => Err(invalid),
+        b"*" if method == Method::Options => Ok(TargetForm::Asterisk),
+        [first, ..] if first.is_ascii_alphabetic() => {
+            if valid_absolute_form(target) {
+                Ok(TargetForm::Absolute)
+            } else {
+                Err(invalid)
             }
         }
         _ => Err(invalid),
     }
+}
+
+/// RFC 9110 §4.2.1/§4.2.2: `("http" / "https") "://" authority path-abempty [ "?" query ]`,
+/// with the authority's rules: a non-empty host (§4.2.1: a recipient MUST reject an empty
+/// one), no userinfo (§4.2.4: deprecated, and a phishing device), and `uri-host
+/// [ ":" port ]` syntax (RFC 3986 §3.2). Another scheme names nothing an origin server
+/// serves; it is refused as a target this server does not accept.
+#[cold]
+fn valid_absolute_form(target: &[u8]) -> bool {
+    let (scheme, authority, _) = absolute_parts(target);
+    let scheme_ok = scheme.eq_ignore_ascii_case(b"http") || scheme.eq_ignore_ascii_case(b"https");
+    // `absolute_parts` found no `://` when the scheme is the whole target.
+    scheme_ok
+        && scheme.len() < target.len()
+        && !split_host_port(authority).0.is_empty()
+        && !authority.contains(&b'@')
+        && valid_host(authority)
+}
+
+/// An absolute-form target's scheme, authority and the rest (path, query, fragment).
+/// The authority ends at the first `/`, `?` or `#` (RFC 3986 §3.2). Without `://` the
+/// whole target is the scheme (refused by `valid_absolute_form`).
+fn absolute_parts(target: &[u8]) -> (&[u8], &[u8], &[u8]) {
+    let Some(colon) = memchr::memmem::find(target, b"://") else {
+        return (target, &[], &[]);
+    };
+    let (scheme, rest) = (&target[..colon], &target[colon + 3..]);
+    let end = memchr::memchr3(b'/', b'?', b'#', rest).unwrap_or(rest.len());
+    (scheme, &rest[..end], &rest[end..])
 }

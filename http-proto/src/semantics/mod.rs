@@ -9,7 +9,9 @@
 //! |---|---|---|
 //! | conditional requests | RFC 9110 §13 | [`Preconditions::evaluate`], [`if_range_allows`], [`EntityTag`] |
 //! | byte ranges | RFC 9110 §14 | [`parse_range`] → [`RangeOutcome`] |
-//! | request path normal form | RFC 3986 §2.1, §5.2.4 | [`normalize_path`] |
+//! | request path normal form, the one decoding of a path (routes and scripts both use it) | RFC 3986 §2.1, §5.2.4 | [`normalize_path`] |
+//! | what `%2F` means: a separator (routing, files) or a refusal (CGI scripts) | RFC 3875 §4.1.5 | [`normalize_path_with`], [`EncodedSlash`] |
+//! | a request-target's path, query and effective host, for all four forms (checked at parse time) | RFC 9112 §3.2, §3.3, RFC 9110 §4.2 | [`RequestHead::path`](crate::RequestHead::path), [`query`](crate::RequestHead::query), [`authority`](crate::RequestHead::authority) |
 //! | `Host` without its port | RFC 9110 §7.2, RFC 3986 §3.2.2 | [`host_without_port`], [`split_host_port`] |
 //!
 //! # Example: a static file's answer
@@ -40,5 +42,5 @@ pub use conditional::{
     if_range_allows, parse_http_date_secs,
 };
 pub use host::{host_without_port, split_host_port};
-pub use path::normalize_path;
+pub use path::{EncodedSlash, normalize_path, normalize_path_with};
 pub use range::{RangeOutcome, parse_range};

@@ -2,10 +2,17 @@
 //! removed (RFC 3986 §5.2.4) and repeated slashes merged, so that one resource has one
 //! spelling before a server matches routes or maps it onto files.
 //!
+//! This is the crate's one decoding of a path: a router and a CGI script resolver that
+//! both take their path from here agree on what it names. The only choice left to the
+//! caller is what an encoded slash (`%2F`) means, [`EncodedSlash`]: a separator for
+//! routing and static files, a refusal for scripts (RFC 3875 §4.1.5).
+//!
 //! ```
-//! use http_proto::{ErrorKind, semantics::normalize_path};
+//! use http_proto::{ErrorKind, semantics::{EncodedSlash, normalize_path, normalize_path_with}};
 //! assert_eq!(&normalize_path(b"/%63gi-bin/./x")?[..], b"/cgi-bin/x");
 //! assert_eq!(normalize_path(b"/a/../../etc").unwrap_err().kind(), ErrorKind::PathAboveRoot);
+//! let refused = normalize_path_with(b"/cgi-bin/a%2Fb", EncodedSlash::Refuse).unwrap_err();
+//! assert_eq!((refused.kind(), refused.offset()), (ErrorKind::PathEncodedSlash, 10));
 //! # Ok::<(), http_proto::Error>(())
 //! ```
 
@@ -34,14 +41,62 @@ use std::borrow::Cow;
 /// # Ok::<(), http_proto::Error>(())
 /// ```
 pub fn normalize_path(path: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
+    normalize_path_with(path, EncodedSlash::Decode)
+}
+
+/// What an encoded slash (`%2F` or `%2f`) in a request path means to
+/// [`normalize_path_with`].
+///
+/// Decoding `%2F` loses the difference between `/a%2Fb` (one segment `a/b`) and `/a/b`
+/// (two segments). A router or a file server that only looks the decoded path up can
+/// live with that ([`Decode`](Self::Decode), what [`normalize_path`] does); a gateway
+/// that splits the path into `SCRIPT_NAME` and `PATH_INFO` cannot, and RFC 3875 §4.1.5
+/// lets it refuse the request instead ([`Refuse`](Self::Refuse), like Apache's default
+/// `AllowEncodedSlashes Off`, which answers 404; we answer 400).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum EncodedSlash {
+    /// `%2F` is decoded to `/` and separates segments like a plain one.
+    #[default]
+    Decode,
+    /// A path holding `%2F` is refused with [`ErrorKind::PathEncodedSlash`] (400), at the
+    /// offset of its `%`. `%252F` is not an encoded slash: it decodes (once) to `%2F`.
+    Refuse,
+}
+
+/// [`normalize_path`] with an explicit policy for encoded slashes: the same single
+/// decoding, dot-segment removal and refusals, plus [`ErrorKind::PathEncodedSlash`] under
+/// [`EncodedSlash::Refuse`]. A CGI or FastCGI gateway resolves scripts on
+/// `normalize_path_with(head.path(), EncodedSlash::Refuse)`.
+///
+/// An encoded slash is looked for only when the path holds a `%`, so a plain path costs
+/// the same one scan as with [`normalize_path`].
+///
+/// ```
+/// use http_proto::semantics::{EncodedSlash, normalize_path_with};
+/// assert_eq!(&normalize_path_with(b"/a%2Fb", EncodedSlash::Decode)?[..], b"/a/b");
+/// assert!(normalize_path_with(b"/a%2fb", EncodedSlash::Refuse).is_err());
+/// assert_eq!(&normalize_path_with(b"/a%252Fb", EncodedSlash::Refuse)?[..], b"/a%2Fb");
+/// # Ok::<(), http_proto::Error>(())
+/// ```
+pub fn normalize_path_with(
+    path: &[u8],
+    encoded_slash: EncodedSlash,
+) -> Result<Cow<'_, [u8]>, Error> {
     if !path.starts_with(b"/") {
         return Ok(Cow::Borrowed(path));
     }
-    let plain = !path.contains(&b'%')
-        && !path.windows(2).any(|w| w == b"//" || w == b"/.")
-        && !path.contains(&0);
+    let has_escape = path.contains(&b'%');
+    let plain =
+        !has_escape && !path.windows(2).any(|w| w == b"//" || w == b"/.") && !path.contains(&0);
     if plain {
         return Ok(Cow::Borrowed(path));
+    }
+    if has_escape
+        && encoded_slash == EncodedSlash::Refuse
+        && let Some(at) = find_encoded_slash(path)
+    {
+        return Err(Error::new(ErrorKind::PathEncodedSlash, at));
     }
     let decoded = percent_decode(path);
     if decoded.contains(&0) {
@@ -73,6 +128,12 @@ pub fn normalize_path(path: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
         out.push(b'/');
     }
     Ok(Cow::Owned(out))
+}
+
+/// The offset of the first `%2F` or `%2f` in `path`.
+fn find_encoded_slash(path: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'%', path)
+        .find(|&i| matches!(path.get(i + 1..i + 3), Some([b'2', b'f' | b'F'])))
 }
 
 /// RFC 3986 §2.1: `%` and two hex digits become that byte; any other `%` stays.
@@ -175,6 +236,69 @@ mod tests {
                 String::from_utf8_lossy(raw)
             );
         }
+    }
+
+    #[test]
+    fn encoded_slash_policy_table() {
+        // (raw path, under Decode, under Refuse)
+        type Row = (
+            &'static [u8],
+            Result<&'static str, ErrorKind>,
+            Result<&'static str, (ErrorKind, usize)>,
+        );
+        let table: &[Row] = &[
+            (b"/a/b", Ok("/a/b"), Ok("/a/b")),
+            (b"/a%20b", Ok("/a b"), Ok("/a b")),
+            (b"/a%2Fb", Ok("/a/b"), Err((ErrorKind::PathEncodedSlash, 2))),
+            (b"/a/%2f", Ok("/a/"), Err((ErrorKind::PathEncodedSlash, 3))),
+            (
+                b"/cgi-bin%2Fx.cgi",
+                Ok("/cgi-bin/x.cgi"),
+                Err((ErrorKind::PathEncodedSlash, 8)),
+            ),
+            // Decoded once: `%252F` is the three bytes `%2F`, not a separator.
+            (b"/a%252Fb", Ok("/a%2Fb"), Ok("/a%2Fb")),
+            (b"/a%2", Ok("/a%2"), Ok("/a%2")),
+            (b"/a%2g", Ok("/a%2g"), Ok("/a%2g")),
+            // The other refusals are the same under both policies.
+            (
+                b"/..%2F..",
+                Err(ErrorKind::PathAboveRoot),
+                Err((ErrorKind::PathEncodedSlash, 3)),
+            ),
+            (
+                b"/%2e%2e",
+                Err(ErrorKind::PathAboveRoot),
+                Err((ErrorKind::PathAboveRoot, 0)),
+            ),
+            (
+                b"/%00",
+                Err(ErrorKind::PathNul),
+                Err((ErrorKind::PathNul, 0)),
+            ),
+            (b"*", Ok("*"), Ok("*")),
+        ];
+        let run = |raw, policy| {
+            normalize_path_with(raw, policy).map(|c| String::from_utf8_lossy(&c).into_owned())
+        };
+        for &(raw, decode, refuse) in table {
+            let text = String::from_utf8_lossy(raw);
+            assert_eq!(
+                run(raw, EncodedSlash::Decode).map_err(|e| e.kind()),
+                decode.map(String::from),
+                "{text} (decode)"
+            );
+            assert_eq!(
+                run(raw, EncodedSlash::Refuse).map_err(|e| (e.kind(), e.offset())),
+                refuse.map(String::from),
+                "{text} (refuse)"
+            );
+            assert_eq!(
+                normalize_path(raw).ok(),
+                normalize_path_with(raw, EncodedSlash::Decode).ok()
+            );
+        }
+        assert_eq!(ErrorKind::PathEncodedSlash.status(), 400);
     }
 
     #[test]
