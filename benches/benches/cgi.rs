@@ -63,6 +63,9 @@ fn environment(c: &mut Criterion) {
     let request = CgiRequest {
         method: b"GET",
         request_target: TARGET.as_bytes(),
+        // What http-proto's RequestHead::query() and authority() give for TARGET.
+        query: Some(b"view=full&lang=en"),
+        authority: Some(b"www.example.org"),
         protocol: b"HTTP/1.1",
         remote_addr: remote,
         server_addr: server,

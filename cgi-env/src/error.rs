@@ -12,27 +12,25 @@ use std::fmt;
 #[non_exhaustive]
 pub enum Error {
     // ----- script resolution -----
-    /// The URL path does not start with `/` (an asterisk- or authority-form target, or an
-    /// empty path).
+    /// The URL path (or a configured prefix) does not start with `/` (an asterisk- or
+    /// authority-form target, or an empty path).
     NotAbsolutePath,
-    /// A `%` not followed by two hex digits (RFC 3986 §2.1).
-    BadPercentEncoding {
-        /// Offset of the `%` in the URL path.
-        offset: usize,
-    },
-    /// `%2F` (an encoded `/`) in the path: decoding it would change the path structure
-    /// (RFC 3875 §4.1.5 allows refusing it; we always do).
-    EncodedSlash {
-        /// Offset of the `%` in the URL path.
-        offset: usize,
-    },
-    /// A NUL byte, raw or as `%00`: no file name or environment value can carry one.
+    /// A NUL byte in the path: no file name or environment value can carry one.
+    /// (http-proto refuses a decoded `%00` before the path gets here.)
     NulInPath {
-        /// Offset of the NUL or its `%` in the URL path.
+        /// Offset of the NUL in the URL path.
         offset: usize,
     },
-    /// `..` segments climb above the mapped root (or above the single program's prefix).
-    EscapesRoot,
+    /// The path has an empty (`//`), `.` or `..` segment, which http-proto's
+    /// normalization never leaves: it was not taken from
+    /// [`normalize_path_with`](http_proto::semantics::normalize_path_with), so the
+    /// resolver refuses it rather than guess (in a configured prefix: a `.` or `..`).
+    /// Percent-decoding, `..` above the root and `%2F` are refused by http-proto, as
+    /// [`http_proto::ErrorKind::PathAboveRoot`], `PathNul` and `PathEncodedSlash`.
+    NotNormalized {
+        /// Offset of the segment in the URL path.
+        offset: usize,
+    },
     /// The path has more segments than [`Limits::max_path_segments`](crate::Limits).
     TooManySegments {
         /// The limit that was exceeded.
@@ -123,12 +121,11 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotAbsolutePath => f.write_str("URL path does not start with '/'"),
-            Self::BadPercentEncoding { offset } => {
-                write!(f, "bad percent-encoding at byte {offset}")
-            }
-            Self::EncodedSlash { offset } => write!(f, "encoded '/' at byte {offset}"),
             Self::NulInPath { offset } => write!(f, "NUL in path at byte {offset}"),
-            Self::EscapesRoot => f.write_str("'..' leaves the root"),
+            Self::NotNormalized { offset } => write!(
+                f,
+                "empty, '.' or '..' segment at byte {offset}: the path was not normalized"
+            ),
             Self::TooManySegments { limit } => write!(f, "more than {limit} path segments"),
             Self::PrefixMismatch => f.write_str("path is not under the mapped prefix"),
             Self::ScriptNotFound => f.write_str("no script file along the path"),
@@ -176,21 +173,17 @@ impl Error {
     /// Path errors are the client's (400; 414 for too many segments), a missing script
     /// is 404, a script the server may not run is 403, and anything wrong with what the
     /// script wrote is 502 Bad Gateway: the script, not the client, is at fault (Apache
-    /// says 500 there; RFC 9110 §15.6.3 fits a broken upstream better).
+    /// says 500 there; RFC 9110 §15.6.3 fits a broken upstream better). A path that was
+    /// not normalized ([`Error::NotNormalized`]) is the gateway's bug: 500.
     ///
     /// ```
-    /// assert_eq!(cgi_env::Error::EscapesRoot.status_code(), 400);
+    /// assert_eq!(cgi_env::Error::NulInPath { offset: 1 }.status_code(), 400);
     /// assert_eq!(cgi_env::Error::MissingContentType.status_code(), 502);
     /// ```
     #[must_use]
     pub fn status_code(&self) -> u16 {
         match self {
-            Self::NotAbsolutePath
-            | Self::BadPercentEncoding { .. }
-            | Self::EncodedSlash { .. }
-            | Self::NulInPath { .. }
-            | Self::EscapesRoot
-            | Self::NulInVariable { .. } => 400,
+            Self::NotAbsolutePath | Self::NulInPath { .. } | Self::NulInVariable { .. } => 400,
             Self::TooManySegments { .. } => 414,
             Self::PrefixMismatch
             | Self::ScriptNotFound
@@ -198,7 +191,7 @@ impl Error {
             Self::NotExecutable
             | Self::SymlinkOutsideRoot
             | Self::Io(std::io::ErrorKind::PermissionDenied) => 403,
-            Self::Io(_) | Self::InvalidVariableName { .. } => 500,
+            Self::Io(_) | Self::InvalidVariableName { .. } | Self::NotNormalized { .. } => 500,
             Self::HeaderTooLarge { .. }
             | Self::TooManyHeaders { .. }
             | Self::InvalidFieldName { .. }
@@ -223,10 +216,8 @@ mod tests {
     fn status_codes() {
         let table = [
             (Error::NotAbsolutePath, 400),
-            (Error::BadPercentEncoding { offset: 1 }, 400),
-            (Error::EncodedSlash { offset: 1 }, 400),
             (Error::NulInPath { offset: 1 }, 400),
-            (Error::EscapesRoot, 400),
+            (Error::NotNormalized { offset: 1 }, 500),
             (
                 Error::NulInVariable {
                     name: b"X".to_vec(),

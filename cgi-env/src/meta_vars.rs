@@ -3,21 +3,34 @@
 use std::net::{IpAddr, SocketAddr};
 
 use bytes::{Bytes, BytesMut};
+use http_proto::semantics::host_without_port;
+use http_proto::{Framing, RequestHead};
 
 use crate::{Error, ScriptResolution};
 
 /// What the server knows about one request and itself: the input of
 /// [`Environment::build`].
 ///
-/// Every field is public; start from [`CgiRequest::default`] and set what differs.
-/// Header fields are passed to `build` separately, as any iterator of name-value pairs.
+/// The request's own facts come from the parsed [`RequestHead`], as http-proto read them:
+/// start from [`CgiRequest::from_head`] (or [`CgiRequest::default`]) and set what the
+/// server knows (addresses, names, TLS, authentication). Nothing here splits the target
+/// again. Header fields are passed to `build` separately, as any iterator of name-value
+/// pairs (`head.headers().iter()`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CgiRequest<'a> {
     /// The request method, exactly as received (`REQUEST_METHOD`).
     pub method: &'a [u8],
-    /// The request target as received, path and query (`REQUEST_URI`; `QUERY_STRING`
-    /// is the part after the first `?`).
+    /// The request target as received (`REQUEST_URI`, de facto), in whatever form it
+    /// came: `/a?b`, or `http://host/a?b` for an absolute-form target.
     pub request_target: &'a [u8],
+    /// The query as http-proto split it off the target ([`RequestHead::query`]): after
+    /// the first `?`, still percent-encoded, never with a `#` fragment. `None` when the
+    /// target has no `?` (`QUERY_STRING`, which is then `""`).
+    pub query: Option<&'a [u8]>,
+    /// The request's effective authority ([`RequestHead::authority`]): an absolute-form
+    /// target's authority, else the `Host` field. `SERVER_NAME` is its host when
+    /// [`server_name`](Self::server_name) is empty.
+    pub authority: Option<&'a [u8]>,
     /// The protocol version as received, e.g. `HTTP/1.1` (`SERVER_PROTOCOL`).
     pub protocol: &'a [u8],
     /// Length of the request body after transfer-codings were removed, `None` when the
@@ -28,7 +41,8 @@ pub struct CgiRequest<'a> {
     pub remote_addr: SocketAddr,
     /// The local address and port the request arrived on (`SERVER_ADDR`, `SERVER_PORT`).
     pub server_addr: SocketAddr,
-    /// The configured server name (`SERVER_NAME`); empty means "use the `Host` field".
+    /// The configured server name (`SERVER_NAME`); empty means "use the host of
+    /// [`authority`](Self::authority)".
     pub server_name: &'a [u8],
     /// Name and version of the server (`SERVER_SOFTWARE`).
     pub server_software: &'a [u8],
@@ -54,6 +68,8 @@ impl Default for CgiRequest<'_> {
         Self {
             method: b"GET",
             request_target: b"/",
+            query: None,
+            authority: None,
             protocol: b"HTTP/1.1",
             content_length: None,
             remote_addr: unspecified,
@@ -71,34 +87,42 @@ impl Default for CgiRequest<'_> {
     }
 }
 
-/// Splits a request target into its path and query (the part after the first `?`).
-///
-/// An absolute-form target (`http://host/p?q`, RFC 9112 §3.2.2) yields its path (`/`
-/// when it has none); any other form that does not start with `/` (the asterisk form
-/// `*`, an authority) is returned whole as the path, and the resolver will refuse it.
-///
-/// ```
-/// assert_eq!(cgi_env::split_request_target(b"/a/b?x=1"), (&b"/a/b"[..], Some(&b"x=1"[..])));
-/// assert_eq!(cgi_env::split_request_target(b"http://h/p"), (&b"/p"[..], None));
-/// ```
-#[must_use]
-pub fn split_request_target(target: &[u8]) -> (&[u8], Option<&[u8]>) {
-    let (before, query) = match memchr::memchr(b'?', target) {
-        Some(q) => (&target[..q], Some(&target[q + 1..])),
-        None => (target, None),
-    };
-    if before.starts_with(b"/") {
-        return (before, query);
+impl<'a> CgiRequest<'a> {
+    /// The request's own facts as http-proto parsed them: method, target (for
+    /// `REQUEST_URI`), query, effective authority, version, and `content_length` for a
+    /// Content-Length body. The server's facts (addresses, names, TLS, authentication)
+    /// keep their defaults: set them with struct update syntax.
+    ///
+    /// A chunked body has no length yet: `content_length` is `None` until the gateway
+    /// has read the body and sets it.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use cgi_env::CgiRequest;
+    ///
+    /// let raw = Bytes::from_static(b"GET http://example.org/cgi-bin/a?x=1#top HTTP/1.1\r\nHost: other\r\n\r\n");
+    /// let (head, _) = http_proto::RequestHead::parse(&raw, &http_proto::Limits::default())?.unwrap();
+    /// let request = CgiRequest { https: false, ..CgiRequest::from_head(&head) };
+    /// assert_eq!(request.query, Some(&b"x=1"[..]));
+    /// assert_eq!(request.authority, Some(&b"example.org"[..]));
+    /// assert_eq!(request.protocol, b"HTTP/1.1");
+    /// # Ok::<(), http_proto::Error>(())
+    /// ```
+    #[must_use]
+    pub fn from_head(head: &'a RequestHead) -> Self {
+        Self {
+            method: head.method_bytes(),
+            request_target: head.target(),
+            query: head.query(),
+            authority: head.authority(),
+            protocol: head.version().as_str().as_bytes(),
+            content_length: match head.framing() {
+                Framing::Length(n) => Some(n),
+                _ => None,
+            },
+            ..Self::default()
+        }
     }
-    if let Some(scheme_end) = memchr::memmem::find(before, b"://") {
-        let authority_and_path = &before[scheme_end + 3..];
-        let path = match memchr::memchr(b'/', authority_and_path) {
-            Some(slash) => &authority_and_path[slash..],
-            None => b"/",
-        };
-        return (path, query);
-    }
-    (before, query)
 }
 
 /// Maps a request field name to its `HTTP_*` meta-variable name (RFC 3875 §4.1.18):
@@ -154,7 +178,7 @@ fn is_passed_header(name: &[u8], pass_authorization: bool) -> bool {
 /// |---|---|
 /// | `GATEWAY_INTERFACE` | always `CGI/1.1` (§4.1.4) |
 /// | `SERVER_SOFTWARE` | always (§4.1.17) |
-/// | `SERVER_NAME` | always (§4.1.14): [`CgiRequest::server_name`], else the `Host` field without its port, else the server's address |
+/// | `SERVER_NAME` | always (§4.1.14): [`CgiRequest::server_name`], else the host of [`CgiRequest::authority`] (an absolute-form target's, else `Host`'s) without its port, else the server's address |
 /// | `SERVER_PROTOCOL` | always, as received (§4.1.16) |
 /// | `SERVER_PORT` | always (§4.1.15), from [`CgiRequest::server_addr`] |
 /// | `SERVER_ADDR` | always (de facto: Apache, nginx) |
@@ -164,7 +188,7 @@ fn is_passed_header(name: &[u8], pass_authorization: bool) -> bool {
 /// | `SCRIPT_FILENAME` | always (de facto; php-fpm needs it) |
 /// | `PATH_INFO` | only when not empty (§4.1.5) |
 /// | `PATH_TRANSLATED` | only when `PATH_INFO` is set: §4.1.6 says it MUST be NULL otherwise |
-/// | `QUERY_STRING` | always, `""` when the target has no `?` (§4.1.7 MUST), still URL-encoded |
+/// | `QUERY_STRING` | always (§4.1.7 MUST): [`CgiRequest::query`] as http-proto split it, still URL-encoded, never a `#` fragment; `""` when the target has no `?` |
 /// | `DOCUMENT_ROOT` | always (de facto) |
 /// | `REMOTE_ADDR` | always (§4.1.8); an IPv4-mapped IPv6 address is shown as IPv4 |
 /// | `REMOTE_PORT` | always (de facto) |
@@ -204,6 +228,8 @@ fn is_passed_header(name: &[u8], pass_authorization: bool) -> bool {
 /// let request = CgiRequest {
 ///     method: b"POST",
 ///     request_target: b"/cgi-bin/form.cgi/extra?lang=en",
+///     query: Some(b"lang=en"),
+///     authority: Some(b"example.com:8080"),
 ///     content_length: Some(11),
 ///     ..CgiRequest::default()
 /// };
@@ -249,12 +275,13 @@ impl Environment {
         V: AsRef<[u8]>,
     {
         let headers: Vec<(N, V)> = headers.into_iter().collect();
-        let (_, query) = split_request_target(request.request_target);
 
         // Every value (and every HTTP_* name) is written once into one buffer, then
         // handed out as slices of it: three allocations per environment, not sixty.
         let mut arena = Arena::with_capacity(
             512 + request.request_target.len() * 2
+                + request.query.map_or(0, <[u8]>::len)
+                + request.authority.map_or(0, <[u8]>::len)
                 + headers
                     .iter()
                     .map(|(n, v)| n.as_ref().len() + v.as_ref().len() + 8)
@@ -265,10 +292,9 @@ impl Environment {
             .iter()
             .find(|(n, _)| n.as_ref().eq_ignore_ascii_case(b"content-type"))
             .map(|(_, v)| v.as_ref());
-        let host = headers
-            .iter()
-            .find(|(n, _)| n.as_ref().eq_ignore_ascii_case(b"host"))
-            .map(|(_, v)| v.as_ref())
+        let host = request
+            .authority
+            .map(host_without_port)
             .filter(|h| !h.is_empty());
 
         arena.push(b"GATEWAY_INTERFACE", b"CGI/1.1");
@@ -276,7 +302,7 @@ impl Environment {
         if !request.server_name.is_empty() {
             arena.push(b"SERVER_NAME", request.server_name);
         } else if let Some(host) = host {
-            arena.push(b"SERVER_NAME", host_without_port(host));
+            arena.push(b"SERVER_NAME", host);
         } else {
             arena.push_display(b"SERVER_NAME", request.server_addr.ip().to_canonical());
         }
@@ -293,7 +319,7 @@ impl Environment {
                 arena.push(b"PATH_TRANSLATED", path_bytes(translated));
             }
         }
-        arena.push(b"QUERY_STRING", query.unwrap_or_default());
+        arena.push(b"QUERY_STRING", request.query.unwrap_or_default());
         arena.push(b"DOCUMENT_ROOT", path_bytes(&script.document_root));
         arena.push_display(b"REMOTE_ADDR", request.remote_addr.ip().to_canonical());
         arena.push_display(b"REMOTE_PORT", request.remote_addr.port());
@@ -454,16 +480,6 @@ fn path_bytes(path: &std::path::Path) -> &[u8] {
     path.as_os_str().as_encoded_bytes()
 }
 
-/// `example.com:8080` → `example.com`; `[::1]:8080` → `[::1]`.
-fn host_without_port(host: &[u8]) -> &[u8] {
-    let end = if host.starts_with(b"[") {
-        memchr::memchr(b']', host).map_or(host.len(), |i| i + 1)
-    } else {
-        memchr::memrchr(b':', host).unwrap_or(host.len())
-    };
-    &host[..end]
-}
-
 /// A variable's name: a constant, or a range of the arena (`HTTP_*`).
 enum Name {
     Static(&'static [u8]),
@@ -542,37 +558,5 @@ mod tests {
             http_variable_name(b"x-forwarded-for"),
             b"HTTP_X_FORWARDED_FOR"
         );
-    }
-
-    #[test]
-    fn host_port_is_stripped() {
-        let cases: &[(&[u8], &[u8])] = &[
-            (b"example.com", b"example.com"),
-            (b"example.com:8080", b"example.com"),
-            (b"[::1]:8080", b"[::1]"),
-            (b"[::1]", b"[::1]"),
-            (b"127.0.0.1:80", b"127.0.0.1"),
-        ];
-        for (host, expected) in cases {
-            assert_eq!(host_without_port(&Bytes::copy_from_slice(host)), *expected);
-        }
-    }
-
-    #[test]
-    #[allow(clippy::type_complexity)] // A table literal reads best inline.
-    fn request_target_forms() {
-        let cases: &[(&[u8], &[u8], Option<&[u8]>)] = &[
-            (b"/", b"/", None),
-            (b"/a?", b"/a", Some(b"")),
-            (b"/a?b?c", b"/a", Some(b"b?c")),
-            (b"http://h:1/x/y?q", b"/x/y", Some(b"q")),
-            (b"https://h", b"/", None),
-            (b"https://h?q", b"/", Some(b"q")),
-            (b"*", b"*", None),
-            (b"", b"", None),
-        ];
-        for (target, path, query) in cases {
-            assert_eq!(split_request_target(target), (*path, *query));
-        }
     }
 }

@@ -1,9 +1,30 @@
 //! The meta-variables, one test per RFC 3875 §4.1 rule (and per de-facto extra).
 #![allow(clippy::type_complexity)] // Rule tables read best as inline literals.
 
+use bytes::Bytes;
 use cgi_env::{CgiRequest, Environment, Error, ScriptResolution};
+use http_proto::RequestHead;
 
 type Header<'a> = (&'a [u8], &'a [u8]);
+
+/// The head http-proto parses from `text` (lines end in `\n`, sent as CRLF).
+fn parse(text: &str) -> RequestHead {
+    let raw = Bytes::from(text.replace('\n', "\r\n"));
+    RequestHead::parse(&raw, &http_proto::Limits::default())
+        .expect("valid head")
+        .expect("complete head")
+        .0
+}
+
+/// The environment of a parsed request, with the test's server facts.
+fn build_from(head: &RequestHead, server_name: &[u8]) -> Environment {
+    let r = CgiRequest {
+        server_name,
+        server_addr: "198.51.100.1:8080".parse().expect("addr"),
+        ..CgiRequest::from_head(head)
+    };
+    Environment::build(&r, &script(b""), head.headers().iter()).expect("builds")
+}
 
 fn script(path_info: &[u8]) -> ScriptResolution {
     ScriptResolution::new(
@@ -18,6 +39,7 @@ fn request() -> CgiRequest<'static> {
     CgiRequest {
         method: b"GET",
         request_target: b"/cgi-bin/app.cgi/p/q?a=1&b=%20",
+        query: Some(b"a=1&b=%20"),
         protocol: b"HTTP/1.1",
         remote_addr: "203.0.113.9:40000".parse().expect("addr"),
         server_addr: "198.51.100.1:8080".parse().expect("addr"),
@@ -81,27 +103,31 @@ fn gateway_interface_is_cgi_1_1() {
 }
 
 #[test]
-fn query_string_is_empty_not_absent_without_a_query() {
-    // §4.1.7: MUST be set, "" when the URI has no query component.
-    let r = CgiRequest {
-        request_target: b"/cgi-bin/app.cgi",
-        ..request()
-    };
-    assert_eq!(get(&build(&r, b"", &[]), "QUERY_STRING"), Some(""));
-    let r = CgiRequest {
-        request_target: b"/cgi-bin/app.cgi?",
-        ..request()
-    };
-    assert_eq!(get(&build(&r, b"", &[]), "QUERY_STRING"), Some(""));
-    // Still URL-encoded, case preserved.
-    let r = CgiRequest {
-        request_target: b"/x?Q=%2F%41+b",
-        ..request()
-    };
-    assert_eq!(
-        get(&build(&r, b"", &[]), "QUERY_STRING"),
-        Some("Q=%2F%41+b")
-    );
+fn query_string_is_the_query_http_proto_split_off() {
+    // §4.1.7: MUST be set, "" when the URI has no query component; still URL-encoded,
+    // case preserved; a fragment is not part of the query (RFC 3986 §3.5).
+    let table: &[(&str, &str)] = &[
+        ("GET /cgi-bin/app.cgi HTTP/1.1", ""),
+        ("GET /cgi-bin/app.cgi? HTTP/1.1", ""),
+        ("GET /x?Q=%2F%41+b HTTP/1.1", "Q=%2F%41+b"),
+        ("GET /x?a?b HTTP/1.1", "a?b"),
+        ("GET /x?a=1#frag HTTP/1.1", "a=1"),
+        ("GET /x#frag?not-a-query HTTP/1.1", ""),
+        ("GET http://h.test/x?q=1#f HTTP/1.1", "q=1"),
+        ("GET http://h.test?q HTTP/1.1", "q"),
+    ];
+    for (line, query) in table {
+        let head = parse(&format!("{line}\nHost: h.test\n\n"));
+        let env = build_from(&head, b"");
+        assert_eq!(get(&env, "QUERY_STRING"), Some(*query), "{line}");
+        assert_eq!(
+            env.get(b"QUERY_STRING"),
+            Some(head.query().unwrap_or_default()),
+            "{line}"
+        );
+        // REQUEST_URI stays the target as received.
+        assert_eq!(env.get(b"REQUEST_URI"), Some(head.target()), "{line}");
+    }
 }
 
 #[test]
@@ -259,38 +285,43 @@ fn request_method_and_protocol_are_passed_as_received() {
 }
 
 #[test]
-fn server_name_falls_back_to_host_then_address() {
-    // §4.1.14 MUST be set.
+fn server_name_falls_back_to_the_authority_then_address() {
+    // §4.1.14 MUST be set: the configured name, else the host of the request's effective
+    // authority (RFC 9112 §3.2.2: an absolute-form target's, not Host's), else the address.
+    let table: &[(&str, &[u8], &str)] = &[
+        ("GET / HTTP/1.1\nHost: site.test:8080\n\n", b"", "site.test"),
+        ("GET / HTTP/1.1\nHost: [::1]:8080\n\n", b"", "[::1]"),
+        ("GET / HTTP/1.1\nHost:\n\n", b"", "198.51.100.1"),
+        ("GET / HTTP/1.0\n\n", b"", "198.51.100.1"),
+        (
+            "GET http://a.test:81/x HTTP/1.1\nHost: b.test\n\n",
+            b"",
+            "a.test",
+        ),
+        ("OPTIONS * HTTP/1.1\nHost: o.test\n\n", b"", "o.test"),
+        // The configured name wins over the request's.
+        (
+            "GET / HTTP/1.1\nHost: evil.test\n\n",
+            b"www.example.org",
+            "www.example.org",
+        ),
+    ];
+    for (text, configured, name) in table {
+        let env = build_from(&parse(text), configured);
+        assert_eq!(get(&env, "SERVER_NAME"), Some(*name), "{text:?}");
+    }
+    // Built by hand: the authority field, not a Host among the headers.
     let r = CgiRequest {
         server_name: b"",
+        authority: Some(b"hand.test:1"),
         ..request()
     };
     assert_eq!(
         get(
-            &build(&r, b"", &[(b"Host", b"site.test:8080")]),
+            &build(&r, b"", &[(b"Host", b"ignored.test")]),
             "SERVER_NAME"
         ),
-        Some("site.test")
-    );
-    assert_eq!(
-        get(&build(&r, b"", &[(b"Host", b"[::1]:8080")]), "SERVER_NAME"),
-        Some("[::1]")
-    );
-    assert_eq!(
-        get(&build(&r, b"", &[]), "SERVER_NAME"),
-        Some("198.51.100.1")
-    );
-    assert_eq!(
-        get(&build(&r, b"", &[(b"Host", b"")]), "SERVER_NAME"),
-        Some("198.51.100.1")
-    );
-    // The configured name wins over the Host field.
-    assert_eq!(
-        get(
-            &build(&request(), b"", &[(b"Host", b"evil.test")]),
-            "SERVER_NAME"
-        ),
-        Some("www.example.org")
+        Some("hand.test")
     );
 }
 
@@ -409,11 +440,22 @@ fn nul_bytes_are_refused() {
         }
     );
     let r = CgiRequest {
-        request_target: b"/x?\0",
+        query: Some(b"\0"),
         ..request()
     };
     let err = Environment::build(&r, &s, std::iter::empty::<Header<'_>>()).expect_err("nul");
     assert!(matches!(err, Error::NulInVariable { .. }));
+    let r = CgiRequest {
+        request_target: b"/x\0",
+        ..request()
+    };
+    let err = Environment::build(&r, &s, std::iter::empty::<Header<'_>>()).expect_err("nul");
+    assert_eq!(
+        err,
+        Error::NulInVariable {
+            name: b"REQUEST_URI".to_vec()
+        }
+    );
 }
 
 #[test]

@@ -1,6 +1,8 @@
-//! Properties: resolution never leaves the root; the response parser gives the same
-//! events however its input is split; the environment keeps its invariants for any
-//! header list; ISINDEX words and percent-decoding round-trip.
+//! Properties: resolution never leaves the root, for paths http-proto normalized and for
+//! raw ones a careless gateway might pass; the response parser gives the same events
+//! however its input is split; the environment keeps its invariants for any header list;
+//! ISINDEX words round-trip, and a path decoded once by http-proto comes back whole as
+//! SCRIPT_NAME + PATH_INFO.
 
 mod strategies;
 mod support;
@@ -10,10 +12,18 @@ use std::path::{Component, Path};
 use cgi_env::{
     CgiRequest, Environment, Error, Limits, ScriptResolution, ScriptResolver, isindex_words,
 };
+use http_proto::semantics::{EncodedSlash, normalize_path_with};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use strategies::{cgi_output, request_headers, search_words, url_path};
 use support::{Fixture, run_chunks};
+
+/// The path a gateway resolves: http-proto's one decoding, `%2F` refused.
+fn normalized(raw: &[u8]) -> Option<Vec<u8>> {
+    normalize_path_with(raw, EncodedSlash::Refuse)
+        .ok()
+        .map(std::borrow::Cow::into_owned)
+}
 
 fn has_parent_component(path: &Path) -> bool {
     path.components().any(|c| c == Component::ParentDir)
@@ -47,10 +57,11 @@ proptest! {
     /// Single-program form: PATH_INFO stays below the prefix and PATH_TRANSLATED below
     /// the document root, for any path.
     #[test]
-    fn single_program_never_leaves_its_prefix(path in url_path()) {
+    fn single_program_never_leaves_its_prefix(raw in url_path()) {
         let r = ScriptResolver::single_program(b"/git", "/usr/lib/git-core/git-http-backend")
             .with_document_root("/srv/git");
-        if let Ok(res) = r.resolve(&path) {
+        for path in std::iter::once(raw.clone()).chain(normalized(&raw)) {
+            let Ok(res) = r.resolve(&path) else { continue };
             prop_assert_eq!(&res.script_name, b"/git");
             if let Some(t) = &res.path_translated {
                 prop_assert!(t.starts_with("/srv/git"));
@@ -59,11 +70,15 @@ proptest! {
             for segment in res.path_info.split(|&b| b == b'/') {
                 prop_assert!(segment != b".." && segment != b".");
             }
+            // Pieces of the path it was given, nothing decoded again.
+            let mut whole = res.script_name.clone();
+            whole.extend_from_slice(&res.path_info);
+            prop_assert_eq!(whole, path);
         }
     }
 
-    /// Decoding happens exactly once: any segment, fully percent-encoded, comes back
-    /// as itself in PATH_INFO.
+    /// Decoding happens exactly once, in http-proto: any segment, fully percent-encoded,
+    /// comes back as itself in PATH_INFO.
     #[test]
     fn percent_decoding_round_trips(
         segments in proptest::collection::vec(
@@ -85,7 +100,8 @@ proptest! {
             expected.extend_from_slice(s);
         }
         let r = ScriptResolver::single_program(b"/app", "/bin/app");
-        prop_assert_eq!(r.resolve(&url).expect("valid").path_info, expected);
+        let path = normalized(&url).expect("normalizes");
+        prop_assert_eq!(r.resolve(&path).expect("valid").path_info, expected);
     }
 
     /// The same events however the script's output is chunked (structured inputs).
@@ -183,8 +199,18 @@ proptest! {
     }
 }
 
-/// Every resolver flavour over one fixture tree; returns how many resolved.
-fn resolve_everywhere(fx: &Fixture, path: &[u8]) -> usize {
+/// Every resolver flavour over one fixture tree, on the raw path (a gateway that forgot
+/// to normalize must still not escape) and on the normalized one; returns how many
+/// resolved.
+fn resolve_everywhere(fx: &Fixture, raw: &[u8]) -> usize {
+    let mut resolved = resolve_each(fx, raw);
+    if let Some(path) = normalized(raw) {
+        resolved += resolve_each(fx, &path);
+    }
+    resolved
+}
+
+fn resolve_each(fx: &Fixture, path: &[u8]) -> usize {
     let mut resolved = 0;
     let strict = ScriptResolver::directory(b"/", &fx.root).expect("root");
     if let Ok(r) = strict.resolve(path) {

@@ -11,10 +11,13 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use bytes::Bytes;
 use cgi_env::{
     CgiRequest, CgiResponse, Environment, Limits, ResponseEvent, ResponseKind, ResponseParser,
-    ScriptResolver, isindex_words, split_request_target,
+    ScriptResolver, isindex_words,
 };
+use http_proto::RequestHead;
+use http_proto::semantics::{EncodedSlash, normalize_path_with};
 use support::Fixture;
 
 fn peer_missing(what: &str) {
@@ -79,14 +82,33 @@ fn run(
     (head.expect("a head"), body)
 }
 
-fn request<'a>(method: &'a [u8], target: &'a [u8]) -> CgiRequest<'a> {
+/// The head http-proto parses from a request-line and its fields.
+fn parse_head(request_line: &str, fields: &[&str]) -> RequestHead {
+    let mut raw = format!("{request_line}\r\n");
+    for field in fields {
+        raw.push_str(field);
+        raw.push_str("\r\n");
+    }
+    raw.push_str("\r\n");
+    RequestHead::parse(&Bytes::from(raw), &http_proto::Limits::default())
+        .expect("valid head")
+        .expect("complete head")
+        .0
+}
+
+/// The path a gateway resolves: http-proto's one decoding, with `%2F` refused.
+fn script_path(head: &RequestHead) -> Vec<u8> {
+    normalize_path_with(head.path(), EncodedSlash::Refuse)
+        .expect("normalizes")
+        .into_owned()
+}
+
+fn request(head: &RequestHead) -> CgiRequest<'_> {
     CgiRequest {
-        method,
-        request_target: target,
         remote_addr: "127.0.0.1:50000".parse().expect("addr"),
         server_addr: "127.0.0.1:8080".parse().expect("addr"),
         server_name: b"localhost",
-        ..CgiRequest::default()
+        ..CgiRequest::from_head(head)
     }
 }
 
@@ -107,18 +129,23 @@ fn shell_script_sees_the_environment_and_isindex_words() {
         "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nenv | LC_ALL=C sort\nfor a in \"$@\"; do echo \"ARG=$a\"; done\n",
     );
     let resolver = ScriptResolver::directory(b"/", &fx.root).expect("root");
-    let target = b"/cgi-bin/printenv.cgi/some%20where/x?rust+cgi%21";
-    let (path, query) = split_request_target(target);
-    let script = resolver.resolve(path).expect("resolves");
-    let req = request(b"GET", target);
-    let headers: [(&[u8], &[u8]); 3] = [
-        (b"Host", b"localhost:8080"),
-        (b"Proxy", b"http://evil.example:3128"),
-        (b"X-Test", b"one"),
-    ];
-    let env = Environment::build(&req, &script, headers).expect("env");
-    let args =
-        isindex_words(b"GET", query.unwrap_or_default(), &Limits::default()).expect("indexed");
+    let head = parse_head(
+        "GET /cgi-bin/printenv.cgi/some%20where/./x?rust+cgi%21#fragment HTTP/1.1",
+        &[
+            "Host: localhost:8080",
+            "Proxy: http://evil.example:3128",
+            "X-Test: one",
+        ],
+    );
+    let script = resolver.resolve(&script_path(&head)).expect("resolves");
+    let req = request(&head);
+    let env = Environment::build(&req, &script, head.headers().iter()).expect("env");
+    let args = isindex_words(
+        head.method_bytes(),
+        head.query().unwrap_or_default(),
+        &Limits::default(),
+    )
+    .expect("indexed");
     let (head, body) = run(&script.script_filename, &env, &args, b"");
     assert_eq!((head.kind, head.status), (ResponseKind::Document, 200));
     let text = String::from_utf8(body).expect("utf-8");
@@ -154,13 +181,18 @@ fn shell_script_redirects_and_reads_its_body() {
         "#!/bin/sh\nbody=$(head -c \"$CONTENT_LENGTH\")\nprintf 'Status: 303 See Other\\r\\nLocation: http://localhost/done?%s\\r\\nContent-Type: text/plain\\r\\n\\r\\ngot %s (%s)' \"$body\" \"$body\" \"$CONTENT_TYPE\"\n",
     );
     let resolver = ScriptResolver::directory(b"/", &fx.root).expect("root");
-    let script = resolver.resolve(b"/cgi-bin/post.cgi").expect("resolves");
-    let req = CgiRequest {
-        content_length: Some(7),
-        ..request(b"POST", b"/cgi-bin/post.cgi")
-    };
-    let headers: [(&[u8], &[u8]); 1] = [(b"Content-Type", b"application/x-www-form-urlencoded")];
-    let env = Environment::build(&req, &script, headers).expect("env");
+    let head = parse_head(
+        "POST /cgi-bin/post.cgi HTTP/1.1",
+        &[
+            "Host: localhost",
+            "Content-Type: application/x-www-form-urlencoded",
+            "Content-Length: 7",
+        ],
+    );
+    let script = resolver.resolve(&script_path(&head)).expect("resolves");
+    let req = request(&head);
+    assert_eq!(req.content_length, Some(7));
+    let env = Environment::build(&req, &script, head.headers().iter()).expect("env");
     let (head, body) = run(&script.script_filename, &env, &[], b"a=1&b=2");
     assert_eq!(head.kind, ResponseKind::ClientRedirectWithDocument);
     assert_eq!(head.status, 303);
@@ -196,12 +228,13 @@ fn git_http_backend_advertises_refs() {
     // PATH_TRANSLATED (document root + PATH_INFO) is how git-http-backend finds the
     // repository when GIT_PROJECT_ROOT is unset.
     let resolver = ScriptResolver::single_program(b"/git", &backend).with_document_root(&projects);
-    let target = b"/git/demo.git/info/refs?service=git-upload-pack";
-    let (path, _) = split_request_target(target);
-    let script = resolver.resolve(path).expect("resolves");
-    let req = request(b"GET", target);
-    let mut env =
-        Environment::build(&req, &script, [(&b"Host"[..], &b"localhost"[..])]).expect("env");
+    let refs = parse_head(
+        "GET /git/demo.git/info/refs?service=git-upload-pack HTTP/1.1",
+        &["Host: localhost"],
+    );
+    let script = resolver.resolve(&script_path(&refs)).expect("resolves");
+    let req = request(&refs);
+    let mut env = Environment::build(&req, &script, refs.headers().iter()).expect("env");
     env.set("GIT_HTTP_EXPORT_ALL", "1").expect("set");
     let (head, body) = run(&backend, &env, &[], b"");
     assert_eq!(
@@ -220,15 +253,13 @@ fn git_http_backend_advertises_refs() {
     );
 
     // A repository that does not exist: the backend answers with a Status.
-    let script = resolver
-        .resolve(b"/git/missing.git/info/refs")
-        .expect("resolves");
-    let req = request(
-        b"GET",
-        b"/git/missing.git/info/refs?service=git-upload-pack",
+    let missing = parse_head(
+        "GET /git/missing.git/info/refs?service=git-upload-pack HTTP/1.1",
+        &["Host: localhost"],
     );
-    let mut env =
-        Environment::build(&req, &script, [(&b"Host"[..], &b"localhost"[..])]).expect("env");
+    let script = resolver.resolve(&script_path(&missing)).expect("resolves");
+    let req = request(&missing);
+    let mut env = Environment::build(&req, &script, missing.headers().iter()).expect("env");
     env.set("GIT_HTTP_EXPORT_ALL", "1").expect("set");
     let (head, _) = run(&backend, &env, &[], b"");
     assert_eq!(head.status, 404, "{head:?}");

@@ -1,4 +1,9 @@
 //! Script resolution against a real directory tree (see `support::Fixture`).
+//!
+//! Paths go through what a gateway does with a request's path: http-proto's one
+//! decoding with the policy for scripts (`normalize_path_with(.., EncodedSlash::Refuse)`),
+//! then the resolver. A refusal is http-proto's (decoding, `..` above the root, NUL,
+//! `%2F`) or cgi-env's (prefix, files, symlinks, a path not in normal form).
 #![allow(clippy::type_complexity)] // Rule tables read best as inline literals.
 
 mod support;
@@ -6,10 +11,28 @@ mod support;
 use std::path::PathBuf;
 
 use cgi_env::{Error, Limits, ScriptResolution, ScriptResolver};
+use http_proto::ErrorKind;
+use http_proto::semantics::{EncodedSlash, normalize_path_with};
 use support::Fixture;
 
 fn site(fx: &Fixture) -> ScriptResolver {
     ScriptResolver::directory(b"/", &fx.root).expect("root")
+}
+
+/// Who refused a request path, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Refusal {
+    /// http-proto's normalization (all 400).
+    Http(ErrorKind),
+    /// The resolver.
+    Cgi(Error),
+}
+
+/// A raw request path as a gateway resolves it.
+fn resolve(r: &ScriptResolver, raw: &[u8]) -> Result<ScriptResolution, Refusal> {
+    let path =
+        normalize_path_with(raw, EncodedSlash::Refuse).map_err(|e| Refusal::Http(e.kind()))?;
+    r.resolve(&path).map_err(Refusal::Cgi)
 }
 
 /// (url path, SCRIPT_NAME, PATH_INFO, file under root) for a site rooted at `/`.
@@ -67,9 +90,8 @@ fn directory_walk_finds_the_first_file() {
         ),
     ];
     for (url, script_name, path_info, file) in table {
-        let got = r
-            .resolve(url)
-            .unwrap_or_else(|e| panic!("{}: {e}", String::from_utf8_lossy(url)));
+        let got =
+            resolve(&r, url).unwrap_or_else(|e| panic!("{}: {e:?}", String::from_utf8_lossy(url)));
         let text = String::from_utf8_lossy(url);
         assert_eq!(got.script_name, *script_name, "{text}");
         assert_eq!(got.path_info, *path_info, "{text}");
@@ -82,33 +104,38 @@ fn directory_walk_finds_the_first_file() {
 fn directory_walk_refusals() {
     let fx = Fixture::new("refuse");
     let r = site(&fx);
-    let table: &[(&[u8], Error)] = &[
-        (b"/", Error::ScriptNotFound),
-        (b"/docs", Error::ScriptNotFound),
-        (b"/docs/", Error::ScriptNotFound),
-        (b"/missing.cgi", Error::ScriptNotFound),
-        (b"/docs/missing/deeper", Error::ScriptNotFound),
-        (b"/plain.txt", Error::NotExecutable),
-        (b"/plain.txt/x", Error::NotExecutable),
-        (b"/docs/index.html", Error::NotExecutable),
-        (b"/..", Error::EscapesRoot),
-        (b"/../outside/evil.cgi", Error::EscapesRoot),
-        (b"/docs/../../outside/evil.cgi", Error::EscapesRoot),
-        (b"/%2e%2e/outside/evil.cgi", Error::EscapesRoot),
-        (b"/hello.cgi/../../x", Error::EscapesRoot),
-        (b"/cgi-bin%2fenv.cgi", Error::EncodedSlash { offset: 8 }),
-        (b"/hello.cgi/a%2Fb", Error::EncodedSlash { offset: 12 }),
-        (b"/hello.cgi%00", Error::NulInPath { offset: 10 }),
-        (b"/hello.cgi\0", Error::NulInPath { offset: 10 }),
-        (b"/hello%2", Error::BadPercentEncoding { offset: 6 }),
-        (b"hello.cgi", Error::NotAbsolutePath),
-        (b"*", Error::NotAbsolutePath),
-        (b"/link-out/evil.cgi", Error::SymlinkOutsideRoot),
-        (b"/link-out.cgi", Error::SymlinkOutsideRoot),
+    use Refusal::{Cgi, Http};
+    let table: &[(&[u8], Refusal)] = &[
+        (b"/", Cgi(Error::ScriptNotFound)),
+        (b"/docs", Cgi(Error::ScriptNotFound)),
+        (b"/docs/", Cgi(Error::ScriptNotFound)),
+        (b"/missing.cgi", Cgi(Error::ScriptNotFound)),
+        (b"/docs/missing/deeper", Cgi(Error::ScriptNotFound)),
+        (b"/plain.txt", Cgi(Error::NotExecutable)),
+        (b"/plain.txt/x", Cgi(Error::NotExecutable)),
+        (b"/docs/index.html", Cgi(Error::NotExecutable)),
+        (b"/..", Http(ErrorKind::PathAboveRoot)),
+        (b"/../outside/evil.cgi", Http(ErrorKind::PathAboveRoot)),
+        (
+            b"/docs/../../outside/evil.cgi",
+            Http(ErrorKind::PathAboveRoot),
+        ),
+        (b"/%2e%2e/outside/evil.cgi", Http(ErrorKind::PathAboveRoot)),
+        (b"/hello.cgi/../../x", Http(ErrorKind::PathAboveRoot)),
+        (b"/cgi-bin%2fenv.cgi", Http(ErrorKind::PathEncodedSlash)),
+        (b"/hello.cgi/a%2Fb", Http(ErrorKind::PathEncodedSlash)),
+        (b"/hello.cgi%00", Http(ErrorKind::PathNul)),
+        (b"/hello.cgi\0", Http(ErrorKind::PathNul)),
+        // http-proto leaves a malformed escape as it is: a name no file has.
+        (b"/hello%2", Cgi(Error::ScriptNotFound)),
+        (b"hello.cgi", Cgi(Error::NotAbsolutePath)),
+        (b"*", Cgi(Error::NotAbsolutePath)),
+        (b"/link-out/evil.cgi", Cgi(Error::SymlinkOutsideRoot)),
+        (b"/link-out.cgi", Cgi(Error::SymlinkOutsideRoot)),
     ];
     for (url, expected) in table {
         assert_eq!(
-            r.resolve(url).as_ref().err(),
+            resolve(&r, url).as_ref().err(),
             Some(expected),
             "{}",
             String::from_utf8_lossy(url)
@@ -124,7 +151,44 @@ fn directory_walk_refusals() {
         Err(Error::Io(_) | Error::ScriptNotFound)
     ));
     // Double encoding is decoded once only: `%252e%252e` names a file called `%2e%2e`.
-    assert_eq!(r.resolve(b"/%252e%252e/x"), Err(Error::ScriptNotFound));
+    assert_eq!(
+        resolve(&r, b"/%252e%252e/x"),
+        Err(Cgi(Error::ScriptNotFound))
+    );
+}
+
+/// A gateway that skips http-proto's normalization and hands over the raw path gets a
+/// refusal (500: its own bug), never a file outside the root: the resolver decodes
+/// nothing and takes no dot-segment.
+#[test]
+fn raw_paths_fail_closed() {
+    let fx = Fixture::new("raw");
+    let r = site(&fx).allow_symlinks_outside_root(true);
+    let table: &[(&[u8], Error)] = &[
+        (b"/../outside/evil.cgi", Error::NotNormalized { offset: 1 }),
+        (b"/docs/../hello.cgi", Error::NotNormalized { offset: 6 }),
+        (b"/./hello.cgi", Error::NotNormalized { offset: 1 }),
+        (b"//hello.cgi", Error::NotNormalized { offset: 1 }),
+        (b"/hello.cgi//x", Error::NotNormalized { offset: 11 }),
+        (b"/hello.cgi/x/..", Error::NotNormalized { offset: 13 }),
+        (b"/hello.cgi\0", Error::NulInPath { offset: 10 }),
+        // Not decoded: escapes are names, as in a path that was decoded once already.
+        (b"/%2e%2e/outside/evil.cgi", Error::ScriptNotFound),
+        (b"/%68ello.cgi", Error::ScriptNotFound),
+    ];
+    for (url, expected) in table {
+        assert_eq!(
+            r.resolve(url).as_ref().err(),
+            Some(expected),
+            "{}",
+            String::from_utf8_lossy(url)
+        );
+    }
+    assert_eq!(Error::NotNormalized { offset: 1 }.status_code(), 500);
+    // `/hello.cgi/a%2Fb` decoded once is `/hello.cgi/a/b`; the resolver cannot know a
+    // slash was encoded, which is why the gateway normalizes with EncodedSlash::Refuse.
+    let decoded = r.resolve(b"/hello.cgi/a/b").expect("resolves");
+    assert_eq!(decoded.path_info, b"/a/b");
 }
 
 #[test]
@@ -135,7 +199,10 @@ fn symlinks_outside_the_root_when_allowed() {
     assert_eq!(got.script_filename, fx.root.join("link-out/evil.cgi"));
     assert_eq!(got.path_info, b"/p");
     // `..` is still refused: it is a property of the URL, not of the tree.
-    assert_eq!(r.resolve(b"/../outside/evil.cgi"), Err(Error::EscapesRoot));
+    assert_eq!(
+        resolve(&r, b"/../outside/evil.cgi"),
+        Err(Refusal::Http(ErrorKind::PathAboveRoot))
+    );
 }
 
 #[test]
@@ -167,10 +234,18 @@ fn url_prefix_maps_onto_the_root() {
     assert_eq!(r.resolve(b"/other/env.cgi"), Err(Error::PrefixMismatch));
     assert_eq!(r.resolve(b"/scriptsx/env.cgi"), Err(Error::PrefixMismatch));
     assert_eq!(
-        r.resolve(b"/scripts/../hello.cgi"),
-        Err(Error::PrefixMismatch)
+        resolve(&r, b"/scripts/../hello.cgi"),
+        Err(Refusal::Cgi(Error::PrefixMismatch))
     );
-    assert_eq!(r.resolve(b"/scripts/.."), Err(Error::PrefixMismatch));
+    assert_eq!(
+        resolve(&r, b"/scripts/.."),
+        Err(Refusal::Cgi(Error::PrefixMismatch))
+    );
+    // The prefix is matched whole segments at a time, as written (decoded).
+    assert_eq!(
+        resolve(&r, b"/%73cripts/env.cgi").map(|s| s.script_name),
+        Ok(b"/scripts/env.cgi".to_vec())
+    );
     assert_eq!(r.root(), fx.root.join("cgi-bin"));
 }
 
@@ -214,7 +289,7 @@ fn single_program_form() {
         (b"/git//a", b"/a", Some("/srv/git/a")),
     ];
     for (url, path_info, translated) in table {
-        let got = r.resolve(url).expect("resolves");
+        let got = resolve(&r, url).expect("resolves");
         let text = String::from_utf8_lossy(url);
         assert_eq!(got.script_name, b"/git", "{text}");
         assert_eq!(got.path_info, *path_info, "{text}");
@@ -226,12 +301,19 @@ fn single_program_form() {
     }
     assert_eq!(r.resolve(b"/gitx"), Err(Error::PrefixMismatch));
     assert_eq!(r.resolve(b"/"), Err(Error::PrefixMismatch));
-    assert_eq!(r.resolve(b"/git/.."), Err(Error::PrefixMismatch));
-    assert_eq!(r.resolve(b"/git/../etc/passwd"), Err(Error::PrefixMismatch));
-    assert_eq!(r.resolve(b"/git/../../etc"), Err(Error::EscapesRoot));
+    use Refusal::{Cgi, Http};
+    assert_eq!(resolve(&r, b"/git/.."), Err(Cgi(Error::PrefixMismatch)));
     assert_eq!(
-        r.resolve(b"/git/a%2fb"),
-        Err(Error::EncodedSlash { offset: 6 })
+        resolve(&r, b"/git/../etc/passwd"),
+        Err(Cgi(Error::PrefixMismatch))
+    );
+    assert_eq!(
+        resolve(&r, b"/git/../../etc"),
+        Err(Http(ErrorKind::PathAboveRoot))
+    );
+    assert_eq!(
+        resolve(&r, b"/git/a%2fb"),
+        Err(Http(ErrorKind::PathEncodedSlash))
     );
     // Default document root: the program's directory.
     let plain = ScriptResolver::single_program(b"/app", "/opt/app/run");

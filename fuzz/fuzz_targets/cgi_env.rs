@@ -3,13 +3,14 @@
 //! well-formed, no NUL reaches a value, and `Proxy` never becomes `HTTP_PROXY`.
 
 use arbitrary::Arbitrary;
-use cgi_env::{CgiRequest, Environment, ScriptResolution, isindex_words, split_request_target};
+use cgi_env::{CgiRequest, Environment, ScriptResolution, isindex_words};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {
     method: &'a [u8],
     target: &'a [u8],
+    query: Option<&'a [u8]>,
     protocol: &'a [u8],
     server_name: &'a [u8],
     host: Option<&'a [u8]>,
@@ -23,6 +24,8 @@ fuzz_target!(|input: Input<'_>| {
     let request = CgiRequest {
         method: input.method,
         request_target: input.target,
+        query: input.query,
+        authority: input.host,
         protocol: input.protocol,
         server_name: input.server_name,
         https: input.https,
@@ -39,6 +42,10 @@ fuzz_target!(|input: Input<'_>| {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), total);
+        assert_eq!(
+            env.get(b"QUERY_STRING"),
+            Some(input.query.unwrap_or_default())
+        );
         for (name, value) in env.iter() {
             assert!(!value.contains(&0));
             assert!(!name.is_empty() && !name.contains(&b'='));
@@ -48,10 +55,9 @@ fuzz_target!(|input: Input<'_>| {
             }
         }
     }
-    let (_, query) = split_request_target(input.target);
     if let Some(words) = isindex_words(
         input.method,
-        query.unwrap_or_default(),
+        input.query.unwrap_or_default(),
         &cgi_env::Limits::default(),
     ) {
         assert!(

@@ -1,12 +1,16 @@
 #![no_main]
 //! Script resolution on any URL path over a fixture tree (built once per process under
-//! the temp dir): never panics, and every resolved script lies inside the root.
+//! the temp dir): never panics, and every resolved script lies inside the root, both for
+//! the path as http-proto normalizes it for scripts (what a gateway passes) and for the
+//! raw bytes (what a careless gateway might pass); a resolved path comes back whole as
+//! SCRIPT_NAME + PATH_INFO (nothing decoded again, nothing dropped).
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
 
 use cgi_env::{ScriptResolution, ScriptResolver};
+use http_proto::semantics::{EncodedSlash, normalize_path_with};
 use libfuzzer_sys::fuzz_target;
 
 struct Tree {
@@ -91,25 +95,44 @@ fn check(r: &ScriptResolution, root: &Path, canonical_inside: bool) {
     }
 }
 
-fuzz_target!(|path: &[u8]| {
+fn check_all(path: &[u8]) {
     let t = tree();
+    let whole = |r: &ScriptResolution| {
+        assert_eq!(
+            [&r.script_name[..], &r.path_info[..]].concat(),
+            path,
+            "{r:?}"
+        );
+    };
     if let Ok(r) = t.strict.resolve(path) {
         check(&r, &t.root, true);
+        whole(&r);
     }
     if let Ok(r) = t.php.resolve(path) {
         check(&r, &t.root, true);
+        whole(&r);
     }
     if let Ok(r) = t.lax.resolve(path) {
         check(&r, &t.root, false);
+        whole(&r);
     }
     if let Ok(r) = t.prefixed.resolve(path) {
         check(&r, &t.root.join("cgi-bin"), true);
+        whole(&r);
     }
     if let Ok(r) = t.single.resolve(path) {
+        whole(&r);
         assert_eq!(r.script_name, b"/git");
         match &r.path_translated {
             Some(p) => assert!(p.starts_with("/srv/git") && no_parent(p)),
             None => assert!(r.path_info.is_empty()),
         }
+    }
+}
+
+fuzz_target!(|path: &[u8]| {
+    check_all(path);
+    if let Ok(normalized) = normalize_path_with(path, EncodedSlash::Refuse) {
+        check_all(&normalized);
     }
 });
