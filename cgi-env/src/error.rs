@@ -12,6 +12,10 @@ use std::fmt;
 #[non_exhaustive]
 pub enum Error {
     // ----- script resolution -----
+    /// http-proto refused the request's path when normalizing it for a script
+    /// ([`ScriptResolver::resolve_request`](crate::ScriptResolver::resolve_request)):
+    /// `..` above the root, a decoded NUL, or an encoded slash. Answers that kind's status (400).
+    RefusedPath(http_proto::ErrorKind),
     /// The URL path (or a configured prefix) does not start with `/` (an asterisk- or
     /// authority-form target, or an empty path).
     NotAbsolutePath,
@@ -121,6 +125,11 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotAbsolutePath => f.write_str("URL path does not start with '/'"),
+            Self::RefusedPath(kind) => write!(
+                f,
+                "request path refused: {}",
+                http_proto::Error::from(*kind)
+            ),
             Self::NulInPath { offset } => write!(f, "NUL in path at byte {offset}"),
             Self::NotNormalized { offset } => write!(
                 f,
@@ -183,6 +192,7 @@ impl Error {
     #[must_use]
     pub fn status_code(&self) -> u16 {
         match self {
+            Self::RefusedPath(kind) => kind.status(),
             Self::NotAbsolutePath | Self::NulInPath { .. } | Self::NulInVariable { .. } => 400,
             Self::TooManySegments { .. } => 414,
             Self::PrefixMismatch

@@ -10,8 +10,8 @@
 //! [`http_proto::RequestHead`] (`path()`, `query()`, `authority()`), and the path is
 //! decoded once, by [`http_proto::semantics::normalize_path_with`] with
 //! [`EncodedSlash::Refuse`](http_proto::semantics::EncodedSlash::Refuse) (scripts refuse
-//! `%2F`). cgi-env decodes nothing again, so a router and the resolver agree on what a
-//! path names.
+//! `%2F`), which [`ScriptResolver::resolve_request`] applies itself. cgi-env decodes
+//! nothing again, so a router and the resolver agree on what a path names.
 //!
 //! | job | file | entry points |
 //! |---|---|---|
@@ -30,7 +30,6 @@
 //!     CgiRequest, Environment, Limits, ResponseEvent, ResponseKind, ResponseParser,
 //!     ScriptResolver,
 //! };
-//! use http_proto::semantics::{EncodedSlash, normalize_path_with};
 //! use http_proto::RequestHead;
 //!
 //! // Once, at start-up: URL paths under /git run git-http-backend.
@@ -43,10 +42,9 @@
 //!       Host: example.org\r\nAccept: */*\r\n\r\n",
 //! );
 //! let (head, _) = RequestHead::parse(&raw, &http_proto::Limits::default())?.expect("complete");
-//! // ... its path, decoded once by http-proto with the policy for scripts (400 if refused) ...
-//! let path = normalize_path_with(head.path(), EncodedSlash::Refuse)?;
-//! // ... names the script (a cgi_env::Error knows its status: 404, 403, ...) ...
-//! let script = resolver.resolve(&path)?;
+//! // ... its path, decoded once by http-proto with the policy for scripts, names the
+//! // script (a cgi_env::Error knows its status: 400, 404, 403, ...) ...
+//! let script = resolver.resolve_request(&head)?;
 //! // ... and the environment takes the rest of what http-proto read.
 //! let request = CgiRequest {
 //!     remote_addr: "192.0.2.7:50312".parse()?,

@@ -237,6 +237,46 @@ impl ScriptResolver {
         }
     }
 
+    /// Resolves the script a request names: its path normalized by http-proto with the
+    /// policy scripts need ([`EncodedSlash::Refuse`](http_proto::semantics::EncodedSlash):
+    /// RFC 3875 §4.1.5 lets a server refuse `%2F`, whose decoding would lose where one
+    /// segment ends), then [`resolve`](Self::resolve). The way for a gateway to call the
+    /// resolver: the policy cannot be forgotten.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RefusedPath`] when http-proto refuses the path (400), else those of
+    /// [`resolve`](Self::resolve).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use cgi_env::{Error, ScriptResolver};
+    /// use http_proto::{ErrorKind, Limits, RequestHead};
+    ///
+    /// let git = ScriptResolver::single_program(b"/git", "/usr/lib/git-core/git-http-backend");
+    /// let head = |target: &str| {
+    ///     let raw = Bytes::from(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ///     RequestHead::parse(&raw, &Limits::default()).unwrap().unwrap().0
+    /// };
+    /// let r = git.resolve_request(&head("/git/%64emo.git/./info/refs?service=x")).unwrap();
+    /// assert_eq!(r.path_info, b"/demo.git/info/refs");
+    /// assert_eq!(
+    ///     git.resolve_request(&head("/git/a%2Fb")),
+    ///     Err(Error::RefusedPath(ErrorKind::PathEncodedSlash))
+    /// );
+    /// ```
+    pub fn resolve_request(
+        &self,
+        head: &http_proto::RequestHead,
+    ) -> Result<ScriptResolution, Error> {
+        let path = http_proto::semantics::normalize_path_with(
+            head.path(),
+            http_proto::semantics::EncodedSlash::Refuse,
+        )
+        .map_err(|e| Error::RefusedPath(e.kind()))?;
+        self.resolve(&path)
+    }
+
     /// Splits `url_path` into the script and its `PATH_INFO`.
     ///
     /// `url_path` is the request's path as http-proto normalized it for scripts:

@@ -22,7 +22,8 @@ pub(crate) fn dispatch(
         Ok(path) => path,
         Err(refusal) => return (Reply::error(refusal.status()).into_exchange(), None),
     };
-    let Some(route) = server.routes.get().find(head.headers().get("host"), &path) else {
+    // RFC 9112 §3.2.2: an absolute-form target's authority replaces Host.
+    let Some(route) = server.routes.get().find(head.authority(), &path) else {
         return (Reply::error(404).into_exchange(), None);
     };
     let request = Request {

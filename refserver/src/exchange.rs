@@ -22,7 +22,7 @@
 //!   session closes for any reason, the task drops the exchange: a gateway kills its
 //!   child's process group or sends FastCGI `ABORT_REQUEST` in its `Drop`.
 //! - **Shared state** (pools, counters, spawned applications) lives in the
-//!   [`Server`](crate::server::Server) that [`Request::server`] hands every route kind.
+//!   [`Server`] that [`Request::server`] hands every route kind.
 //!
 //! Route kinds live in [`route_kinds`](crate::route_kinds), one file each.
 

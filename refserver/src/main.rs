@@ -18,6 +18,8 @@ mod router;
 mod server;
 mod session_task;
 mod shutdown;
+#[cfg(test)]
+mod target_agreement;
 mod transport;
 
 use clap::Parser;

@@ -4,8 +4,9 @@
 //! (e.g. `.php`) and a `host`; every matcher it has must match. Routes see the path after
 //! [`normalize_path`](http_proto::semantics::normalize_path): percent-decoded once,
 //! dot-segments removed, slashes merged, so `/%63gi-bin/x` cannot slip past a `/cgi-bin/`
-//! route to the static files behind it. The host is compared without its port
-//! ([`host_without_port`]).
+//! route to the static files behind it. The host is the request's authority
+//! ([`RequestHead::authority`](http_proto::RequestHead::authority): an absolute-form
+//! target's, else `Host`), compared without its port ([`host_without_port`]).
 
 use crate::config::{ConfigError, RouteConfig};
 use crate::route_kinds::echo::EchoRoute;
@@ -121,7 +122,7 @@ impl Router {
         Ok(Self { routes })
     }
 
-    /// The first route matching the request's `Host` value and path.
+    /// The first route matching the request's authority (see the module docs) and path.
     pub(crate) fn find(&self, host: Option<&[u8]>, path: &[u8]) -> Option<&Route> {
         let host = host.map(host_without_port);
         self.routes.iter().find(|r| r.matches(host, path))

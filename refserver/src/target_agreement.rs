@@ -2,9 +2,10 @@
 //!
 //! One rule owner: http-proto parses the target (every form, RFC 9112 §3.2) and decodes
 //! its path once. The router matches a prefix on `normalize_path(head.path())`
-//! (`%2F` decoded); the CGI gateway resolves `normalize_path_with(head.path(),
-//! EncodedSlash::Refuse)` (the same decoding, `%2F` refused, RFC 3875 §4.1.5) with
-//! cgi-env, which decodes nothing again. So whenever the route matches, the resolver
+//! (`%2F` decoded); the CGI gateway resolves with cgi-env's
+//! `ScriptResolver::resolve_request`, which takes `normalize_path_with(head.path(),
+//! EncodedSlash::Refuse)` (the same decoding, `%2F` refused, RFC 3875 §4.1.5) and decodes
+//! nothing again. So whenever the route matches, the resolver
 //! either finds a script under the same prefix whose SCRIPT_NAME + PATH_INFO is the very
 //! path the router matched, or refuses with a typed error that answers 400 or 404; and a
 //! script is never found for a path the route would not take. QUERY_STRING is
@@ -102,14 +103,12 @@ fn outcome(resolver: &ScriptResolver, target: &[u8]) -> Outcome {
         Err(e) => return Refused(e.status()),
     };
     // The script the same path names.
-    let resolved = normalize_path_with(head.path(), EncodedSlash::Refuse)
-        .map_err(|e| (e.status(), None))
-        .and_then(|path| {
-            assert_eq!(path, routed, "one decoding: {}", show(target));
-            resolver
-                .resolve(&path)
-                .map_err(|e| (e.status_code(), Some(e)))
-        });
+    if let Ok(path) = normalize_path_with(head.path(), EncodedSlash::Refuse) {
+        assert_eq!(path, routed, "one decoding: {}", show(target));
+    }
+    let resolved = resolver
+        .resolve_request(&head)
+        .map_err(|e| (e.status_code(), Some(e)));
     if !route_matches(&routed) {
         assert!(
             resolved.is_err(),

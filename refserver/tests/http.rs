@@ -594,3 +594,50 @@ respond = {{ content_type = "text/plain", body = "{body}" }}
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn an_absolute_form_target_routes_on_its_own_authority() {
+    let config = r#"
+access_log = "off"
+[[route]]
+host = "admin.example"
+prefix = "/"
+respond = { body = "admin" }
+[[route]]
+prefix = "/"
+respond = { body = "public" }
+"#;
+    let server = Server::start("absolute-form", Some(config), &[]);
+    for (raw, body) in [
+        (
+            &b"GET / HTTP/1.1\r\nHost: admin.example\r\n\r\n"[..],
+            "admin",
+        ),
+        // RFC 9112 §3.2.2: the target's authority replaces Host.
+        (
+            b"GET http://admin.example:8080/ HTTP/1.1\r\nHost: other\r\n\r\n",
+            "admin",
+        ),
+        (
+            b"GET http://other/ HTTP/1.1\r\nHost: admin.example\r\n\r\n",
+            "public",
+        ),
+    ] {
+        let (r, _) = exchange(&server, raw);
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (200, body),
+            "{}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+    // RFC 9110 §4.2: another scheme, userinfo or an empty host are refused.
+    for raw in [
+        &b"GET ftp://admin.example/ HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        b"GET http://user@admin.example/ HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET http:///x HTTP/1.1\r\nHost: x\r\n\r\n",
+    ] {
+        let (r, _) = exchange(&server, raw);
+        assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(raw));
+    }
+}

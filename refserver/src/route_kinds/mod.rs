@@ -1,5 +1,5 @@
 //! Route kinds: one file per way of answering a request, each starting an
-//! [`Exchange`](crate::exchange::Exchange) through the one seam.
+//! [`Exchange`] through the one seam.
 //!
 //! | config key | what it does | file |
 //! |---|---|---|
