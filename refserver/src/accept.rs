@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, PoisonError};
 use std::time::Instant;
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
 /// One worker: an accept loop per listener; sessions run as tasks on this runtime.
 pub(crate) async fn worker(
@@ -27,13 +27,13 @@ pub(crate) async fn worker(
         match l {
             StdListener::Tcp(l) => match TcpListener::from_std(l) {
                 Ok(l) => {
-                    tokio::spawn(accept_tcp(l, server, signal));
+                    tokio::spawn(accept_loop(l, server, signal));
                 }
                 Err(e) => tracing::error!("cannot register listener: {e}"),
             },
             StdListener::Unix(l) => match UnixListener::from_std(l) {
                 Ok(l) => {
-                    tokio::spawn(accept_unix(l, server, signal));
+                    tokio::spawn(accept_loop(l, server, signal));
                 }
                 Err(e) => tracing::error!("cannot register listener: {e}"),
             },
@@ -43,7 +43,31 @@ pub(crate) async fn worker(
     std::future::pending::<()>().await;
 }
 
-async fn accept_tcp(listener: TcpListener, server: Arc<Server>, mut signal: ShutdownSignal) {
+/// A listening socket an accept loop takes connections from.
+trait Listener {
+    type Stream: Transport + Send + Sync + 'static;
+    /// The next connection and, for TCP, the client's address; with `TCP_NODELAY` set.
+    fn accept(&self) -> impl Future<Output = io::Result<(Self::Stream, Option<SocketAddr>)>>;
+}
+
+impl Listener for TcpListener {
+    type Stream = TcpStream;
+    async fn accept(&self) -> io::Result<(TcpStream, Option<SocketAddr>)> {
+        let (stream, peer) = TcpListener::accept(self).await?;
+        let _ = stream.set_nodelay(true);
+        Ok((stream, Some(peer)))
+    }
+}
+
+impl Listener for UnixListener {
+    type Stream = UnixStream;
+    async fn accept(&self) -> io::Result<(UnixStream, Option<SocketAddr>)> {
+        let (stream, _) = UnixListener::accept(self).await?;
+        Ok((stream, None))
+    }
+}
+
+async fn accept_loop<L: Listener>(listener: L, server: Arc<Server>, mut signal: ShutdownSignal) {
     let mut streak = 0;
     loop {
         let accepted = tokio::select! {
@@ -54,35 +78,14 @@ async fn accept_tcp(listener: TcpListener, server: Arc<Server>, mut signal: Shut
         match accepted {
             Ok((stream, peer)) => {
                 accept_recovered(&mut streak);
-                let _ = stream.set_nodelay(true);
                 if let Some(ticket) = admit(&server, &stream) {
-                    spawn_session(stream, Some(peer), &server, ticket);
+                    spawn_session(stream, peer, &server, ticket);
                 }
             }
             Err(e) => accept_failed(&e, &mut streak).await,
         }
     }
     // Dropping the listener closes it: nothing new is accepted during the drain.
-}
-
-async fn accept_unix(listener: UnixListener, server: Arc<Server>, mut signal: ShutdownSignal) {
-    let mut streak = 0;
-    loop {
-        let accepted = tokio::select! {
-            biased;
-            () = signal.begun() => break,
-            r = listener.accept() => r,
-        };
-        match accepted {
-            Ok((stream, _)) => {
-                accept_recovered(&mut streak);
-                if let Some(ticket) = admit(&server, &stream) {
-                    spawn_session(stream, None, &server, ticket);
-                }
-            }
-            Err(e) => accept_failed(&e, &mut streak).await,
-        }
-    }
 }
 
 /// Out of descriptors (EMFILE) and the like: log, sleep, accept again. Never spin.
