@@ -3,7 +3,7 @@
 //! no matching route a 404, through the same seam.
 
 use crate::access_log::Entry;
-use crate::exchange::{Exchange, Request};
+use crate::exchange::{Request, Started};
 use crate::route_kinds::{self, reply::Reply};
 use crate::router::Route;
 use crate::server::Server;
@@ -17,14 +17,14 @@ pub(crate) fn dispatch(
     server: &Arc<Server>,
     head: &RequestHead,
     peer: Option<SocketAddr>,
-) -> (Box<dyn Exchange>, Option<&'static Route>) {
+) -> (Started, Option<&'static Route>) {
     let path = match http_proto::semantics::normalize_path(head.path()) {
         Ok(path) => path,
-        Err(refusal) => return (Reply::error(refusal.status()).into_exchange(), None),
+        Err(refusal) => return (Reply::error(refusal.status()).into_exchange().into(), None),
     };
     // RFC 9112 §3.2.2: an absolute-form target's authority replaces Host.
     let Some(route) = server.routes.get().find(head.authority(), &path) else {
-        return (Reply::error(404).into_exchange(), None);
+        return (Reply::error(404).into_exchange().into(), None);
     };
     let request = Request {
         head,

@@ -27,6 +27,7 @@
 //! Route kinds live in [`route_kinds`](crate::route_kinds), one file each.
 
 use crate::response::ResponseSink;
+use crate::route_kinds::fixed::FixedExchange;
 use crate::router::Route;
 use crate::server::Server;
 use bytes::Bytes;
@@ -96,6 +97,32 @@ impl fmt::Display for ExchangeError {
 }
 
 impl std::error::Error for ExchangeError {}
+
+/// A started exchange as the session task holds it: a fixed response's inline (the
+/// benchmark path allocates nothing), any other boxed. The task uses it only as
+/// `&mut dyn Exchange`, through [`Started::get`]: one interface either way.
+pub(crate) enum Started {
+    /// A `respond` route's exchange, a pointer to the prepared response.
+    Fixed(FixedExchange),
+    /// Any other route kind's.
+    Boxed(Box<dyn Exchange>),
+}
+
+impl Started {
+    /// The exchange.
+    pub(crate) fn get(&mut self) -> &mut dyn Exchange {
+        match self {
+            Self::Fixed(fixed) => fixed,
+            Self::Boxed(boxed) => boxed.as_mut(),
+        }
+    }
+}
+
+impl From<Box<dyn Exchange>> for Started {
+    fn from(boxed: Box<dyn Exchange>) -> Self {
+        Self::Boxed(boxed)
+    }
+}
 
 /// One request being answered by a route kind. See the module docs for the protocol.
 ///

@@ -19,7 +19,7 @@
 
 use crate::access_log::Entry;
 use crate::dispatch;
-use crate::exchange::{BodyRoom, Exchange};
+use crate::exchange::{BodyRoom, Started};
 use crate::response::{ResponseSink, ResponseState};
 use crate::router::Route;
 use crate::server::Server;
@@ -69,7 +69,9 @@ struct SessionTask<T> {
     peer: Option<SocketAddr>,
     server: Arc<Server>,
     session: Session,
-    in_flight: Option<Box<InFlight>>,
+    /// Inline rather than boxed: one allocation less per request, for 60 bytes more per
+    /// idle session.
+    in_flight: Option<InFlight>,
     /// The sending side was shut down for the lingering close.
     shut_down: bool,
     /// Session-core may have events: something was read, written, timed out or decided
@@ -79,7 +81,7 @@ struct SessionTask<T> {
 
 /// The request being answered: its exchange and what the task knows about it.
 struct InFlight {
-    exchange: Box<dyn Exchange>,
+    exchange: Started,
     response: ResponseState,
     log: Option<Box<Entry>>,
     body: BodySteer,
@@ -189,14 +191,16 @@ impl<T: Transport> SessionTask<T> {
         }
     }
 
-    /// Steps 1 and 2: session-core's events, then the exchange's response.
+    /// Steps 1 and 2: session-core's events, each followed by the exchange's turn to
+    /// respond (so a response that is ready at once goes out before the next poll, and a
+    /// pipelined request follows without an idle round).
     fn pump(&mut self, cx: &mut Context<'_>, now: Instant) -> Flow {
         loop {
-            while self.events {
+            if self.events {
                 match self.session.poll_event(now) {
                     Event::Request(head) => {
                         let (exchange, route) = dispatch::dispatch(&self.server, &head, self.peer);
-                        self.in_flight = Some(Box::new(InFlight {
+                        self.in_flight = Some(InFlight {
                             exchange,
                             response: ResponseState::new(head.method() == Method::Head),
                             log: dispatch::log_entry(&self.server, &head, self.peer),
@@ -206,30 +210,30 @@ impl<T: Transport> SessionTask<T> {
                                 BodySteer::Settled
                             },
                             route,
-                        }));
+                        });
                     }
                     Event::BodyData(data) => {
                         if let Some(f) = &mut self.in_flight {
-                            f.exchange.body_data(data);
+                            f.exchange.get().body_data(data);
                         }
                     }
                     Event::BodyEnd => {
                         if let Some(f) = &mut self.in_flight {
                             f.body = BodySteer::Settled;
-                            f.exchange.body_end();
+                            f.exchange.get().body_end();
                         }
                     }
                     Event::Idle => self.events = false,
                     Event::Close => return Flow::Close,
                 }
-                // Before the next piece: does the exchange still have room for one?
-                self.steer_body(cx, now);
             }
+            // Before the next piece: does the exchange still have room for one?
             self.steer_body(cx, now);
             match self.respond(cx, now) {
                 // Ended: the next pipelined request may be ready.
                 Some(Flow::Continue) => self.events = true,
                 Some(Flow::Close) => return Flow::Close,
+                None if self.events => {}
                 None => return Flow::Continue,
             }
         }
@@ -243,7 +247,7 @@ impl<T: Transport> SessionTask<T> {
         if f.body == BodySteer::Settled {
             return;
         }
-        match f.exchange.poll_body_room(cx) {
+        match f.exchange.get().poll_body_room(cx) {
             Poll::Ready(BodyRoom::Ready) => {
                 if f.body != BodySteer::Reading {
                     f.body = BodySteer::Reading;
@@ -275,7 +279,7 @@ impl<T: Transport> SessionTask<T> {
             return None;
         }
         let mut sink = ResponseSink::new(&mut self.session, &mut f.response, now);
-        let result = match f.exchange.poll_response(cx, &mut sink) {
+        let result = match f.exchange.get().poll_response(cx, &mut sink) {
             Poll::Pending => return None,
             Poll::Ready(result) => result,
         };
@@ -307,7 +311,7 @@ impl<T: Transport> SessionTask<T> {
             }
         };
         let f = self.in_flight.take()?;
-        self.finish_log(*f);
+        self.finish_log(f);
         Some(flow)
     }
 
@@ -334,7 +338,7 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::config::Config;
-    use crate::exchange::{ExchangeError, Request};
+    use crate::exchange::{Exchange, ExchangeError, Request};
     use crate::router::Router;
     use http_proto::Response;
     use session_core::Admission;

@@ -2,7 +2,7 @@
 //! route, `/plaintext`).
 
 use crate::config::{ConfigError, RespondConfig};
-use crate::exchange::{Exchange, ExchangeError, Request};
+use crate::exchange::{Exchange, ExchangeError, Request, Started};
 use crate::response::ResponseSink;
 use bytes::Bytes;
 use std::task::{Context, Poll};
@@ -42,13 +42,13 @@ impl FixedResponse {
     }
 
     /// Starts the exchange for a request on this route.
-    pub(crate) fn start(&'static self, _request: &Request<'_>) -> Box<dyn Exchange> {
-        Box::new(FixedExchange(self))
+    pub(crate) fn start(&'static self, _request: &Request<'_>) -> Started {
+        Started::Fixed(FixedExchange(self))
     }
 }
 
 /// Sends a [`FixedResponse`] in one go; the request body is refused.
-struct FixedExchange(&'static FixedResponse);
+pub(crate) struct FixedExchange(&'static FixedResponse);
 
 impl Exchange for FixedExchange {
     fn poll_response(

@@ -19,29 +19,30 @@ pub(crate) mod reply;
 pub(crate) mod static_files;
 pub(crate) mod status;
 
-use crate::exchange::{Exchange, Request};
+use crate::exchange::{Exchange, Request, Started};
 use crate::router::RouteKind;
 use crate::server::GatewayCounters;
 use reply::Reply;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// Starts the exchange of the route kind that matched.
-pub(crate) fn start(request: &Request<'_>) -> Box<dyn Exchange> {
+pub(crate) fn start(request: &Request<'_>) -> Started {
     let route = request.route;
     match &route.kind {
         RouteKind::Respond(fixed) => fixed.start(request),
-        RouteKind::Static(files) => static_files::start(files, request),
-        RouteKind::Status => status::start(request),
-        RouteKind::Echo(echo) => echo.start(request),
-        RouteKind::Cgi(_) => not_yet(request, &request.server.counters.cgi, "cgi", "CGI"),
+        RouteKind::Static(files) => static_files::start(files, request).into(),
+        RouteKind::Status => status::start(request).into(),
+        RouteKind::Echo(echo) => echo.start(request).into(),
+        RouteKind::Cgi(_) => not_yet(request, &request.server.counters.cgi, "cgi", "CGI").into(),
         RouteKind::FastCgi(_) => not_yet(
             request,
             &request.server.counters.fastcgi,
             "fastcgi",
             "FastCGI",
-        ),
+        )
+        .into(),
         #[cfg(test)]
-        RouteKind::TestDouble(start) => start(request),
+        RouteKind::TestDouble(start) => start(request).into(),
     }
 }
 
