@@ -6,7 +6,7 @@ use crate::listener::{self, AcceptError};
 use crate::server::{Server, StdListener};
 use crate::session_task;
 use crate::shutdown::ShutdownSignal;
-use crate::transport::Transport;
+use crate::transport::{Addrs, Transport};
 use session_core::{Admission, OverloadPolicy, Session, Ticket};
 use std::io;
 use std::net::SocketAddr;
@@ -137,7 +137,11 @@ fn spawn_session<T: Transport + Send + Sync + 'static>(
 ) {
     let limits = Arc::clone(&server.limits.read().unwrap_or_else(PoisonError::into_inner));
     let session = Session::new(limits, ticket, Instant::now());
-    let task = session_task::serve(io, peer, Arc::clone(server), session);
+    let addrs = Addrs {
+        peer,
+        local: io.local_ip_addr(),
+    };
+    let task = session_task::serve(io, addrs, Arc::clone(server), session);
     if server.session_task_bytes.load(Relaxed) == 0 {
         server
             .session_task_bytes

@@ -212,9 +212,9 @@ pub(crate) struct RouteConfig {
     /// The request body streamed back (for testing clients).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) echo: Option<EchoConfig>,
-    /// CGI scripts: the CGI gateway issue defines its keys.
+    /// CGI programs: a directory of scripts, or one program for the prefix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) cgi: Option<toml::Table>,
+    pub(crate) cgi: Option<CgiConfig>,
     /// FastCGI upstreams: the FastCGI gateway issue defines its keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) fastcgi: Option<toml::Table>,
@@ -244,6 +244,93 @@ pub(crate) struct StaticConfig {
     /// Files tried, in order, when the path names a directory.
     #[serde(default = "default_index")]
     pub(crate) index: Vec<String>,
+}
+
+/// `cgi = { dir = "site/cgi-bin" }` or `cgi = { program = "/usr/lib/git-core/git-http-backend" }`,
+/// with the child's environment, limits and security policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CgiConfig {
+    /// A directory of scripts: the first executable file along the path is the script,
+    /// the rest is `PATH_INFO`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) dir: Option<PathBuf>,
+    /// One program for the whole prefix; the path after the prefix is `PATH_INFO`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) program: Option<PathBuf>,
+    /// The directory `PATH_TRANSLATED` and `DOCUMENT_ROOT` refer to (default: `dir`, or
+    /// the program's directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) document_root: Option<PathBuf>,
+    /// Extra variables for the child, e.g. `{ GIT_PROJECT_ROOT = "/srv/git" }`.
+    #[serde(default)]
+    pub(crate) env: std::collections::BTreeMap<String, String>,
+    /// Variables of the server's own environment passed on (nothing else is).
+    #[serde(default = "default_inherit_env")]
+    pub(crate) inherit_env: Vec<String>,
+    /// The child's working directory (default: the script's directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cwd: Option<PathBuf>,
+    /// From start to the end of the response; past it: 504 (or a cut), and the child's
+    /// whole process group is killed.
+    #[serde(default = "default_cgi_timeout_ms")]
+    pub(crate) timeout_ms: u64,
+    /// Children of this route running at once; beyond it: 503.
+    #[serde(default = "default_max_processes")]
+    pub(crate) max_processes: usize,
+    /// Run children as this user (name or uid); needs the server to run as root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) user: Option<String>,
+    /// Run children in this group (name or gid; default: the user's primary group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) group: Option<String>,
+    /// Resource limits of each child (`setrlimit`).
+    #[serde(default)]
+    pub(crate) limits: CgiLimitsConfig,
+    /// A request body of unknown length (chunked): `"spool"` it to a temporary file (up
+    /// to `limits.max_body_bytes`) so the script gets `CONTENT_LENGTH`, or `"refuse"` it
+    /// with 411 Length Required.
+    #[serde(default)]
+    pub(crate) unknown_length: UnknownLength,
+}
+
+/// What a CGI route does with a request body whose length is not known in advance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum UnknownLength {
+    /// Spool it to a temporary file, then run the script with `CONTENT_LENGTH`.
+    #[default]
+    Spool,
+    /// Answer 411 Length Required.
+    Refuse,
+}
+
+/// `setrlimit` values for CGI children; absent means inherited from the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CgiLimitsConfig {
+    /// `RLIMIT_CPU`: CPU seconds; past it the kernel kills the child (SIGXCPU, SIGKILL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cpu_secs: Option<u64>,
+    /// `RLIMIT_AS`: bytes of address space.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) address_space_bytes: Option<u64>,
+    /// `RLIMIT_NOFILE`: open files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) open_files: Option<u64>,
+    /// `RLIMIT_NPROC`: processes of the child's user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) processes: Option<u64>,
+}
+
+fn default_inherit_env() -> Vec<String> {
+    vec!["PATH".to_owned()]
+}
+fn default_cgi_timeout_ms() -> u64 {
+    30_000
+}
+fn default_max_processes() -> usize {
+    64
 }
 
 /// `echo = { delay_ms = 0 }`: answers with the request body, after `delay_ms`.
@@ -365,11 +452,22 @@ impl Config {
         if base.as_os_str().is_empty() {
             return;
         }
+        let absolute = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
         for route in &mut self.routes {
-            if let Some(s) = &mut route.static_files
-                && s.dir.is_relative()
-            {
-                s.dir = base.join(&s.dir);
+            if let Some(s) = &mut route.static_files {
+                absolute(&mut s.dir);
+            }
+            if let Some(c) = &mut route.cgi {
+                for p in [&mut c.dir, &mut c.program, &mut c.document_root, &mut c.cwd]
+                    .into_iter()
+                    .flatten()
+                {
+                    absolute(p);
+                }
             }
         }
         if !matches!(self.access_log.as_str(), "stdout" | "off")
@@ -431,10 +529,33 @@ impl Config {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print config: {e}\n"))
     }
 
-    /// The demo configuration used with no arguments: `/plaintext`, `/status`, `/echo`
-    /// and the demo site under `root`.
+    /// The demo configuration used with no arguments: `/plaintext`, `/status`, `/echo`,
+    /// the CGI scripts in `root/../cgi-bin` under `/cgi-bin/`, and the demo site under
+    /// `root`.
     pub(crate) fn demo(root: PathBuf) -> Self {
+        let cgi_dir = root.join("../cgi-bin");
         let mut config = Self::for_static_root(root);
+        config.routes.insert(
+            0,
+            RouteConfig {
+                prefix: Some("/cgi-bin/".to_owned()),
+                cgi: Some(CgiConfig {
+                    dir: Some(cgi_dir),
+                    program: None,
+                    document_root: None,
+                    env: std::collections::BTreeMap::new(),
+                    inherit_env: default_inherit_env(),
+                    cwd: None,
+                    timeout_ms: default_cgi_timeout_ms(),
+                    max_processes: default_max_processes(),
+                    user: None,
+                    group: None,
+                    limits: CgiLimitsConfig::default(),
+                    unknown_length: UnknownLength::default(),
+                }),
+                ..RouteConfig::empty()
+            },
+        );
         config.routes.insert(
             0,
             RouteConfig {
@@ -608,14 +729,26 @@ static = { dir = "site/public", index = ["index.html"] }
     }
 
     #[test]
-    fn cgi_and_fastcgi_slots_parse_any_table() {
-        let config = Config::parse(
-            "[[route]]\nsuffix = \".cgi\"\ncgi = { dir = \"cgi-bin\" }\n\n[[route]]\nsuffix = \".php\"\nfastcgi = { upstream = \"127.0.0.1:9000\" }\n",
+    fn cgi_routes_parse_and_the_fastcgi_slot_takes_any_table() {
+        let mut config = Config::parse(
+            "[[route]]\nsuffix = \".cgi\"\ncgi = { dir = \"cgi-bin\", env = { A = \"1\" }, limits = { cpu_secs = 2 } }\n\n[[route]]\nsuffix = \".php\"\nfastcgi = { upstream = \"127.0.0.1:9000\" }\n",
         )
         .unwrap();
         config.validate().unwrap();
-        assert!(config.routes[0].cgi.is_some());
+        config.resolve_paths(Path::new("/etc/refserver"));
+        let cgi = config.routes[0].cgi.as_ref().unwrap();
+        assert_eq!(
+            cgi.dir.as_deref(),
+            Some(Path::new("/etc/refserver/cgi-bin"))
+        );
+        assert_eq!(cgi.inherit_env, ["PATH"]);
+        assert_eq!(cgi.limits.cpu_secs, Some(2));
+        assert_eq!(cgi.unknown_length, UnknownLength::Spool);
         assert!(config.routes[1].fastcgi.is_some());
+        let err = Config::parse("[[route]]\nprefix = \"/\"\ncgi = { dir = \"x\", colour = 1 }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `colour`"), "{err}");
     }
 
     #[test]
@@ -638,7 +771,13 @@ static = { dir = "site/public", index = ["index.html"] }
         let mut config = Config::parse(ISSUE_EXAMPLE).unwrap();
         config.routes.push(RouteConfig {
             prefix: Some("/cgi-bin/".to_owned()),
-            cgi: Some(toml::Table::new()),
+            cgi: Config::parse(
+                "[[route]]\nprefix = \"/\"\ncgi = { program = \"/bin/true\", env = { A = \"1\" }, limits = { open_files = 64 } }\n",
+            )
+            .unwrap()
+            .routes[0]
+                .cgi
+                .clone(),
             ..RouteConfig::empty()
         });
         let printed = config.to_toml();

@@ -7,6 +7,7 @@ use crate::exchange::{Request, Started};
 use crate::route_kinds::{self, reply::Reply};
 use crate::router::Route;
 use crate::server::Server;
+use crate::transport::Addrs;
 use http_proto::RequestHead;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use std::time::SystemTime;
 pub(crate) fn dispatch(
     server: &Arc<Server>,
     head: &RequestHead,
-    peer: Option<SocketAddr>,
+    addrs: Addrs,
 ) -> (Started, Option<&'static Route>) {
     let path = match http_proto::semantics::normalize_path(head.path()) {
         Ok(path) => path,
@@ -30,7 +31,8 @@ pub(crate) fn dispatch(
         head,
         path: &path,
         route,
-        peer,
+        peer: addrs.peer,
+        local: addrs.local,
         server,
     };
     (route_kinds::start(&request), Some(route))

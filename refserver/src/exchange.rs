@@ -48,9 +48,9 @@ pub(crate) struct Request<'a> {
     /// The route that matched.
     pub(crate) route: &'static Route,
     /// The client's address (`None` on a Unix socket).
-    // Read by the CGI and FastCGI gateways (REMOTE_ADDR, REMOTE_PORT), which come next.
-    #[allow(dead_code)]
     pub(crate) peer: Option<SocketAddr>,
+    /// The server's address on this connection (`None` on a Unix socket).
+    pub(crate) local: Option<SocketAddr>,
     /// State shared by every session of the server.
     pub(crate) server: &'a Arc<Server>,
 }

@@ -9,6 +9,7 @@
 //! target's, else `Host`), compared without its port ([`host_without_port`]).
 
 use crate::config::{ConfigError, RouteConfig};
+use crate::route_kinds::cgi::CgiRoute;
 use crate::route_kinds::echo::EchoRoute;
 use crate::route_kinds::fixed::FixedResponse;
 use crate::route_kinds::static_files::StaticRoute;
@@ -92,10 +93,8 @@ pub(crate) enum RouteKind {
     Status,
     /// The request body streamed back.
     Echo(EchoRoute),
-    /// A CGI gateway: parsed, not implemented yet (answers 501 and logs why).
-    // The table is the CGI gateway issue's to read.
-    #[allow(dead_code)]
-    Cgi(toml::Table),
+    /// CGI programs.
+    Cgi(Box<CgiRoute>),
     /// A FastCGI gateway: parsed, not implemented yet (answers 501 and logs why).
     // The table is the FastCGI gateway issue's to read.
     #[allow(dead_code)]
@@ -144,8 +143,8 @@ impl Route {
             RouteKind::Status
         } else if let Some(e) = &config.echo {
             RouteKind::Echo(EchoRoute::new(e))
-        } else if let Some(t) = &config.cgi {
-            RouteKind::Cgi(t.clone())
+        } else if let Some(c) = &config.cgi {
+            RouteKind::Cgi(Box::new(CgiRoute::new(n, config.prefix.as_deref(), c)?))
         } else if let Some(t) = &config.fastcgi {
             RouteKind::FastCgi(t.clone())
         } else {
@@ -261,7 +260,7 @@ suffix = ".php"
 fastcgi = {}
 [[route]]
 prefix = "/cgi-bin/"
-cgi = {}
+cgi = { program = "/bin/sh" }
 [[route]]
 prefix = "/"
 respond = { body = "b" }

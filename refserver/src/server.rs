@@ -56,6 +56,10 @@ pub(crate) struct GatewayCounters {
     pub(crate) requests: AtomicU64,
     /// Requests it failed.
     pub(crate) errors: AtomicU64,
+    /// Requests that ran past their timeout.
+    pub(crate) timeouts: AtomicU64,
+    /// Children (or upstream requests) running now.
+    pub(crate) running: AtomicU64,
 }
 
 impl Server {
@@ -80,6 +84,8 @@ impl Server {
             name,
             requests: c.requests.load(Relaxed),
             errors: c.errors.load(Relaxed),
+            timeouts: c.timeouts.load(Relaxed),
+            running: c.running.load(Relaxed),
         };
         let task = self.session_task_bytes.load(Relaxed);
         StatusSnapshot {

@@ -3,7 +3,7 @@
 //!
 //! Every protocol decision (framing, keep-alive, pipelining order, `100 Continue`,
 //! deadlines, 408/413/431 answers, back-pressure, drain, lingering close) is
-//! session-core's; every answer is an [`Exchange`]'s. Each wake-up runs one loop:
+//! session-core's; every answer is an [`Exchange`](crate::exchange::Exchange)'s. Each wake-up runs one loop:
 //!
 //! 1. take session-core's events: a request head is dispatched to its route kind; body
 //!    pieces go to the exchange while it has room (`read_body` / `hold_body` steer
@@ -23,12 +23,11 @@ use crate::exchange::{BodyRoom, Started};
 use crate::response::{ResponseSink, ResponseState};
 use crate::router::Route;
 use crate::server::Server;
-use crate::transport::Transport;
+use crate::transport::{Addrs, Transport};
 use http_proto::Method;
 use session_core::{Event, Session};
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -43,13 +42,13 @@ use tokio::time::Sleep;
 /// drain is kept either, see `server::busy_sessions`.)
 pub(crate) fn serve<T: Transport>(
     io: T,
-    peer: Option<SocketAddr>,
+    addrs: Addrs,
     server: Arc<Server>,
     session: Session,
 ) -> impl Future<Output = ()> {
     let mut task = SessionTask {
         io,
-        peer,
+        addrs,
         server,
         session,
         in_flight: None,
@@ -66,7 +65,7 @@ pub(crate) fn serve<T: Transport>(
 
 struct SessionTask<T> {
     io: T,
-    peer: Option<SocketAddr>,
+    addrs: Addrs,
     server: Arc<Server>,
     session: Session,
     /// Inline rather than boxed: one allocation less per request, for 60 bytes more per
@@ -199,11 +198,11 @@ impl<T: Transport> SessionTask<T> {
             if self.events {
                 match self.session.poll_event(now) {
                     Event::Request(head) => {
-                        let (exchange, route) = dispatch::dispatch(&self.server, &head, self.peer);
+                        let (exchange, route) = dispatch::dispatch(&self.server, &head, self.addrs);
                         self.in_flight = Some(InFlight {
                             exchange,
                             response: ResponseState::new(head.method() == Method::Head),
-                            log: dispatch::log_entry(&self.server, &head, self.peer),
+                            log: dispatch::log_entry(&self.server, &head, self.addrs.peer),
                             body: if head.framing().has_body() {
                                 BodySteer::Undecided
                             } else {
@@ -378,7 +377,7 @@ pub(crate) mod tests {
         };
         let limits = Arc::new(limits);
         let session = Session::new(limits, ticket, Instant::now());
-        let task = tokio::spawn(serve(ours, None, Arc::clone(server), session));
+        let task = tokio::spawn(serve(ours, Addrs::default(), Arc::clone(server), session));
         (client, task)
     }
 

@@ -3,9 +3,18 @@
 
 use bytes::BytesMut;
 use std::io;
-use std::net::Shutdown;
+use std::net::{Shutdown, SocketAddr};
 use std::task::{Context, Poll};
 use tokio::net::{TcpStream, UnixStream};
+
+/// The two ends of a connection, for logs and gateways (`None` on a Unix socket).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Addrs {
+    /// The client's address.
+    pub(crate) peer: Option<SocketAddr>,
+    /// The server's address on this connection.
+    pub(crate) local: Option<SocketAddr>,
+}
 
 /// A stream the session task can wait on and move bytes through without blocking.
 pub(crate) trait Transport {
@@ -19,6 +28,8 @@ pub(crate) trait Transport {
     fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
     /// Shuts down the sending side: the client reads EOF after the last response.
     fn shutdown_write(&self) -> io::Result<()>;
+    /// The server's address on this connection, if it has an IP one.
+    fn local_ip_addr(&self) -> Option<SocketAddr>;
 }
 
 macro_rules! transport {
@@ -38,6 +49,9 @@ macro_rules! transport {
             }
             fn shutdown_write(&self) -> io::Result<()> {
                 socket2::SockRef::from(self).shutdown(Shutdown::Write)
+            }
+            fn local_ip_addr(&self) -> Option<SocketAddr> {
+                socket2::SockRef::from(self).local_addr().ok()?.as_socket()
             }
         }
     };

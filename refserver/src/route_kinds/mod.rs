@@ -7,12 +7,13 @@
 //! | `static` | files from a directory | `static_files.rs` (plans a `Reply`, `reply.rs`) |
 //! | `status` | the status page | `status.rs` |
 //! | `echo` | the request body streamed back | `echo.rs` |
-//! | `cgi` | CGI programs, a child process per request | `cgi.rs`, with the CGI gateway issue |
+//! | `cgi` | CGI programs, a child process per request | `cgi/` |
 //! | `fastcgi` | FastCGI applications, pooled connections | `fastcgi.rs`, with the FastCGI gateway issue |
 //! | `handler` | in-process tower services | `handler.rs`, with the handlers issue |
 //!
-//! Until their issues land, `cgi` and `fastcgi` routes answer 501 with a log line.
+//! Until its issue lands, a `fastcgi` route answers 501 with a log line.
 
+pub(crate) mod cgi;
 pub(crate) mod echo;
 pub(crate) mod fixed;
 pub(crate) mod reply;
@@ -33,7 +34,7 @@ pub(crate) fn start(request: &Request<'_>) -> Started {
         RouteKind::Static(files) => static_files::start(files, request).into(),
         RouteKind::Status => status::start(request).into(),
         RouteKind::Echo(echo) => echo.start(request).into(),
-        RouteKind::Cgi(_) => not_yet(request, &request.server.counters.cgi, "cgi", "CGI").into(),
+        RouteKind::Cgi(cgi) => cgi.start(request).into(),
         RouteKind::FastCgi(_) => not_yet(
             request,
             &request.server.counters.fastcgi,

@@ -37,8 +37,12 @@ pub(crate) struct GatewaySnapshot {
     pub(crate) name: &'static str,
     /// Requests routed to it.
     pub(crate) requests: u64,
-    /// Requests it failed (today: all of them, the gateways answer 501).
+    /// Requests it failed.
     pub(crate) errors: u64,
+    /// Requests past their timeout.
+    pub(crate) timeouts: u64,
+    /// Running now.
+    pub(crate) running: u64,
 }
 
 /// Starts the exchange for a request on the `status` route: the server's counters now.
@@ -91,8 +95,8 @@ pub(crate) fn render_text(s: &StatusSnapshot) -> String {
     for g in &s.gateways {
         let _ = writeln!(
             out,
-            " {}: requests {} errors {}",
-            g.name, g.requests, g.errors
+            " {}: requests {} errors {} timeouts {} running {}",
+            g.name, g.requests, g.errors, g.timeouts, g.running
         );
     }
     match s.idle_session_task_bytes {
@@ -152,6 +156,8 @@ mod tests {
                 name: "cgi",
                 requests: 2,
                 errors: 2,
+                timeouts: 1,
+                running: 0,
             }],
             idle_session_task_bytes: Some(512),
             uptime_secs: 7,
@@ -172,7 +178,7 @@ mod tests {
         assert!(text.starts_with(
             "Active connections: 3\nserver accepts handled requests\n 10 9 42\nReading: 1 Writing: 1 Waiting: 1\n"
         ), "{text}");
-        assert!(text.contains(" cgi: requests 2 errors 2\n"));
+        assert!(text.contains(" cgi: requests 2 errors 2 timeouts 1 running 0\n"));
         assert!(text.contains("Idle session task bytes: 512\n"));
     }
 

@@ -1,0 +1,562 @@
+//! The `cgi` route kind: a child process per request (RFC 3875), through the seam.
+//!
+//! | step | where |
+//! |---|---|
+//! | which script, `PATH_INFO`, the environment | cgi-env (`ScriptResolver::resolve_request`, `Environment::build`) |
+//! | starting the child: argv, environment, process group, user, limits | `child.rs` |
+//! | request body to stdin, with back-pressure both ways | [`CgiExchange::poll_body_room`] |
+//! | stdout parsed as it arrives (cgi-env's `ResponseParser`) and streamed out | [`CgiExchange::poll_response`] |
+//! | stderr to the error log, line by line, bounded | [`log_stderr`] |
+//!
+//! A body of unknown length (chunked) is spooled to a temporary file first, so the
+//! script gets `CONTENT_LENGTH` (`unknown_length = "spool"`, the default), or refused with
+//! 411 (`"refuse"`). Failures answer with their status and an error-log line naming the
+//! script: not found 404, not executable 403, cannot start 500, a malformed header 502,
+//! past `timeout_ms` 504. When the exchange ends early (timeout, client gone, error) the
+//! child's whole process group is killed; tokio reaps it.
+
+mod child;
+
+use crate::config::{CgiConfig, ConfigError, UnknownLength};
+use crate::exchange::{BodyRoom, Exchange, ExchangeError, Request};
+use crate::response::ResponseSink;
+use crate::route_kinds::reply::Reply;
+use crate::server::GatewayCounters;
+use bytes::{Buf, Bytes};
+use cgi_env::{
+    CgiRequest, Environment, ResponseEvent, ResponseKind, ResponseParser, ScriptResolver,
+};
+use child::{Launch, Policy};
+use http_proto::Framing;
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::future::Future;
+use std::io::{Seek, Write};
+use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::time::Sleep;
+
+/// Request body bytes queued for a child's stdin before the upload is held.
+const STDIN_QUEUE: usize = 64 * 1024;
+/// Bytes of stdout read at a time.
+const STDOUT_CHUNK: usize = 32 * 1024;
+/// stderr lines logged per child (longer lines are cut at [`STDERR_LINE`] bytes).
+const STDERR_LINES: usize = 100;
+const STDERR_LINE: usize = 4096;
+
+/// A compiled `cgi` route.
+#[derive(Debug)]
+pub(crate) struct CgiRoute {
+    resolver: ScriptResolver,
+    extra_env: Vec<(Bytes, Bytes)>,
+    inherited: Vec<(OsString, OsString)>,
+    cwd: Option<PathBuf>,
+    timeout: Duration,
+    max_processes: usize,
+    running: AtomicUsize,
+    policy: Policy,
+    unknown_length: UnknownLength,
+}
+
+impl CgiRoute {
+    /// Compiles route `n`'s `cgi` table; `prefix` is the route's path prefix.
+    pub(crate) fn new(n: usize, prefix: Option<&str>, c: &CgiConfig) -> Result<Self, ConfigError> {
+        let err = |m: String| ConfigError::new(format!("route {n}: cgi: {m}"));
+        let prefix = prefix.unwrap_or("/").as_bytes();
+        let mut resolver = match (&c.dir, &c.program) {
+            (Some(dir), None) => ScriptResolver::directory(prefix, dir)
+                .map_err(|e| err(format!("dir `{}`: {e}", dir.display())))?,
+            (None, Some(program)) => {
+                if !program.is_file() {
+                    return Err(err(format!(
+                        "program `{}` is not a file",
+                        program.display()
+                    )));
+                }
+                ScriptResolver::single_program(prefix, program)
+            }
+            _ => return Err(err("needs exactly one of `dir` and `program`".to_owned())),
+        };
+        if let Some(root) = &c.document_root {
+            resolver = resolver.with_document_root(root);
+        }
+        let mut extra_env = Vec::new();
+        for (name, value) in &c.env {
+            if name.is_empty() || name.contains(['=', '\0']) || value.contains('\0') {
+                return Err(err(format!("env `{name}`: not a variable name and value")));
+            }
+            extra_env.push((Bytes::from(name.clone()), Bytes::from(value.clone())));
+        }
+        let inherited = c
+            .inherit_env
+            .iter()
+            .filter_map(|name| Some((OsString::from(name), std::env::var_os(name)?)))
+            .collect();
+        if c.max_processes == 0 {
+            return Err(err("max_processes must be at least 1".to_owned()));
+        }
+        let policy = Policy::new(c.user.as_deref(), c.group.as_deref(), c.limits).map_err(err)?;
+        Ok(Self {
+            resolver,
+            extra_env,
+            inherited,
+            cwd: c.cwd.clone(),
+            timeout: Duration::from_millis(c.timeout_ms),
+            max_processes: c.max_processes,
+            running: AtomicUsize::new(0),
+            policy,
+            unknown_length: c.unknown_length,
+        })
+    }
+
+    /// Starts the exchange for a request: resolves the script, and starts the child at
+    /// once, or once a body of unknown length is spooled.
+    pub(crate) fn start(&'static self, request: &Request<'_>) -> Box<dyn Exchange> {
+        let counters = &request.server.counters.cgi;
+        counters.requests.fetch_add(1, Relaxed);
+        let fail = |status: u16, message: String| {
+            counters.errors.fetch_add(1, Relaxed);
+            tracing::warn!(
+                "cgi {}: {message}",
+                String::from_utf8_lossy(request.head.target())
+            );
+            Reply::error(status).into_exchange()
+        };
+        let head = request.head;
+        let script = match self.resolver.resolve_request(head) {
+            Ok(script) => script,
+            Err(e) => return fail(e.status_code(), e.to_string()),
+        };
+        let name = script.script_filename.display().to_string();
+        let spool = head.framing() == Framing::Chunked;
+        if spool && self.unknown_length == UnknownLength::Refuse {
+            return fail(411, format!("{name}: a body of unknown length is refused"));
+        }
+        let Some(slot) = Slot::take(self, Arc::clone(request.server)) else {
+            return fail(
+                503,
+                format!("{name}: max_processes ({}) running", self.max_processes),
+            );
+        };
+        let unspecified = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+        let cgi_request = CgiRequest {
+            remote_addr: request.peer.unwrap_or(unspecified),
+            server_addr: request.local.unwrap_or(unspecified),
+            server_software: concat!("refserver/", env!("CARGO_PKG_VERSION")).as_bytes(),
+            ..CgiRequest::from_head(head)
+        };
+        let mut env = match Environment::build(&cgi_request, &script, head.headers().iter()) {
+            Ok(env) => env,
+            Err(e) => return fail(e.status_code(), format!("{name}: {e}")),
+        };
+        for (k, v) in &self.extra_env {
+            if let Err(e) = env.set(k.clone(), v.clone()) {
+                return fail(500, format!("{name}: env: {e}"));
+            }
+        }
+        let args = head
+            .query()
+            .and_then(|q| {
+                cgi_env::isindex_words(head.method_bytes(), q, &cgi_env::Limits::default())
+            })
+            .unwrap_or_default();
+        let cwd = self.cwd.clone().unwrap_or_else(|| {
+            script
+                .script_filename
+                .parent()
+                .map_or_else(|| PathBuf::from("/"), std::path::Path::to_path_buf)
+        });
+        let prepared = Prepared {
+            program: script.script_filename,
+            args,
+            env,
+            cwd,
+        };
+        let mut exchange = CgiExchange {
+            route: self,
+            name,
+            state: State::Starting,
+            stdin_queue: VecDeque::new(),
+            queued: 0,
+            body_done: false,
+            deadline: Box::pin(tokio::time::sleep(self.timeout)),
+            _slot: slot,
+        };
+        exchange.state = if spool {
+            match tempfile::tempfile() {
+                Ok(file) => State::Spooling {
+                    prepared: Box::new(prepared),
+                    file,
+                    len: 0,
+                },
+                Err(e) => State::Failed(ExchangeError::new(500, format!("spool file: {e}"))),
+            }
+        } else {
+            exchange.launch(prepared, Stdio::piped())
+        };
+        Box::new(exchange)
+    }
+}
+
+/// A running child counted against its route's `max_processes` and the status page.
+struct Slot {
+    route: &'static CgiRoute,
+    server: Arc<crate::server::Server>,
+}
+
+impl Slot {
+    fn take(route: &'static CgiRoute, server: Arc<crate::server::Server>) -> Option<Self> {
+        if route.running.fetch_add(1, Relaxed) >= route.max_processes {
+            route.running.fetch_sub(1, Relaxed);
+            return None;
+        }
+        server.counters.cgi.running.fetch_add(1, Relaxed);
+        Some(Self { route, server })
+    }
+
+    fn counters(&self) -> &GatewayCounters {
+        &self.server.counters.cgi
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.route.running.fetch_sub(1, Relaxed);
+        self.counters().running.fetch_sub(1, Relaxed);
+    }
+}
+
+/// Everything needed to start the child, kept while a body is spooled.
+struct Prepared {
+    program: PathBuf,
+    args: Vec<Vec<u8>>,
+    env: Environment,
+    cwd: PathBuf,
+}
+
+enum State {
+    /// Placeholder while the state is being built.
+    Starting,
+    /// A body of unknown length goes to a temporary file first.
+    Spooling {
+        prepared: Box<Prepared>,
+        file: std::fs::File,
+        len: u64,
+    },
+    Running(Box<Running>),
+    /// Could not start; answered with this.
+    Failed(ExchangeError),
+}
+
+struct Running {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: ChildStdout,
+    parser: ResponseParser,
+    buf: Box<[u8]>,
+}
+
+/// One request's child process.
+struct CgiExchange {
+    route: &'static CgiRoute,
+    /// The script, for log lines.
+    name: String,
+    state: State,
+    /// Request body pieces not yet written to stdin.
+    stdin_queue: VecDeque<Bytes>,
+    queued: usize,
+    body_done: bool,
+    deadline: Pin<Box<Sleep>>,
+    _slot: Slot,
+}
+
+impl CgiExchange {
+    fn launch(&self, prepared: Prepared, stdin: Stdio) -> State {
+        let env = prepared
+            .env
+            .iter()
+            .map(|(k, v)| {
+                (
+                    OsString::from_vec(k.to_vec()),
+                    OsString::from_vec(v.to_vec()),
+                )
+            })
+            .chain(self.route.inherited.iter().cloned())
+            .collect();
+        let launch = Launch {
+            program: &prepared.program,
+            args: prepared.args,
+            env,
+            cwd: prepared.cwd,
+            stdin,
+        };
+        match child::spawn(launch, &self.route.policy) {
+            Ok(mut child) => {
+                let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take())
+                else {
+                    return State::Failed(ExchangeError::new(500, "child without pipes"));
+                };
+                tokio::spawn(log_stderr(stderr, self.name.clone()));
+                State::Running(Box::new(Running {
+                    stdin: child.stdin.take(),
+                    child,
+                    stdout,
+                    parser: ResponseParser::new(cgi_env::Limits::default()),
+                    buf: vec![0; STDOUT_CHUNK].into_boxed_slice(),
+                }))
+            }
+            Err(e) => {
+                let status = match e.kind() {
+                    std::io::ErrorKind::PermissionDenied => 403,
+                    std::io::ErrorKind::NotFound => 404,
+                    _ => 500,
+                };
+                State::Failed(ExchangeError::new(
+                    status,
+                    format!("cgi {}: cannot start: {e}", self.name),
+                ))
+            }
+        }
+    }
+
+    /// Writes queued body bytes to the child's stdin while it takes them; closes stdin
+    /// once the body is complete. A child that stopped reading drops the rest.
+    fn flush_stdin(&mut self, cx: &mut Context<'_>) {
+        let State::Running(running) = &mut self.state else {
+            return;
+        };
+        let Some(stdin) = &mut running.stdin else {
+            self.stdin_queue.clear();
+            self.queued = 0;
+            return;
+        };
+        while let Some(front) = self.stdin_queue.front_mut() {
+            match Pin::new(&mut *stdin).poll_write(cx, front) {
+                Poll::Ready(Ok(n)) => {
+                    front.advance(n);
+                    self.queued -= n;
+                    if front.is_empty() {
+                        self.stdin_queue.pop_front();
+                    }
+                }
+                Poll::Ready(Err(_)) => {
+                    // EPIPE: the script does not read (all of) its input. Not an error.
+                    running.stdin = None;
+                    self.stdin_queue.clear();
+                    self.queued = 0;
+                    return;
+                }
+                Poll::Pending => return,
+            }
+        }
+        if self.body_done {
+            running.stdin = None;
+        }
+    }
+
+    fn fail(&self, status: u16, message: String) -> Poll<Result<(), ExchangeError>> {
+        self._slot.counters().errors.fetch_add(1, Relaxed);
+        Poll::Ready(Err(ExchangeError::new(status, message)))
+    }
+}
+
+impl Exchange for CgiExchange {
+    fn poll_body_room(&mut self, cx: &mut Context<'_>) -> Poll<BodyRoom> {
+        match &self.state {
+            State::Spooling { .. } => return Poll::Ready(BodyRoom::Ready),
+            State::Running(running) if running.stdin.is_none() => {
+                return Poll::Ready(BodyRoom::Refused);
+            }
+            State::Running(_) => {}
+            State::Starting | State::Failed(_) => return Poll::Ready(BodyRoom::Refused),
+        }
+        self.flush_stdin(cx);
+        match &self.state {
+            State::Running(running) if running.stdin.is_none() => Poll::Ready(BodyRoom::Refused),
+            _ if self.queued < STDIN_QUEUE => Poll::Ready(BodyRoom::Ready),
+            // `flush_stdin` left a wake-up with the pipe.
+            _ => Poll::Pending,
+        }
+    }
+
+    fn body_data(&mut self, data: Bytes) {
+        match &mut self.state {
+            State::Spooling { file, len, .. } => {
+                // Blocking, like static file reads: a local temporary file.
+                if let Err(e) = file.write_all(&data) {
+                    self.state = State::Failed(ExchangeError::new(500, format!("spool file: {e}")));
+                    return;
+                }
+                *len += data.len() as u64;
+            }
+            State::Running(_) => {
+                self.queued += data.len();
+                self.stdin_queue.push_back(data);
+            }
+            State::Starting | State::Failed(_) => {}
+        }
+    }
+
+    fn body_end(&mut self) {
+        self.body_done = true;
+        if let State::Spooling { .. } = self.state {
+            let State::Spooling {
+                prepared,
+                mut file,
+                len,
+            } = std::mem::replace(&mut self.state, State::Starting)
+            else {
+                return;
+            };
+            let mut prepared = *prepared;
+            let ready = file.rewind().map_err(|e| e.to_string()).and_then(|()| {
+                prepared
+                    .env
+                    .set("CONTENT_LENGTH", len.to_string())
+                    .map_err(|e| e.to_string())
+            });
+            self.state = match ready {
+                Ok(()) => self.launch(prepared, Stdio::from(file)),
+                Err(e) => State::Failed(ExchangeError::new(500, format!("spool file: {e}"))),
+            };
+        }
+    }
+
+    fn poll_response(
+        &mut self,
+        cx: &mut Context<'_>,
+        sink: &mut ResponseSink<'_>,
+    ) -> Poll<Result<(), ExchangeError>> {
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            self._slot.counters().timeouts.fetch_add(1, Relaxed);
+            return self.fail(
+                504,
+                format!(
+                    "cgi {}: no complete response within {:?}",
+                    self.name, self.route.timeout
+                ),
+            );
+        }
+        self.flush_stdin(cx);
+        let running = match &mut self.state {
+            State::Running(running) => running,
+            State::Failed(e) => {
+                let e = e.clone();
+                return self.fail(e.status, e.message.into_owned());
+            }
+            // The body is still being spooled.
+            State::Starting | State::Spooling { .. } => return Poll::Pending,
+        };
+        loop {
+            let event = match running.parser.poll_event() {
+                Ok(event) => event,
+                Err(e) => {
+                    let message = format!("cgi {}: bad response: {e}", self.name);
+                    return self.fail(e.status_code(), message);
+                }
+            };
+            match event {
+                ResponseEvent::NeedData => {
+                    if sink.is_started() && !sink.has_room() {
+                        return Poll::Pending;
+                    }
+                    let mut buf = ReadBuf::new(&mut running.buf);
+                    match Pin::new(&mut running.stdout).poll_read(cx, &mut buf) {
+                        Poll::Ready(Ok(())) if buf.filled().is_empty() => running.parser.feed_eof(),
+                        Poll::Ready(Ok(())) => running.parser.feed(buf.filled()),
+                        Poll::Ready(Err(e)) => {
+                            let message = format!("cgi {}: reading its output: {e}", self.name);
+                            return self.fail(502, message);
+                        }
+                        Poll::Pending => return Poll::Pending,
+                    }
+                }
+                ResponseEvent::Head(cgi) => match cgi.kind {
+                    ResponseKind::Nph => {
+                        let message = format!(
+                            "cgi {}: NPH output is not supported yet (the nph- pass-through comes later)",
+                            self.name
+                        );
+                        return self.fail(502, message);
+                    }
+                    ResponseKind::LocalRedirect => {
+                        let message = format!(
+                            "cgi {}: a local redirect (`Location: {}`) is not re-dispatched yet",
+                            self.name,
+                            String::from_utf8_lossy(cgi.location().map_or(&b""[..], |l| &l[..]))
+                        );
+                        return self.fail(502, message);
+                    }
+                    _ => {
+                        let fields = cgi.http_fields();
+                        sink.head(&cgi.http_response(&fields))?;
+                    }
+                },
+                ResponseEvent::Body(data) => sink.data(&data)?,
+                ResponseEvent::End => {
+                    sink.end(&[])?;
+                    return Poll::Ready(Ok(()));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for CgiExchange {
+    fn drop(&mut self) {
+        if let State::Running(running) = &mut self.state {
+            child::kill_group(&mut running.child);
+        }
+    }
+}
+
+/// Logs a child's stderr, one error-log line per line with the script's name; at most
+/// [`STDERR_LINES`] lines of [`STDERR_LINE`] bytes, then a count of what was left out.
+async fn log_stderr(stderr: tokio::process::ChildStderr, name: String) {
+    use tokio::io::AsyncReadExt;
+    let mut stderr = stderr;
+    let mut line = Vec::new();
+    let mut buf = [0u8; 4096];
+    let mut lines = 0usize;
+    let flush = |line: &mut Vec<u8>, lines: &mut usize| {
+        *lines += 1;
+        if *lines <= STDERR_LINES {
+            tracing::warn!(
+                "cgi {name}: stderr: {}",
+                String::from_utf8_lossy(line).trim_end()
+            );
+        }
+        line.clear();
+    };
+    loop {
+        let n = match stderr.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                flush(&mut line, &mut lines);
+            } else if line.len() < STDERR_LINE {
+                line.push(b);
+            }
+        }
+    }
+    if !line.is_empty() {
+        flush(&mut line, &mut lines);
+    }
+    if lines > STDERR_LINES {
+        tracing::warn!(
+            "cgi {name}: stderr: {} more lines not logged",
+            lines - STDERR_LINES
+        );
+    }
+}
