@@ -3,7 +3,7 @@
 //! no matching route a 404, through the same seam.
 
 use crate::access_log::Entry;
-use crate::exchange::{Request, Started};
+use crate::exchange::{Redirect, Request, Started};
 use crate::route_kinds::{self, reply::Reply};
 use crate::router::Route;
 use crate::server::Server;
@@ -18,6 +18,17 @@ pub(crate) fn dispatch(
     server: &Arc<Server>,
     head: &RequestHead,
     addrs: Addrs,
+) -> (Started, Option<&'static Route>) {
+    dispatch_redirected(server, head, addrs, None)
+}
+
+/// [`dispatch`] for a request an exchange redirected inside the server (a CGI local
+/// redirect, RFC 3875 §6.2.2).
+pub(crate) fn dispatch_redirected(
+    server: &Arc<Server>,
+    head: &RequestHead,
+    addrs: Addrs,
+    redirect: Option<&Redirect>,
 ) -> (Started, Option<&'static Route>) {
     let path = match http_proto::semantics::normalize_path(head.path()) {
         Ok(path) => path,
@@ -34,6 +45,7 @@ pub(crate) fn dispatch(
         peer: addrs.peer,
         local: addrs.local,
         server,
+        redirect,
     };
     (route_kinds::start(&request), Some(route))
 }

@@ -53,6 +53,25 @@ pub(crate) struct Request<'a> {
     pub(crate) local: Option<SocketAddr>,
     /// State shared by every session of the server.
     pub(crate) server: &'a Arc<Server>,
+    /// Set when an exchange redirected this request inside the server.
+    pub(crate) redirect: Option<&'a Redirect>,
+}
+
+/// A request an exchange re-dispatched inside the server (a CGI local redirect), and
+/// what the redirected-to route learns of the original (`REDIRECT_*` variables).
+#[derive(Debug, Clone)]
+pub(crate) struct Redirect {
+    /// How many redirects led here (1 for the first); bounded by [`Redirect::MAX_DEPTH`].
+    pub(crate) depth: u8,
+    /// The original request's path, as received (`REDIRECT_URL`).
+    pub(crate) url: Bytes,
+    /// The original request's query (`REDIRECT_QUERY_STRING`).
+    pub(crate) query: Option<Bytes>,
+}
+
+impl Redirect {
+    /// Local redirects followed for one request before it is answered 500.
+    pub(crate) const MAX_DEPTH: u8 = 10;
 }
 
 impl Request<'_> {

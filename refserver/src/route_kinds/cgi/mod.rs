@@ -18,16 +18,18 @@
 mod child;
 
 use crate::config::{CgiConfig, ConfigError, UnknownLength};
-use crate::exchange::{BodyRoom, Exchange, ExchangeError, Request};
+use crate::dispatch;
+use crate::exchange::{BodyRoom, Exchange, ExchangeError, Redirect, Request, Started};
 use crate::response::ResponseSink;
 use crate::route_kinds::reply::Reply;
 use crate::server::GatewayCounters;
+use crate::transport::Addrs;
 use bytes::{Buf, Bytes};
 use cgi_env::{
     CgiRequest, Environment, ResponseEvent, ResponseKind, ResponseParser, ScriptResolver,
 };
 use child::{Launch, Policy};
-use http_proto::Framing;
+use http_proto::{Framing, RequestHead};
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::future::Future;
@@ -158,9 +160,18 @@ impl CgiRoute {
             Ok(env) => env,
             Err(e) => return fail(e.status_code(), format!("{name}: {e}")),
         };
-        for (k, v) in &self.extra_env {
-            if let Err(e) = env.set(k.clone(), v.clone()) {
-                return fail(500, format!("{name}: env: {e}"));
+        let mut set = |k: Bytes, v: Bytes| env.set(k, v).map_err(|e| format!("{name}: env: {e}"));
+        let mut extras: Vec<(Bytes, Bytes)> = self.extra_env.clone();
+        if let Some(redirect) = request.redirect {
+            // RFC 3875 §6.2.2, as Apache names them: what the original request was.
+            extras.push((Bytes::from_static(b"REDIRECT_URL"), redirect.url.clone()));
+            if let Some(query) = &redirect.query {
+                extras.push((Bytes::from_static(b"REDIRECT_QUERY_STRING"), query.clone()));
+            }
+        }
+        for (k, v) in extras {
+            if let Err(e) = set(k, v) {
+                return fail(500, e);
             }
         }
         let args = head
@@ -183,6 +194,12 @@ impl CgiRoute {
         };
         let mut exchange = CgiExchange {
             route: self,
+            head: head.clone(),
+            addrs: Addrs {
+                peer: request.peer,
+                local: request.local,
+            },
+            depth: request.redirect.map_or(0, |r| r.depth),
             name,
             state: State::Starting,
             stdin_queue: VecDeque::new(),
@@ -253,6 +270,8 @@ enum State {
         len: u64,
     },
     Running(Box<Running>),
+    /// The script asked for a local redirect: this exchange answers instead.
+    Redirected(Box<Started>),
     /// Could not start; answered with this.
     Failed(ExchangeError),
 }
@@ -268,6 +287,11 @@ struct Running {
 /// One request's child process.
 struct CgiExchange {
     route: &'static CgiRoute,
+    /// The request, for a local redirect.
+    head: RequestHead,
+    addrs: Addrs,
+    /// Local redirects that led to this request.
+    depth: u8,
     /// The script, for log lines.
     name: String,
     state: State,
@@ -363,6 +387,58 @@ impl CgiExchange {
         }
     }
 
+    /// RFC 3875 §6.2.2: answers with what a GET of `location` (a path) would get, as if
+    /// the client had asked for it, with `REDIRECT_*` telling a script the original.
+    fn redirect(&mut self, location: &[u8]) -> Result<(), String> {
+        if self.depth >= Redirect::MAX_DEPTH {
+            return Err(format!("more than {} local redirects", Redirect::MAX_DEPTH));
+        }
+        let mut raw = b"GET ".to_vec();
+        raw.extend_from_slice(location);
+        raw.extend_from_slice(b" HTTP/1.1\r\n");
+        let mut has_host = false;
+        for (name, value) in self.head.headers().iter() {
+            if [&b"content-length"[..], b"transfer-encoding", b"expect"]
+                .iter()
+                .any(|n| name.eq_ignore_ascii_case(n))
+            {
+                continue;
+            }
+            has_host |= name.eq_ignore_ascii_case(b"host");
+            raw.extend_from_slice(name);
+            raw.extend_from_slice(b": ");
+            raw.extend_from_slice(value);
+            raw.extend_from_slice(b"\r\n");
+        }
+        if !has_host {
+            raw.extend_from_slice(b"host: ");
+            raw.extend_from_slice(self.head.authority().unwrap_or(b"localhost"));
+            raw.extend_from_slice(b"\r\n");
+        }
+        raw.extend_from_slice(b"\r\n");
+        let head = match RequestHead::parse(&Bytes::from(raw), &http_proto::Limits::default()) {
+            Ok(Some((head, _))) => head,
+            Ok(None) | Err(_) => {
+                return Err(format!(
+                    "local redirect to `{}`: not a request-target",
+                    String::from_utf8_lossy(location)
+                ));
+            }
+        };
+        let redirect = Redirect {
+            depth: self.depth + 1,
+            url: Bytes::copy_from_slice(self.head.path()),
+            query: self.head.query().map(Bytes::copy_from_slice),
+        };
+        let server = Arc::clone(&self._slot.server);
+        let (mut started, _) =
+            dispatch::dispatch_redirected(&server, &head, self.addrs, Some(&redirect));
+        started.get().body_end();
+        // Dropping the running child kills what is left of its process group.
+        self.state = State::Redirected(Box::new(started));
+        Ok(())
+    }
+
     fn fail(&self, status: u16, message: String) -> Poll<Result<(), ExchangeError>> {
         self._slot.counters().errors.fetch_add(1, Relaxed);
         Poll::Ready(Err(ExchangeError::new(status, message)))
@@ -377,7 +453,9 @@ impl Exchange for CgiExchange {
                 return Poll::Ready(BodyRoom::Refused);
             }
             State::Running(_) => {}
-            State::Starting | State::Failed(_) => return Poll::Ready(BodyRoom::Refused),
+            State::Starting | State::Failed(_) | State::Redirected(_) => {
+                return Poll::Ready(BodyRoom::Refused);
+            }
         }
         self.flush_stdin(cx);
         match &self.state {
@@ -402,7 +480,7 @@ impl Exchange for CgiExchange {
                 self.queued += data.len();
                 self.stdin_queue.push_back(data);
             }
-            State::Starting | State::Failed(_) => {}
+            State::Starting | State::Failed(_) | State::Redirected(_) => {}
         }
     }
 
@@ -449,6 +527,7 @@ impl Exchange for CgiExchange {
         self.flush_stdin(cx);
         let running = match &mut self.state {
             State::Running(running) => running,
+            State::Redirected(started) => return started.get().poll_response(cx, sink),
             State::Failed(e) => {
                 let e = e.clone();
                 return self.fail(e.status, e.message.into_owned());
@@ -489,12 +568,11 @@ impl Exchange for CgiExchange {
                         return self.fail(502, message);
                     }
                     ResponseKind::LocalRedirect => {
-                        let message = format!(
-                            "cgi {}: a local redirect (`Location: {}`) is not re-dispatched yet",
-                            self.name,
-                            String::from_utf8_lossy(cgi.location().map_or(&b""[..], |l| &l[..]))
-                        );
-                        return self.fail(502, message);
+                        let location = cgi.location().cloned().unwrap_or_default();
+                        if let Err(e) = self.redirect(&location) {
+                            return self.fail(500, format!("cgi {}: {e}", self.name));
+                        }
+                        return self.poll_response(cx, sink);
                     }
                     _ => {
                         let fields = cgi.http_fields();
