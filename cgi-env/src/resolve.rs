@@ -30,6 +30,25 @@ pub struct ScriptResolution {
 }
 
 impl ScriptResolution {
+    /// Whether the script is a "non-parsed header" script by the naming convention
+    /// servers use for RFC 3875 §5 (its name starts with `nph-`): its output, status line
+    /// included, goes to the client as it is.
+    ///
+    /// ```
+    /// let r = cgi_env::ScriptResolution::new(b"/cgi-bin/nph-raw".to_vec(), b"/x".to_vec(),
+    ///     "/srv/cgi-bin/nph-raw".into(), "/srv".into());
+    /// assert!(r.is_nph());
+    /// ```
+    #[must_use]
+    pub fn is_nph(&self) -> bool {
+        let name = self
+            .script_name
+            .rsplit(|&b| b == b'/')
+            .next()
+            .unwrap_or_default();
+        name.starts_with(b"nph-")
+    }
+
     /// A resolution for a script the caller located itself; computes `path_translated`
     /// from `path_info` and `document_root` with the same rule the resolver uses.
     ///

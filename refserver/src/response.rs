@@ -116,6 +116,18 @@ impl<'a> ResponseSink<'a> {
         Ok(())
     }
 
+    /// Starts a response whose bytes, head included, the exchange writes itself with
+    /// [`data`](Self::data) (a CGI NPH script's output, passed through as it is); the
+    /// connection closes after it. `status` is what the head says, for the access log.
+    pub(crate) fn raw(&mut self, status: u16) -> Result<(), ExchangeError> {
+        self.session
+            .send_raw_response(self.now)
+            .map_err(|e| ExchangeError::new(500, format!("raw response refused: {e}")))?;
+        self.state.status = status;
+        self.state.has_body = true;
+        Ok(())
+    }
+
     /// Sends body bytes (dropped for a bodiless response).
     pub(crate) fn data(&mut self, data: &[u8]) -> Result<(), ExchangeError> {
         if !self.state.has_body || data.is_empty() {

@@ -540,6 +540,21 @@ impl Session {
         result
     }
 
+    /// Starts a response the handler writes whole, head included, with
+    /// [`send_data`](Self::send_data) and [`send_end`](Self::send_end) (a CGI NPH
+    /// script's output; see [`http_proto::ServerConn::send_raw_response`]). The session
+    /// closes after it.
+    pub fn send_raw_response(&mut self, now: Instant) -> Result<(), http_proto::Error> {
+        if matches!(self.body_flow, BodyFlow::Undecided) {
+            self.refuse_body(now);
+        }
+        self.note_output_start(now);
+        self.handler_progress = now;
+        let result = self.conn.send_raw_response();
+        self.update_phase(now);
+        result
+    }
+
     /// Appends response body bytes.
     pub fn send_data(&mut self, data: &[u8], now: Instant) -> Result<(), http_proto::Error> {
         self.note_output_start(now);

@@ -518,6 +518,41 @@ impl ServerConn {
         matches!(&self.their, Their::Body(d) if d.is_done())
     }
 
+    /// Starts a response the caller writes whole, status line and head included, with
+    /// [`send_data`](Self::send_data), then [`send_end`](Self::send_end): the output of a
+    /// CGI "non-parsed header" script (RFC 3875 §5), passed through as it is. Nothing is
+    /// checked or added, so its framing is unknown: the connection closes after it.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use http_proto::{Limits, ServerConn, ServerEvent};
+    ///
+    /// let mut conn = ServerConn::new(Limits::default());
+    /// conn.feed(b"GET /nph-x HTTP/1.1\r\nHost: a\r\n\r\n");
+    /// assert!(matches!(conn.poll_event()?, ServerEvent::Request(_)));
+    /// let mut out = BytesMut::new();
+    /// conn.send_raw_response()?;
+    /// conn.send_data(b"HTTP/1.1 200 OK\r\n\r\nraw", &mut out)?;
+    /// conn.send_end(&[], &mut out)?;
+    /// assert_eq!(&out[..], b"HTTP/1.1 200 OK\r\n\r\nraw");
+    /// assert!(conn.must_close());
+    /// # Ok::<(), http_proto::Error>(())
+    /// ```
+    pub fn send_raw_response(&mut self) -> Result<(), Error> {
+        if !matches!(self.our, Our::Idle) || !self.cycle.started {
+            return Err(Error::local(
+                "send_raw_response: a response was already started, or no request is in flight",
+            ));
+        }
+        self.cycle.keep_alive = false;
+        self.cycle.waiting_continue = false;
+        self.our = Our::Body {
+            encoder: BodyEncoder::new(Framing::CloseDelimited),
+            discard: false,
+        };
+        Ok(())
+    }
+
     /// Appends response body bytes (dropped for HEAD responses; an error for 204/304).
     pub fn send_data(&mut self, data: &[u8], out: &mut BytesMut) -> Result<(), Error> {
         match &mut self.our {

@@ -187,6 +187,7 @@ impl CgiRoute {
                 .map_or_else(|| PathBuf::from("/"), std::path::Path::to_path_buf)
         });
         let prepared = Prepared {
+            nph: script.is_nph(),
             program: script.script_filename,
             args,
             env,
@@ -254,6 +255,7 @@ impl Drop for Slot {
 
 /// Everything needed to start the child, kept while a body is spooled.
 struct Prepared {
+    nph: bool,
     program: PathBuf,
     args: Vec<Vec<u8>>,
     env: Environment,
@@ -282,6 +284,10 @@ struct Running {
     stdout: ChildStdout,
     parser: ResponseParser,
     buf: Box<[u8]>,
+    /// An `nph-` script's output so far, kept until the parser has seen its status line.
+    nph: Option<Vec<u8>>,
+    /// The `nph-` script's head is out: the rest of its output passes through as it is.
+    passing: bool,
 }
 
 /// One request's child process.
@@ -305,6 +311,7 @@ struct CgiExchange {
 
 impl CgiExchange {
     fn launch(&self, prepared: Prepared, stdin: Stdio) -> State {
+        let nph = prepared.nph;
         let env = prepared
             .env
             .iter()
@@ -336,6 +343,8 @@ impl CgiExchange {
                     stdout,
                     parser: ResponseParser::new(cgi_env::Limits::default()),
                     buf: vec![0; STDOUT_CHUNK].into_boxed_slice(),
+                    nph: nph.then(Vec::new),
+                    passing: false,
                 }))
             }
             Err(e) => {
@@ -416,14 +425,13 @@ impl CgiExchange {
             raw.extend_from_slice(b"\r\n");
         }
         raw.extend_from_slice(b"\r\n");
-        let head = match RequestHead::parse(&Bytes::from(raw), &http_proto::Limits::default()) {
-            Ok(Some((head, _))) => head,
-            Ok(None) | Err(_) => {
-                return Err(format!(
-                    "local redirect to `{}`: not a request-target",
-                    String::from_utf8_lossy(location)
-                ));
-            }
+        let Ok(Some((head, _))) =
+            RequestHead::parse(&Bytes::from(raw), &http_proto::Limits::default())
+        else {
+            return Err(format!(
+                "local redirect to `{}`: not a request-target",
+                String::from_utf8_lossy(location)
+            ));
         };
         let redirect = Redirect {
             depth: self.depth + 1,
@@ -536,6 +544,25 @@ impl Exchange for CgiExchange {
             State::Starting | State::Spooling { .. } => return Poll::Pending,
         };
         loop {
+            if running.passing {
+                if !sink.has_room() {
+                    return Poll::Pending;
+                }
+                let mut buf = ReadBuf::new(&mut running.buf);
+                match Pin::new(&mut running.stdout).poll_read(cx, &mut buf) {
+                    Poll::Ready(Ok(())) if buf.filled().is_empty() => {
+                        sink.end(&[])?;
+                        return Poll::Ready(Ok(()));
+                    }
+                    Poll::Ready(Ok(())) => sink.data(buf.filled())?,
+                    Poll::Ready(Err(e)) => {
+                        let message = format!("cgi {}: reading its output: {e}", self.name);
+                        return self.fail(502, message);
+                    }
+                    Poll::Pending => return Poll::Pending,
+                }
+                continue;
+            }
             let event = match running.parser.poll_event() {
                 Ok(event) => event,
                 Err(e) => {
@@ -551,7 +578,12 @@ impl Exchange for CgiExchange {
                     let mut buf = ReadBuf::new(&mut running.buf);
                     match Pin::new(&mut running.stdout).poll_read(cx, &mut buf) {
                         Poll::Ready(Ok(())) if buf.filled().is_empty() => running.parser.feed_eof(),
-                        Poll::Ready(Ok(())) => running.parser.feed(buf.filled()),
+                        Poll::Ready(Ok(())) => {
+                            if let Some(raw) = &mut running.nph {
+                                raw.extend_from_slice(buf.filled());
+                            }
+                            running.parser.feed(buf.filled());
+                        }
                         Poll::Ready(Err(e)) => {
                             let message = format!("cgi {}: reading its output: {e}", self.name);
                             return self.fail(502, message);
@@ -559,22 +591,35 @@ impl Exchange for CgiExchange {
                         Poll::Pending => return Poll::Pending,
                     }
                 }
-                ResponseEvent::Head(cgi) => match cgi.kind {
-                    ResponseKind::Nph => {
+                ResponseEvent::Head(cgi) => match (cgi.kind, running.nph.take()) {
+                    // RFC 3875 §5: its own status line and head, passed through unparsed.
+                    (ResponseKind::Nph, Some(raw)) => {
+                        sink.raw(cgi.status)?;
+                        sink.data(&raw)?;
+                        running.passing = true;
+                    }
+                    (ResponseKind::Nph, None) => {
                         let message = format!(
-                            "cgi {}: NPH output is not supported yet (the nph- pass-through comes later)",
+                            "cgi {}: wrote a status line but is not an nph- script",
                             self.name
                         );
                         return self.fail(502, message);
                     }
-                    ResponseKind::LocalRedirect => {
+                    (_, Some(_)) => {
+                        let message = format!(
+                            "cgi {}: an nph- script must start with a status line",
+                            self.name
+                        );
+                        return self.fail(502, message);
+                    }
+                    (ResponseKind::LocalRedirect, None) => {
                         let location = cgi.location().cloned().unwrap_or_default();
                         if let Err(e) = self.redirect(&location) {
                             return self.fail(500, format!("cgi {}: {e}", self.name));
                         }
                         return self.poll_response(cx, sink);
                     }
-                    _ => {
+                    (_, None) => {
                         let fields = cgi.http_fields();
                         sink.head(&cgi.http_response(&fields))?;
                     }
