@@ -22,7 +22,6 @@ use crate::dispatch;
 use crate::exchange::{BodyRoom, Exchange, ExchangeError, Redirect, Request, Started};
 use crate::response::ResponseSink;
 use crate::route_kinds::reply::Reply;
-use crate::server::GatewayCounters;
 use crate::transport::Addrs;
 use bytes::{Buf, Bytes};
 use cgi_env::{
@@ -207,7 +206,8 @@ impl CgiRoute {
             queued: 0,
             body_done: false,
             deadline: Box::pin(tokio::time::sleep(self.timeout)),
-            _slot: slot,
+            server: Arc::clone(request.server),
+            slot: Some(slot),
         };
         exchange.state = if spool {
             match tempfile::tempfile() {
@@ -240,16 +240,12 @@ impl Slot {
         server.counters.cgi.running.fetch_add(1, Relaxed);
         Some(Self { route, server })
     }
-
-    fn counters(&self) -> &GatewayCounters {
-        &self.server.counters.cgi
-    }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         self.route.running.fetch_sub(1, Relaxed);
-        self.counters().running.fetch_sub(1, Relaxed);
+        self.server.counters.cgi.running.fetch_sub(1, Relaxed);
     }
 }
 
@@ -306,7 +302,9 @@ struct CgiExchange {
     queued: usize,
     body_done: bool,
     deadline: Pin<Box<Sleep>>,
-    _slot: Slot,
+    server: Arc<crate::server::Server>,
+    /// The process slot, held while a child of this exchange may run.
+    slot: Option<Slot>,
 }
 
 impl CgiExchange {
@@ -438,17 +436,19 @@ impl CgiExchange {
             url: Bytes::copy_from_slice(self.head.path()),
             query: self.head.query().map(Bytes::copy_from_slice),
         };
-        let server = Arc::clone(&self._slot.server);
+        let server = Arc::clone(&self.server);
         let (mut started, _) =
             dispatch::dispatch_redirected(&server, &head, self.addrs, Some(&redirect));
         started.get().body_end();
-        // Dropping the running child kills what is left of its process group.
+        // Dropping the running child kills what is left of its process group, and its
+        // slot is free for the exchange that answers now.
         self.state = State::Redirected(Box::new(started));
+        self.slot = None;
         Ok(())
     }
 
     fn fail(&self, status: u16, message: String) -> Poll<Result<(), ExchangeError>> {
-        self._slot.counters().errors.fetch_add(1, Relaxed);
+        self.server.counters.cgi.errors.fetch_add(1, Relaxed);
         Poll::Ready(Err(ExchangeError::new(status, message)))
     }
 }
@@ -523,7 +523,7 @@ impl Exchange for CgiExchange {
         sink: &mut ResponseSink<'_>,
     ) -> Poll<Result<(), ExchangeError>> {
         if self.deadline.as_mut().poll(cx).is_ready() {
-            self._slot.counters().timeouts.fetch_add(1, Relaxed);
+            self.server.counters.cgi.timeouts.fetch_add(1, Relaxed);
             return self.fail(
                 504,
                 format!(
