@@ -264,3 +264,126 @@ pub fn curl(args: &[&str]) -> Option<std::process::Output> {
         }
     }
 }
+
+impl Server {
+    /// Like [`start`](Self::start), with `env` added to the server's environment and its
+    /// stderr (the error log) written to a file, read back with
+    /// [`stderr_log`](Self::stderr_log).
+    pub fn start_with_env(
+        name: &str,
+        config: Option<&str>,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
+        let dir = temp_dir(name);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_refserver"));
+        if let Some(text) = config {
+            let path = dir.join("refserver.toml");
+            std::fs::write(&path, text).unwrap();
+            cmd.arg("--config").arg(&path);
+        }
+        let stderr = std::fs::File::create(dir.join("stderr.log")).unwrap();
+        cmd.args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        let mut child = cmd.spawn().expect("spawn refserver");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let captured = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&captured);
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let mut sent = false;
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                if !sent && let Some(rest) = line.trim().strip_prefix("listening on http://") {
+                    let _ = tx.send(rest.trim_end_matches('/').to_owned());
+                    sent = true;
+                }
+                sink.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
+        let Ok(addr) = rx.recv_timeout(Duration::from_secs(20)) else {
+            let log = std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server did not print `listening on http://ADDR/`; its log:\n{log}");
+        };
+        Self {
+            child: Some(child),
+            addr: addr.parse().unwrap(),
+            stdout: captured,
+            dir,
+        }
+    }
+
+    /// What the server wrote to stderr so far (only for [`start_with_env`](Self::start_with_env)).
+    pub fn stderr_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+    }
+}
+
+/// Reads one response from `s` whatever its framing: `Content-Length`, chunked (the body
+/// is de-chunked, trailers dropped) or, with neither, up to the end of the connection.
+/// `head_only` for HEAD requests (and then no body bytes are read).
+pub fn read_whole_response(s: &mut TcpStream, head_only: bool) -> Resp {
+    let mut reader = BufReader::new(s);
+    let mut head = String::new();
+    while !head.ends_with("\r\n\r\n") {
+        let n = reader.read_line(&mut head).expect("read head");
+        assert!(n > 0, "connection closed mid-head after {head:?}");
+    }
+    let status = head[9..12].parse().unwrap();
+    let mut resp = Resp {
+        status,
+        head,
+        body: Vec::new(),
+    };
+    if head_only || status == 304 || status == 204 || (100..200).contains(&status) {
+        assert!(reader.buffer().is_empty(), "bytes after a bodiless head");
+        return resp;
+    }
+    let chunked = resp
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    if chunked {
+        loop {
+            let mut size_line = String::new();
+            reader.read_line(&mut size_line).expect("read chunk size");
+            let size = usize::from_str_radix(size_line.trim().split(';').next().unwrap(), 16)
+                .unwrap_or_else(|_| panic!("bad chunk size line {size_line:?}"));
+            if size == 0 {
+                let mut trailer = String::new();
+                while trailer != "\r\n" {
+                    trailer.clear();
+                    assert!(reader.read_line(&mut trailer).expect("read trailer") > 0);
+                }
+                break;
+            }
+            let start = resp.body.len();
+            resp.body.resize(start + size, 0);
+            reader
+                .read_exact(&mut resp.body[start..])
+                .expect("read chunk");
+            let mut crlf = [0u8; 2];
+            reader.read_exact(&mut crlf).expect("read chunk end");
+            assert_eq!(&crlf, b"\r\n", "chunk not followed by CRLF");
+        }
+    } else if let Some(len) = resp.header("content-length") {
+        resp.body = vec![0; len.parse().unwrap()];
+        reader.read_exact(&mut resp.body).expect("read body");
+    } else {
+        reader.read_to_end(&mut resp.body).expect("read to close");
+    }
+    assert!(
+        reader.buffer().is_empty(),
+        "bytes after the response: {:?}",
+        String::from_utf8_lossy(reader.buffer())
+    );
+    resp
+}

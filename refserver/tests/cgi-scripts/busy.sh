@@ -1,0 +1,3 @@
+#!/bin/sh
+# Burns CPU before any output (for limits.cpu_secs).
+while :; do :; done
