@@ -125,10 +125,13 @@ fn apply_limits(limits: &CgiLimitsConfig) -> io::Result<()> {
     Ok(())
 }
 
-/// Kills the child's whole process group, unless the child has already been reaped
-/// (then its group id may belong to someone else by now).
-pub(crate) fn kill_group(child: &mut Child) {
-    if let (Ok(None), Some(pid)) = (child.try_wait(), child.id())
+/// Kills the child's whole process group: the script and whatever it left running.
+///
+/// Only while the child is not reaped (`id()` is `None` once it is): until then its pid,
+/// and so the group id, cannot belong to anyone else, even if the script has exited and
+/// only its background processes are left in the group. tokio reaps it afterwards.
+pub(crate) fn kill_group(child: &Child) {
+    if let Some(pid) = child.id()
         && let Ok(pid) = i32::try_from(pid)
     {
         let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);

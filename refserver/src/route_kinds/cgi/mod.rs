@@ -12,8 +12,11 @@
 //! script gets `CONTENT_LENGTH` (`unknown_length = "spool"`, the default), or refused with
 //! 411 (`"refuse"`). Failures answer with their status and an error-log line naming the
 //! script: not found 404, not executable 403, cannot start 500, a malformed header 502,
-//! past `timeout_ms` 504. When the exchange ends early (timeout, client gone, error) the
-//! child's whole process group is killed; tokio reaps it.
+//! past `timeout_ms` 504. When the exchange ends, early (timeout, client gone, error) or
+//! once its response is complete (a CGI response ends when stdout closes), whatever is
+//! left of the child's process group is killed, background processes included; tokio
+//! reaps the child. A script that writes past its own `Content-Length` has the excess
+//! dropped (with a log line): never a second response on the wire.
 
 mod child;
 
@@ -284,6 +287,8 @@ struct Running {
     nph: Option<Vec<u8>>,
     /// The `nph-` script's head is out: the rest of its output passes through as it is.
     passing: bool,
+    /// Body bytes the script's `Content-Length` still allows, when it gave one.
+    remaining: Option<u64>,
 }
 
 /// One request's child process.
@@ -343,12 +348,14 @@ impl CgiExchange {
                     buf: vec![0; STDOUT_CHUNK].into_boxed_slice(),
                     nph: nph.then(Vec::new),
                     passing: false,
+                    remaining: None,
                 }))
             }
             Err(e) => {
+                // The resolver found the script: failing to start it (a missing
+                // interpreter is ENOENT too) is the server's 500, unless it may not run.
                 let status = match e.kind() {
                     std::io::ErrorKind::PermissionDenied => 403,
-                    std::io::ErrorKind::NotFound => 404,
                     _ => 500,
                 };
                 State::Failed(ExchangeError::new(
@@ -620,11 +627,31 @@ impl Exchange for CgiExchange {
                         return self.poll_response(cx, sink);
                     }
                     (_, None) => {
+                        running.remaining = cgi.content_length();
                         let fields = cgi.http_fields();
                         sink.head(&cgi.http_response(&fields))?;
                     }
                 },
-                ResponseEvent::Body(data) => sink.data(&data)?,
+                ResponseEvent::Body(data) => {
+                    let Some(remaining) = &mut running.remaining else {
+                        sink.data(&data)?;
+                        continue;
+                    };
+                    let take =
+                        usize::try_from(*remaining).map_or(data.len(), |r| r.min(data.len()));
+                    sink.data(&data[..take])?;
+                    *remaining -= take as u64;
+                    if take < data.len() {
+                        // Past its own Content-Length: never a second response on the wire.
+                        tracing::warn!(
+                            "cgi {}: wrote more than its Content-Length; {} bytes dropped",
+                            self.name,
+                            data.len() - take
+                        );
+                        sink.end(&[])?;
+                        return Poll::Ready(Ok(()));
+                    }
+                }
                 ResponseEvent::End => {
                     sink.end(&[])?;
                     return Poll::Ready(Ok(()));
@@ -637,7 +664,7 @@ impl Exchange for CgiExchange {
 impl Drop for CgiExchange {
     fn drop(&mut self) {
         if let State::Running(running) = &mut self.state {
-            child::kill_group(&mut running.child);
+            child::kill_group(&running.child);
         }
     }
 }
