@@ -54,6 +54,19 @@ impl Server {
                 c
             }
         };
+        cmd.env("RUST_LOG", "warn");
+        Self::run(cmd, dir, config, extra, Stdio::inherit())
+    }
+
+    /// Starts `cmd` (the binary, or a shell that execs it) with the configuration and
+    /// flags, and waits for its `listening on` line; stdout is kept draining.
+    fn run(
+        mut cmd: Command,
+        dir: PathBuf,
+        config: Option<&str>,
+        extra: &[&str],
+        stderr: Stdio,
+    ) -> Self {
         if let Some(text) = config {
             let path = dir.join("refserver.toml");
             std::fs::write(&path, text).unwrap();
@@ -61,10 +74,9 @@ impl Server {
         }
         cmd.args(["--listen", "127.0.0.1:0"])
             .args(extra)
-            .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(stderr);
         let mut child = cmd.spawn().expect("spawn refserver");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -84,9 +96,12 @@ impl Server {
                 line.clear();
             }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the server prints `listening on http://ADDR/`");
+        let Ok(addr) = rx.recv_timeout(Duration::from_secs(20)) else {
+            let log = std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server did not print `listening on http://ADDR/`; its log:\n{log}");
+        };
         Self {
             child: Some(child),
             addr: addr.parse().unwrap(),
@@ -277,49 +292,9 @@ impl Server {
     ) -> Self {
         let dir = temp_dir(name);
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_refserver"));
-        if let Some(text) = config {
-            let path = dir.join("refserver.toml");
-            std::fs::write(&path, text).unwrap();
-            cmd.arg("--config").arg(&path);
-        }
+        cmd.env("RUST_LOG", "warn").envs(env.iter().copied());
         let stderr = std::fs::File::create(dir.join("stderr.log")).unwrap();
-        cmd.args(["--listen", "127.0.0.1:0"])
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr);
-        let mut child = cmd.spawn().expect("spawn refserver");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let captured = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&captured);
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let mut sent = false;
-            while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                if !sent && let Some(rest) = line.trim().strip_prefix("listening on http://") {
-                    let _ = tx.send(rest.trim_end_matches('/').to_owned());
-                    sent = true;
-                }
-                sink.lock().unwrap().push_str(&line);
-                line.clear();
-            }
-        });
-        let Ok(addr) = rx.recv_timeout(Duration::from_secs(20)) else {
-            let log = std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the server did not print `listening on http://ADDR/`; its log:\n{log}");
-        };
-        Self {
-            child: Some(child),
-            addr: addr.parse().unwrap(),
-            stdout: captured,
-            dir,
-        }
+        Self::run(cmd, dir, config, extra, stderr.into())
     }
 
     /// What the server wrote to stderr so far (only for [`start_with_env`](Self::start_with_env)).
