@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::{Resp, Server, read_whole_response};
+use common::{Resp, Server, read_head, read_whole_response};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -346,17 +346,6 @@ fn every_response_type_from_sh_and_python() {
 
 // ---------------------------------------------------------------------------------------
 // The environment (RFC 3875 §4.1).
-
-/// Reads a response head byte by byte (nothing of the body).
-fn read_head(s: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(s.read(&mut byte).unwrap(), 1, "closed mid-head");
-        head.push(byte[0]);
-    }
-    String::from_utf8(head).unwrap()
-}
 
 /// `env.sh`'s body (NUL-separated `NAME=value`) as a map.
 fn env_of(r: &Resp) -> BTreeMap<String, String> {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Server, read_response};
+use common::{Server, read_head, read_response};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
@@ -30,17 +30,6 @@ status = {}
 /// A deterministic body byte at `i`, so corruption or reordering is caught.
 fn byte_at(i: usize) -> u8 {
     u8::try_from(i % 251).unwrap_or(0)
-}
-
-/// Reads a response head byte by byte; returns it as text.
-fn read_head(s: &mut std::net::TcpStream) -> String {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(s.read(&mut byte).unwrap(), 1, "closed mid-head");
-        head.push(byte[0]);
-    }
-    String::from_utf8(head).unwrap()
 }
 
 #[test]

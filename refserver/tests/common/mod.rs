@@ -216,8 +216,8 @@ impl Resp {
     }
 }
 
-/// Reads one response from `s` (Content-Length bodies; `head_only` for HEAD requests).
-pub fn read_response(s: &mut TcpStream, head_only: bool) -> Resp {
+/// Reads a response head byte by byte (nothing of the body), as text.
+pub fn read_head(s: &mut TcpStream) -> String {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -229,7 +229,12 @@ pub fn read_response(s: &mut TcpStream, head_only: bool) -> Resp {
         );
         head.push(byte[0]);
     }
-    let head = String::from_utf8(head).unwrap();
+    String::from_utf8(head).unwrap()
+}
+
+/// Reads one response from `s` (Content-Length bodies; `head_only` for HEAD requests).
+pub fn read_response(s: &mut TcpStream, head_only: bool) -> Resp {
+    let head = read_head(s);
     let status = head[9..12].parse().unwrap();
     let mut resp = Resp {
         status,
