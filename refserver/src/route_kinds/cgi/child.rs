@@ -11,7 +11,7 @@ use nix::unistd::Pid;
 use std::ffi::OsString;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use tokio::process::{Child, Command};
 
@@ -72,8 +72,8 @@ impl Policy {
 }
 
 /// What to run.
-pub(crate) struct Launch<'a> {
-    pub(crate) program: &'a Path,
+pub(crate) struct Launch {
+    pub(crate) program: PathBuf,
     pub(crate) args: Vec<Vec<u8>>,
     pub(crate) env: Vec<(OsString, OsString)>,
     pub(crate) cwd: PathBuf,
@@ -81,8 +81,8 @@ pub(crate) struct Launch<'a> {
 }
 
 /// Starts the child with piped stdout and stderr.
-pub(crate) fn spawn(launch: Launch<'_>, policy: &Policy) -> io::Result<Child> {
-    let mut cmd = Command::new(launch.program);
+pub(crate) fn spawn(launch: Launch, policy: &Policy) -> io::Result<Child> {
+    let mut cmd = Command::new(&launch.program);
     cmd.args(launch.args.iter().map(|a| std::ffi::OsStr::from_bytes(a)))
         .env_clear()
         .envs(launch.env)

@@ -222,7 +222,12 @@ impl CgiRoute {
                 Err(e) => State::Failed(ExchangeError::new(500, format!("spool file: {e}"))),
             }
         } else {
-            exchange.launch(prepared, Stdio::piped())
+            let stdin = if head.framing().has_body() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            };
+            exchange.launch(prepared, stdin)
         };
         Box::new(exchange)
     }
@@ -269,6 +274,11 @@ enum State {
         prepared: Box<Prepared>,
         file: std::fs::File,
         len: u64,
+    },
+    /// Being started on the blocking pool.
+    Spawning {
+        task: tokio::task::JoinHandle<std::io::Result<Child>>,
+        nph: bool,
     },
     Running(Box<Running>),
     /// The script asked for a local redirect: this exchange answers instead.
@@ -327,17 +337,37 @@ impl CgiExchange {
             .chain(self.route.inherited.iter().cloned())
             .collect();
         let launch = Launch {
-            program: &prepared.program,
+            program: prepared.program,
             args: prepared.args,
             env,
             cwd: prepared.cwd,
             stdin,
         };
-        match child::spawn(launch, &self.route.policy) {
+        // posix_spawn (vfork) holds the calling thread until the child has exec'd, and
+        // fork copies the page tables: off the session's thread either way, so the other
+        // sessions on this worker are served meanwhile.
+        let policy = self.route.policy.clone();
+        let task = tokio::task::spawn_blocking(move || child::spawn(launch, &policy));
+        State::Spawning { task, nph }
+    }
+
+    /// Moves a spawning child on to running once it has started; `Pending` until then.
+    fn advance(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let State::Spawning { task, nph } = &mut self.state else {
+            return Poll::Ready(());
+        };
+        let nph = *nph;
+        let spawned = match Pin::new(task).poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(spawned)) => spawned,
+            Poll::Ready(Err(e)) => Err(std::io::Error::other(e)),
+        };
+        self.state = match spawned {
             Ok(mut child) => {
                 let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take())
                 else {
-                    return State::Failed(ExchangeError::new(500, "child without pipes"));
+                    self.state = State::Failed(ExchangeError::new(500, "child without pipes"));
+                    return Poll::Ready(());
                 };
                 tokio::spawn(log_stderr(stderr, self.name.clone()));
                 State::Running(Box::new(Running {
@@ -363,7 +393,8 @@ impl CgiExchange {
                     format!("cgi {}: cannot start: {e}", self.name),
                 ))
             }
-        }
+        };
+        Poll::Ready(())
     }
 
     /// Writes queued body bytes to the child's stdin while it takes them; closes stdin
@@ -462,8 +493,14 @@ impl CgiExchange {
 
 impl Exchange for CgiExchange {
     fn poll_body_room(&mut self, cx: &mut Context<'_>) -> Poll<BodyRoom> {
+        // Body pieces queue while the child starts; `advance` wakes the task once it has.
+        let _ = self.advance(cx);
         match &self.state {
             State::Spooling { .. } => return Poll::Ready(BodyRoom::Ready),
+            State::Spawning { .. } if self.queued < STDIN_QUEUE => {
+                return Poll::Ready(BodyRoom::Ready);
+            }
+            State::Spawning { .. } => return Poll::Pending,
             State::Running(running) if running.stdin.is_none() => {
                 return Poll::Ready(BodyRoom::Refused);
             }
@@ -491,7 +528,7 @@ impl Exchange for CgiExchange {
                 }
                 *len += data.len() as u64;
             }
-            State::Running(_) => {
+            State::Running(_) | State::Spawning { .. } => {
                 self.queued += data.len();
                 self.stdin_queue.push_back(data);
             }
@@ -539,6 +576,9 @@ impl Exchange for CgiExchange {
                 ),
             );
         }
+        if self.advance(cx).is_pending() {
+            return Poll::Pending;
+        }
         self.flush_stdin(cx);
         let running = match &mut self.state {
             State::Running(running) => running,
@@ -547,8 +587,10 @@ impl Exchange for CgiExchange {
                 let e = e.clone();
                 return self.fail(e.status, e.message.into_owned());
             }
-            // The body is still being spooled.
-            State::Starting | State::Spooling { .. } => return Poll::Pending,
+            // The body is still being spooled (or, briefly, the child started).
+            State::Starting | State::Spooling { .. } | State::Spawning { .. } => {
+                return Poll::Pending;
+            }
         };
         loop {
             if running.passing {
@@ -653,6 +695,8 @@ impl Exchange for CgiExchange {
                     }
                 }
                 ResponseEvent::End => {
+                    // Reaped now if it has exited: nothing left to kill then.
+                    let _ = running.child.try_wait();
                     sink.end(&[])?;
                     return Poll::Ready(Ok(()));
                 }
