@@ -162,18 +162,18 @@ impl CgiRoute {
             Ok(env) => env,
             Err(e) => return fail(e.status_code(), format!("{name}: {e}")),
         };
-        let mut set = |k: Bytes, v: Bytes| env.set(k, v).map_err(|e| format!("{name}: env: {e}"));
-        let mut extras: Vec<(Bytes, Bytes)> = self.extra_env.clone();
-        if let Some(redirect) = request.redirect {
-            // RFC 3875 §6.2.2, as Apache names them: what the original request was.
-            extras.push((Bytes::from_static(b"REDIRECT_URL"), redirect.url.clone()));
-            if let Some(query) = &redirect.query {
-                extras.push((Bytes::from_static(b"REDIRECT_QUERY_STRING"), query.clone()));
-            }
-        }
-        for (k, v) in extras {
-            if let Err(e) = set(k, v) {
-                return fail(500, e);
+        // RFC 3875 §6.2.2, as Apache names them: what a redirected request first was.
+        let redirected = request.redirect.into_iter().flat_map(|r| {
+            let url = (Bytes::from_static(b"REDIRECT_URL"), r.url.clone());
+            let query = r
+                .query
+                .clone()
+                .map(|q| (Bytes::from_static(b"REDIRECT_QUERY_STRING"), q));
+            std::iter::once(url).chain(query)
+        });
+        for (k, v) in self.extra_env.iter().cloned().chain(redirected) {
+            if let Err(e) = env.set(k, v) {
+                return fail(500, format!("{name}: env: {e}"));
             }
         }
         let args = head
