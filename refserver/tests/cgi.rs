@@ -1373,3 +1373,44 @@ fn a_cpu_limit_kills_a_busy_script_before_its_timeout() {
     assert_eq!(counters["timeouts"], 0, "{counters}");
     assert_no_child_running(&server);
 }
+
+#[test]
+fn a_local_redirect_is_answered_inside_the_server_with_redirect_variables() {
+    let server = Server::start(
+        "cgi-local-redirect",
+        Some(&config(&scripts_route("/cgi-bin/", ""))),
+        &[],
+    );
+    let r = get(&server, "/cgi-bin/redirect.sh?orig=1");
+    assert_eq!(r.status, 200, "{}", r.head);
+    assert!(r.header("location").is_none(), "{}", r.head);
+    let env = env_of(&r);
+    assert_eq!(env["SCRIPT_NAME"], "/cgi-bin/env.sh");
+    assert_eq!(env["QUERY_STRING"], "from=redirect");
+    assert_eq!(env["REDIRECT_URL"], "/cgi-bin/redirect.sh");
+    assert_eq!(env["REDIRECT_QUERY_STRING"], "orig=1");
+    assert_eq!(env["REDIRECT_STATUS"], "200");
+    // A redirect to itself stops at the limit: 500, and no child left running.
+    assert_eq!(get(&server, "/cgi-bin/redirect.sh/loop").status, 500);
+    assert_no_child_running(&server);
+}
+
+#[test]
+fn nph_scripts_pass_through_unparsed() {
+    let server = Server::start(
+        "cgi-nph",
+        Some(&config(&scripts_route("/cgi-bin/", ""))),
+        &[],
+    );
+    let mut s = server.connect();
+    s.write_all(b"GET /cgi-bin/nph-raw.sh HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&raw),
+        "HTTP/1.1 203 Straight Through\r\nContent-Type: text/plain\r\nX-Nph: 1\r\n\r\nraw body\n",
+        "byte for byte, no field of the server's added, then the connection closes"
+    );
+    assert_eq!(get(&server, "/cgi-bin/nph-no-status.sh").status, 502);
+}
