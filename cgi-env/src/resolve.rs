@@ -143,7 +143,17 @@ pub struct ScriptResolver {
     document_root: PathBuf,
     require_executable: bool,
     allow_symlinks_outside_root: bool,
+    script_suffix: Option<Vec<u8>>,
+    index: Option<Vec<u8>>,
     limits: Limits,
+}
+
+/// Where a directory walk stopped.
+enum Found {
+    /// The first `n` segments name the script file.
+    File(usize),
+    /// All segments are directories; the index file in the last one is the script.
+    Index,
 }
 
 impl ScriptResolver {
@@ -175,6 +185,8 @@ impl ScriptResolver {
             mode: Mode::Directory { root },
             require_executable: true,
             allow_symlinks_outside_root: false,
+            script_suffix: None,
+            index: None,
             limits,
         })
     }
@@ -210,6 +222,8 @@ impl ScriptResolver {
             document_root,
             require_executable: true,
             allow_symlinks_outside_root: false,
+            script_suffix: None,
+            index: None,
             limits,
         }
     }
@@ -236,6 +250,42 @@ impl ScriptResolver {
     #[must_use]
     pub fn allow_symlinks_outside_root(mut self, yes: bool) -> Self {
         self.allow_symlinks_outside_root = yes;
+        self
+    }
+
+    /// Scripts must be files whose name ends in `suffix` (e.g. `b".php"`); has no effect
+    /// on [`single_program`](Self::single_program). The walk stops at the first regular
+    /// file as always, and if that file lacks the suffix the path names no script
+    /// ([`Error::ScriptNotFound`]): `/upload.jpg/x.php` does not hand `upload.jpg` to
+    /// PHP with `PATH_INFO=/x.php`, the trick `cgi.fix_pathinfo` once allowed.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("cgi-env-doc-suffix-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # std::fs::write(dir.join("upload.jpg"), b"<?php evil();").unwrap();
+    /// # std::fs::write(dir.join("app.php"), b"<?php").unwrap();
+    /// use cgi_env::{Error, ScriptResolver};
+    /// let php = ScriptResolver::directory(b"/", &dir).unwrap()
+    ///     .require_executable(false)
+    ///     .with_script_suffix(b".php");
+    /// assert_eq!(php.resolve(b"/app.php/users/7").unwrap().path_info, b"/users/7");
+    /// assert_eq!(php.resolve(b"/upload.jpg/x.php"), Err(Error::ScriptNotFound));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    #[must_use]
+    pub fn with_script_suffix(mut self, suffix: &[u8]) -> Self {
+        self.script_suffix = Some(suffix.to_vec());
+        self
+    }
+
+    /// When every segment of the path is a directory, the file `name` in the last one is
+    /// the script (nginx's `fastcgi_index`, Apache's `DirectoryIndex`): `/blog/` runs
+    /// `blog/index.php` with `SCRIPT_NAME=/blog/index.php` and an empty `PATH_INFO`. It
+    /// must satisfy the same rules as any script (suffix, execute bit when required).
+    /// Has no effect on [`single_program`](Self::single_program).
+    #[must_use]
+    pub fn with_index(mut self, name: &[u8]) -> Self {
+        self.index = Some(name.to_vec());
         self
     }
 
@@ -341,14 +391,21 @@ impl ScriptResolver {
                 ))
             }
             Mode::Directory { root } => {
-                let found = self.walk(root, rest)?;
-                let script_end = prefix_len + found;
-                let script_name = join(path.segments[..script_end].iter().copied(), false);
+                let (script_end, index) = match self.walk(root, rest)? {
+                    Found::File(n) => (prefix_len + n, None),
+                    Found::Index => (path.segments.len(), self.index.as_deref()),
+                };
+                let script_segments = path.segments[..script_end].iter().copied();
+                let script_name = join(script_segments.chain(index), false);
                 let after = &path.segments[script_end..];
-                let path_info = join(after.iter().copied(), path.trailing_slash);
+                let trailing_slash = path.trailing_slash && index.is_none();
+                let path_info = join(after.iter().copied(), trailing_slash);
                 let mut script_filename = root.clone();
-                for segment in &rest[..found] {
+                for segment in &path.segments[prefix_len..script_end] {
                     script_filename.push(os_segment(segment));
+                }
+                if let Some(index) = index {
+                    script_filename.push(os_segment(index));
                 }
                 Ok(ScriptResolution::new(
                     script_name,
@@ -360,34 +417,54 @@ impl ScriptResolver {
         }
     }
 
-    /// Walks `segments` under `root`; returns how many segments name the script file.
-    fn walk(&self, root: &Path, segments: &[&[u8]]) -> Result<usize, Error> {
+    /// Walks `segments` under `root` to the script.
+    fn walk(&self, root: &Path, segments: &[&[u8]]) -> Result<Found, Error> {
         let mut current = root.to_path_buf();
         for (index, segment) in segments.iter().enumerate() {
             current.push(os_segment(segment));
-            let link = fs::symlink_metadata(&current).map_err(not_found_or_io)?;
-            let meta = if link.file_type().is_symlink() {
-                let target = fs::canonicalize(&current).map_err(not_found_or_io)?;
-                if !self.allow_symlinks_outside_root && !target.starts_with(root) {
-                    return Err(Error::SymlinkOutsideRoot);
-                }
-                fs::metadata(&target).map_err(not_found_or_io)?
-            } else {
-                link
-            };
-            if meta.is_dir() {
-                continue;
+            if !self.is_dir_or_script(root, &current)? {
+                return Ok(Found::File(index + 1));
             }
-            if !meta.is_file() {
-                // A FIFO, socket or device is never a script.
-                return Err(Error::ScriptNotFound);
-            }
-            if self.require_executable && !is_executable(&meta) {
-                return Err(Error::NotExecutable);
-            }
-            return Ok(index + 1);
         }
-        Err(Error::ScriptNotFound)
+        let Some(index) = &self.index else {
+            return Err(Error::ScriptNotFound);
+        };
+        current.push(os_segment(index));
+        if self.is_dir_or_script(root, &current)? {
+            return Err(Error::ScriptNotFound);
+        }
+        Ok(Found::Index)
+    }
+
+    /// `true` for a directory, `false` for a file that may be the script, an error for
+    /// anything else: a missing file, a link leaving the root, a FIFO, socket or device, a
+    /// file without the script suffix or the execute bit it needs.
+    fn is_dir_or_script(&self, root: &Path, current: &Path) -> Result<bool, Error> {
+        let link = fs::symlink_metadata(current).map_err(not_found_or_io)?;
+        let meta = if link.file_type().is_symlink() {
+            let target = fs::canonicalize(current).map_err(not_found_or_io)?;
+            if !self.allow_symlinks_outside_root && !target.starts_with(root) {
+                return Err(Error::SymlinkOutsideRoot);
+            }
+            fs::metadata(&target).map_err(not_found_or_io)?
+        } else {
+            link
+        };
+        if meta.is_dir() {
+            return Ok(true);
+        }
+        if !meta.is_file() {
+            return Err(Error::ScriptNotFound);
+        }
+        if let Some(suffix) = &self.script_suffix
+            && !current.as_os_str().as_encoded_bytes().ends_with(suffix)
+        {
+            return Err(Error::ScriptNotFound);
+        }
+        if self.require_executable && !is_executable(&meta) {
+            return Err(Error::NotExecutable);
+        }
+        Ok(false)
     }
 }
 

@@ -374,3 +374,46 @@ fn hand_built_resolution_computes_path_translated() {
     );
     assert_eq!(r.path_translated, None);
 }
+
+/// A PHP location: plain files, a `.php` suffix, an index file. The suffix is what keeps
+/// `/upload.jpg/x.php` from handing an uploaded image to PHP.
+#[test]
+fn script_suffix_and_index_for_php_locations() {
+    let fx = Fixture::new("php");
+    std::fs::create_dir_all(fx.root.join("blog/uploads")).unwrap();
+    std::fs::write(fx.root.join("blog/index.php"), b"<?php").unwrap();
+    std::fs::write(fx.root.join("blog/post.php"), b"<?php").unwrap();
+    std::fs::write(fx.root.join("blog/uploads/cat.jpg"), b"<?php evil();").unwrap();
+    let php = site(&fx)
+        .require_executable(false)
+        .with_script_suffix(b".php")
+        .with_index(b"index.php");
+    let ok = |raw: &[u8]| resolve(&php, raw).expect("resolves");
+
+    let r = ok(b"/blog/post.php/2026/12");
+    assert_eq!(r.script_name, b"/blog/post.php");
+    assert_eq!(r.path_info, b"/2026/12");
+    assert_eq!(r.script_filename, fx.root.join("blog/post.php"));
+
+    for dir in [&b"/blog/"[..], b"/blog"] {
+        let r = ok(dir);
+        assert_eq!(r.script_name, b"/blog/index.php");
+        assert_eq!(r.path_info, b"");
+        assert_eq!(r.script_filename, fx.root.join("blog/index.php"));
+    }
+
+    for refused in [
+        &b"/blog/uploads/cat.jpg/x.php"[..],
+        b"/blog/uploads/cat.jpg",
+        b"/blog/uploads/",
+        b"/blog/missing.php",
+        b"/plain.txt/x.php",
+    ] {
+        assert_eq!(
+            resolve(&php, refused),
+            Err(Refusal::Cgi(Error::ScriptNotFound)),
+            "{}",
+            String::from_utf8_lossy(refused)
+        );
+    }
+}
