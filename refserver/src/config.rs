@@ -215,9 +215,9 @@ pub(crate) struct RouteConfig {
     /// CGI programs: a directory of scripts, or one program for the prefix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cgi: Option<CgiConfig>,
-    /// FastCGI upstreams: the FastCGI gateway issue defines its keys.
+    /// FastCGI applications: upstream addresses, or processes the server spawns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) fastcgi: Option<toml::Table>,
+    pub(crate) fastcgi: Option<FastCgiConfig>,
 }
 
 /// `respond = { status = 200, content_type = "text/plain", body = "Hello, World!" }`.
@@ -331,6 +331,87 @@ fn default_cgi_timeout_ms() -> u64 {
 }
 fn default_max_processes() -> usize {
     64
+}
+
+/// `fastcgi = { upstreams = ["127.0.0.1:9000", "unix:/run/php.sock"], root = "site/php" }`
+/// (php-fpm: a script per file under `root`), or `program = "/path"` (one application for
+/// the whole prefix, e.g. git-http-backend behind fcgiwrap).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FastCgiConfig {
+    /// Application addresses: `IP:PORT`, `HOST:PORT` (resolved at start-up) or
+    /// `unix:/path`. Requests go to the least busy healthy one.
+    #[serde(default)]
+    pub(crate) upstreams: Vec<String>,
+    /// Scripts are files under this directory: `SCRIPT_FILENAME` is the first file along
+    /// the path, which must exist and end in `script_suffix`; the rest is `PATH_INFO`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) root: Option<PathBuf>,
+    /// The script a path naming a directory runs (nginx's `fastcgi_index`).
+    #[serde(default = "default_fastcgi_index")]
+    pub(crate) index: String,
+    /// What a script's name must end in, with `root`.
+    #[serde(default = "default_script_suffix")]
+    pub(crate) script_suffix: String,
+    /// One application for the whole prefix: `SCRIPT_FILENAME` is this path and the rest
+    /// of the request path is `PATH_INFO`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) program: Option<PathBuf>,
+    /// `DOCUMENT_ROOT` and the base of `PATH_TRANSLATED` (default: `root`, or the
+    /// program's directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) document_root: Option<PathBuf>,
+    /// Extra params sent with every request, e.g. `{ GIT_PROJECT_ROOT = "/srv/git" }`.
+    #[serde(default)]
+    pub(crate) env: std::collections::BTreeMap<String, String>,
+    /// Connecting to an upstream; past it the upstream counts as down and the next one
+    /// is tried (504 when none answers in time).
+    #[serde(default = "default_connect_timeout_ms")]
+    pub(crate) connect_timeout_ms: u64,
+    /// Longest wait for the application to take more of the request body.
+    #[serde(default = "default_io_timeout_ms")]
+    pub(crate) send_timeout_ms: u64,
+    /// Longest wait for the next piece of the response (nginx's `fastcgi_read_timeout`).
+    /// Past it: 504, or a cut response once the head went out.
+    #[serde(default = "default_io_timeout_ms")]
+    pub(crate) read_timeout_ms: u64,
+    /// Keep connections open between requests (`FCGI_KEEP_CONN`).
+    #[serde(default = "default_true")]
+    pub(crate) keep_conn: bool,
+    /// Multiplex requests on one connection when the application says it can
+    /// (`FCGI_MPXS_CONNS=1`).
+    #[serde(default = "default_true")]
+    pub(crate) multiplex: bool,
+    /// Most connections to each upstream (0: as many as the application's
+    /// `FCGI_MAX_CONNS` allows, else unbounded). Requests wait for a free one.
+    #[serde(default)]
+    pub(crate) max_conns: usize,
+    /// How long an upstream that refused or reset a connection is skipped.
+    #[serde(default = "default_fail_timeout_ms")]
+    pub(crate) fail_timeout_ms: u64,
+    /// A request body of unknown length (chunked): `"spool"` it to a temporary file so
+    /// the application gets `CONTENT_LENGTH` (PHP needs it), or `"refuse"` it with 411.
+    #[serde(default)]
+    pub(crate) unknown_length: UnknownLength,
+}
+
+fn default_fastcgi_index() -> String {
+    "index.php".to_owned()
+}
+fn default_script_suffix() -> String {
+    ".php".to_owned()
+}
+fn default_connect_timeout_ms() -> u64 {
+    10_000
+}
+fn default_io_timeout_ms() -> u64 {
+    60_000
+}
+fn default_fail_timeout_ms() -> u64 {
+    10_000
+}
+fn default_true() -> bool {
+    true
 }
 
 /// `echo = { delay_ms = 0 }`: answers with the request body, after `delay_ms`.
@@ -463,6 +544,14 @@ impl Config {
             }
             if let Some(c) = &mut route.cgi {
                 for p in [&mut c.dir, &mut c.program, &mut c.document_root, &mut c.cwd]
+                    .into_iter()
+                    .flatten()
+                {
+                    absolute(p);
+                }
+            }
+            if let Some(f) = &mut route.fastcgi {
+                for p in [&mut f.root, &mut f.program, &mut f.document_root]
                     .into_iter()
                     .flatten()
                 {
@@ -729,9 +818,9 @@ static = { dir = "site/public", index = ["index.html"] }
     }
 
     #[test]
-    fn cgi_routes_parse_and_the_fastcgi_slot_takes_any_table() {
+    fn cgi_and_fastcgi_routes_parse() {
         let mut config = Config::parse(
-            "[[route]]\nsuffix = \".cgi\"\ncgi = { dir = \"cgi-bin\", env = { A = \"1\" }, limits = { cpu_secs = 2 } }\n\n[[route]]\nsuffix = \".php\"\nfastcgi = { upstream = \"127.0.0.1:9000\" }\n",
+            "[[route]]\nsuffix = \".cgi\"\ncgi = { dir = \"cgi-bin\", env = { A = \"1\" }, limits = { cpu_secs = 2 } }\n\n[[route]]\nsuffix = \".php\"\nfastcgi = { upstreams = [\"127.0.0.1:9000\"], root = \"php\" }\n",
         )
         .unwrap();
         config.validate().unwrap();
@@ -744,7 +833,11 @@ static = { dir = "site/public", index = ["index.html"] }
         assert_eq!(cgi.inherit_env, ["PATH"]);
         assert_eq!(cgi.limits.cpu_secs, Some(2));
         assert_eq!(cgi.unknown_length, UnknownLength::Spool);
-        assert!(config.routes[1].fastcgi.is_some());
+        let fastcgi = config.routes[1].fastcgi.as_ref().unwrap();
+        assert_eq!(fastcgi.root.as_deref(), Some(Path::new("/etc/refserver/php")));
+        assert_eq!((fastcgi.index.as_str(), fastcgi.script_suffix.as_str()), ("index.php", ".php"));
+        assert!(fastcgi.keep_conn && fastcgi.multiplex);
+        assert_eq!(fastcgi.read_timeout_ms, 60_000);
         let err = Config::parse("[[route]]\nprefix = \"/\"\ncgi = { dir = \"x\", colour = 1 }\n")
             .unwrap_err()
             .to_string();

@@ -11,6 +11,7 @@
 use crate::config::{ConfigError, RouteConfig};
 use crate::route_kinds::cgi::CgiRoute;
 use crate::route_kinds::echo::EchoRoute;
+use crate::route_kinds::fastcgi::FastCgiRoute;
 use crate::route_kinds::fixed::FixedResponse;
 use crate::route_kinds::static_files::StaticRoute;
 use http_proto::semantics::host_without_port;
@@ -95,10 +96,8 @@ pub(crate) enum RouteKind {
     Echo(EchoRoute),
     /// CGI programs.
     Cgi(Box<CgiRoute>),
-    /// A FastCGI gateway: parsed, not implemented yet (answers 501 and logs why).
-    // The table is the FastCGI gateway issue's to read.
-    #[allow(dead_code)]
-    FastCgi(toml::Table),
+    /// FastCGI applications.
+    FastCgi(Box<FastCgiRoute>),
     /// A test's own exchange (the session task's tests).
     #[cfg(test)]
     TestDouble(crate::session_task::tests::StartDouble),
@@ -119,6 +118,15 @@ impl Router {
             .map(|(i, r)| Route::new(i + 1, r))
             .collect::<Result<_, _>>()?;
         Ok(Self { routes })
+    }
+
+    /// Attaches the FastCGI routes to the server's upstreams, before the routes serve.
+    pub(crate) fn bind(&self, upstreams: &crate::route_kinds::fastcgi::Upstreams) {
+        for route in &self.routes {
+            if let RouteKind::FastCgi(fastcgi) = &route.kind {
+                fastcgi.bind(upstreams);
+            }
+        }
     }
 
     /// The first route matching the request's authority (see the module docs) and path.
@@ -145,8 +153,8 @@ impl Route {
             RouteKind::Echo(EchoRoute::new(e))
         } else if let Some(c) = &config.cgi {
             RouteKind::Cgi(Box::new(CgiRoute::new(n, config.prefix.as_deref(), c)?))
-        } else if let Some(t) = &config.fastcgi {
-            RouteKind::FastCgi(t.clone())
+        } else if let Some(f) = &config.fastcgi {
+            RouteKind::FastCgi(Box::new(FastCgiRoute::new(n, config.prefix.as_deref(), f)?))
         } else {
             return Err(ConfigError::new(format!("route {n}: no route kind")));
         };
@@ -257,7 +265,7 @@ prefix = "/plain"
 respond = { body = "a" }
 [[route]]
 suffix = ".php"
-fastcgi = {}
+fastcgi = { upstreams = ["127.0.0.1:9000"], program = "/srv/app" }
 [[route]]
 prefix = "/cgi-bin/"
 cgi = { program = "/bin/sh" }

@@ -10,6 +10,7 @@ use crate::accept;
 use crate::access_log::AccessLog;
 use crate::config::{Config, ListenAddr, RuntimeLayout};
 use crate::listener;
+use crate::route_kinds::fastcgi::Upstreams;
 use crate::route_kinds::status::{GatewaySnapshot, StatusSnapshot};
 use crate::router::{RouteTable, Router};
 use crate::shutdown::{self, SignalKindSeen};
@@ -36,6 +37,8 @@ pub(crate) struct Server {
     started: Instant,
     /// Per-gateway counters for the status page.
     pub(crate) counters: Counters,
+    /// FastCGI upstreams and their connection pools, kept across reloads.
+    pub(crate) upstreams: Upstreams,
     /// Size of one session task's future (it holds the `Session` inline), once known.
     pub(crate) session_task_bytes: AtomicU64,
 }
@@ -65,8 +68,12 @@ pub(crate) struct GatewayCounters {
 impl Server {
     /// Compiles routes and starts the access log.
     pub(crate) fn new(config: &Config) -> Result<Self, Box<dyn std::error::Error>> {
+        let router = Router::new(&config.routes)?;
+        let upstreams = Upstreams::default();
+        router.bind(&upstreams);
         Ok(Self {
-            routes: RouteTable::new(Router::new(&config.routes)?),
+            routes: RouteTable::new(router),
+            upstreams,
             registry: Registry::new(config.limits.registry_config()),
             limits: RwLock::new(Arc::new(config.limits.session_limits())),
             access_log: AccessLog::start(&config.access_log)
@@ -267,6 +274,7 @@ fn reload(server: &Server, running: &mut Config, reload_config: ReloadConfig<'_>
         new.access_log.clone_from(&running.access_log);
     }
     let routes = router.routes().len();
+    router.bind(&server.upstreams);
     server.routes.replace(router);
     *server
         .limits

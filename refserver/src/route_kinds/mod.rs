@@ -8,23 +8,23 @@
 //! | `status` | the status page | `status.rs` |
 //! | `echo` | the request body streamed back | `echo.rs` |
 //! | `cgi` | CGI programs, a child process per request | `cgi/` |
-//! | `fastcgi` | FastCGI applications, pooled connections | `fastcgi.rs`, with the FastCGI gateway issue |
+//! | `fastcgi` | FastCGI applications, pooled and multiplexed connections | `fastcgi/` |
 //! | `handler` | in-process tower services | `handler.rs`, with the handlers issue |
 //!
-//! Until its issue lands, a `fastcgi` route answers 501 with a log line.
+//! `gateway.rs` holds what CGI and FastCGI share (the CGI response, local redirects, the
+//! environment).
 
 pub(crate) mod cgi;
 pub(crate) mod echo;
+pub(crate) mod fastcgi;
 pub(crate) mod fixed;
+pub(crate) mod gateway;
 pub(crate) mod reply;
 pub(crate) mod static_files;
 pub(crate) mod status;
 
-use crate::exchange::{Exchange, Request, Started};
+use crate::exchange::{Request, Started};
 use crate::router::RouteKind;
-use crate::server::GatewayCounters;
-use reply::Reply;
-use std::sync::atomic::Ordering::Relaxed;
 
 /// Starts the exchange of the route kind that matched.
 pub(crate) fn start(request: &Request<'_>) -> Started {
@@ -35,30 +35,8 @@ pub(crate) fn start(request: &Request<'_>) -> Started {
         RouteKind::Status => status::start(request).into(),
         RouteKind::Echo(echo) => echo.start(request).into(),
         RouteKind::Cgi(cgi) => cgi.start(request).into(),
-        RouteKind::FastCgi(_) => not_yet(
-            request,
-            &request.server.counters.fastcgi,
-            "fastcgi",
-            "FastCGI",
-        )
-        .into(),
+        RouteKind::FastCgi(fastcgi) => fastcgi.start(request).into(),
         #[cfg(test)]
         RouteKind::TestDouble(start) => start(request).into(),
     }
-}
-
-/// A gateway whose issue has not landed: 501, counted as an error, with a log line.
-fn not_yet(
-    request: &Request<'_>,
-    counters: &GatewayCounters,
-    kind: &str,
-    issue: &str,
-) -> Box<dyn Exchange> {
-    counters.requests.fetch_add(1, Relaxed);
-    counters.errors.fetch_add(1, Relaxed);
-    tracing::warn!(
-        "route {}: {kind} routes arrive with the {issue} gateway issue; answering 501",
-        request.route.describe()
-    );
-    Reply::error(501).into_exchange()
 }

@@ -1,0 +1,143 @@
+//! The `fastcgi` route kind: requests handed to persistent FastCGI applications over
+//! pooled, multiplexed connections, through the seam.
+//!
+//! | step | where |
+//! |---|---|
+//! | which script (`root`: a file with the suffix; `program`: one for the prefix), `PATH_INFO`, the params | cgi-env (`ScriptResolver`, `Environment`), via `gateway.rs` |
+//! | upstream choice (least busy that is up), pools, `GET_VALUES`, health | `upstream.rs` |
+//! | one connection's bytes, requests multiplexed on it, `ABORT_REQUEST` | `conn.rs` |
+//! | request body to `STDIN`, `STDOUT` parsed and streamed out, failures | `exchange.rs` |
+//!
+//! Routes are compiled without the server; [`FastCgiRoute::bind`] attaches them to the
+//! server's upstreams (kept across reloads, so pools and health survive a SIGHUP).
+
+mod conn;
+mod exchange;
+mod upstream;
+
+use crate::config::{ConfigError, FastCgiConfig, UnknownLength};
+use crate::exchange::{Exchange, Request};
+use crate::route_kinds::gateway;
+use crate::route_kinds::reply::Reply;
+use bytes::Bytes;
+use cgi_env::ScriptResolver;
+use std::sync::OnceLock;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+pub(crate) use upstream::Upstreams;
+use upstream::{Address, Settings, UpstreamSet};
+
+/// A compiled `fastcgi` route.
+#[derive(Debug)]
+pub(crate) struct FastCgiRoute {
+    resolver: ScriptResolver,
+    extra_env: Vec<(Bytes, Bytes)>,
+    addresses: Vec<Address>,
+    settings: Settings,
+    read_timeout: Duration,
+    send_timeout: Duration,
+    unknown_length: UnknownLength,
+    upstreams: OnceLock<UpstreamSet>,
+}
+
+impl FastCgiRoute {
+    /// Compiles route `n`'s `fastcgi` table; `prefix` is the route's path prefix.
+    pub(crate) fn new(
+        n: usize,
+        prefix: Option<&str>,
+        c: &FastCgiConfig,
+    ) -> Result<Self, ConfigError> {
+        let err = |m: String| ConfigError::new(format!("route {n}: fastcgi: {m}"));
+        let prefix = prefix.unwrap_or("/").as_bytes();
+        let mut resolver = match (&c.root, &c.program) {
+            (Some(root), None) => ScriptResolver::directory(prefix, root)
+                .map_err(|e| err(format!("root `{}`: {e}", root.display())))?
+                .require_executable(false)
+                .with_script_suffix(c.script_suffix.as_bytes())
+                .with_index(c.index.as_bytes()),
+            // The program runs where the application runs, maybe on another host: not
+            // checked here.
+            (None, Some(program)) => ScriptResolver::single_program(prefix, program),
+            _ => return Err(err("needs exactly one of `root` and `program`".to_owned())),
+        };
+        if let Some(root) = &c.document_root {
+            resolver = resolver.with_document_root(root);
+        }
+        if c.upstreams.is_empty() {
+            return Err(err("needs at least one address in `upstreams`".to_owned()));
+        }
+        let addresses = c
+            .upstreams
+            .iter()
+            .map(|a| Address::parse(a))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(err)?;
+        Ok(Self {
+            resolver,
+            extra_env: gateway::extra_env(&c.env).map_err(err)?,
+            addresses,
+            settings: Settings {
+                keep_conn: c.keep_conn,
+                multiplex: c.multiplex,
+                max_conns: c.max_conns,
+                processes: 0,
+                connect_timeout: Duration::from_millis(c.connect_timeout_ms),
+                fail_timeout: Duration::from_millis(c.fail_timeout_ms),
+            },
+            read_timeout: Duration::from_millis(c.read_timeout_ms),
+            send_timeout: Duration::from_millis(c.send_timeout_ms),
+            unknown_length: c.unknown_length,
+            upstreams: OnceLock::new(),
+        })
+    }
+
+    /// Attaches the route to the server's upstreams (once, before it serves).
+    pub(crate) fn bind(&self, upstreams: &Upstreams) {
+        let set = UpstreamSet {
+            upstreams: self
+                .addresses
+                .iter()
+                .map(|a| upstreams.get(a.clone(), self.settings.clone()))
+                .collect(),
+        };
+        let _ = self.upstreams.set(set);
+    }
+
+    /// Starts the exchange for a request.
+    pub(crate) fn start(&'static self, request: &Request<'_>) -> Box<dyn Exchange> {
+        let counters = &request.server.counters.fastcgi;
+        counters.requests.fetch_add(1, Relaxed);
+        let fail = |status: u16, message: String| {
+            counters.errors.fetch_add(1, Relaxed);
+            tracing::warn!(
+                "fastcgi {}: {message}",
+                String::from_utf8_lossy(request.head.target())
+            );
+            Reply::error(status).into_exchange()
+        };
+        let Some(upstreams) = self.upstreams.get() else {
+            return fail(500, "route not bound to the server's upstreams".to_owned());
+        };
+        let script = match self.resolver.resolve_request(request.head) {
+            Ok(script) => script,
+            Err(e) => return fail(e.status_code(), e.to_string()),
+        };
+        let name = script.script_filename.display().to_string();
+        if request.head.framing() == http_proto::Framing::Chunked
+            && self.unknown_length == UnknownLength::Refuse
+        {
+            return fail(411, format!("{name}: a body of unknown length is refused"));
+        }
+        let env = match gateway::environment(request, &script, &self.extra_env) {
+            Ok(env) => env,
+            Err(e) => return fail(e.status, format!("{name}: {}", e.message)),
+        };
+        Box::new(exchange::FastCgiExchange::new(
+            self,
+            request,
+            upstreams.order(),
+            name,
+            env,
+        ))
+    }
+}
