@@ -834,8 +834,14 @@ static = { dir = "site/public", index = ["index.html"] }
         assert_eq!(cgi.limits.cpu_secs, Some(2));
         assert_eq!(cgi.unknown_length, UnknownLength::Spool);
         let fastcgi = config.routes[1].fastcgi.as_ref().unwrap();
-        assert_eq!(fastcgi.root.as_deref(), Some(Path::new("/etc/refserver/php")));
-        assert_eq!((fastcgi.index.as_str(), fastcgi.script_suffix.as_str()), ("index.php", ".php"));
+        assert_eq!(
+            fastcgi.root.as_deref(),
+            Some(Path::new("/etc/refserver/php"))
+        );
+        assert_eq!(
+            (fastcgi.index.as_str(), fastcgi.script_suffix.as_str()),
+            ("index.php", ".php")
+        );
         assert!(fastcgi.keep_conn && fastcgi.multiplex);
         assert_eq!(fastcgi.read_timeout_ms, 60_000);
         let err = Config::parse("[[route]]\nprefix = \"/\"\ncgi = { dir = \"x\", colour = 1 }\n")

@@ -174,4 +174,12 @@ pub(crate) trait Exchange: Send {
         cx: &mut Context<'_>,
         sink: &mut ResponseSink<'_>,
     ) -> Poll<Result<(), ExchangeError>>;
+
+    /// Whether the exchange is dropped when the client closes its side before the
+    /// response is complete (nginx's default for upstreams): true for gateways, whose
+    /// program or application would otherwise work for nobody. A fixed or static response
+    /// is still sent to a client that half-closed after its request.
+    fn cancel_on_client_close(&self) -> bool {
+        false
+    }
 }

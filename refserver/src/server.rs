@@ -110,6 +110,7 @@ impl Server {
                 gateway("cgi", &self.counters.cgi),
                 gateway("fastcgi", &self.counters.fastcgi),
             ],
+            fastcgi_upstreams: self.upstreams.snapshot(),
             idle_session_task_bytes: (task > 0).then_some(task),
             uptime_secs: self.started.elapsed().as_secs(),
         }

@@ -155,6 +155,10 @@ impl<T: Transport> SessionTask<T> {
                             Ok(n) => {
                                 self.session.handle_read(n, Instant::now());
                                 self.events = true;
+                                if n == 0 && self.gateway_in_flight() {
+                                    // The client left: the gateway's work is for nobody.
+                                    return Poll::Ready(());
+                                }
                             }
                             // Readiness was stale (seen right after accept, and on a
                             // keep-alive socket until a read finds it empty); the read
@@ -188,6 +192,13 @@ impl<T: Transport> SessionTask<T> {
             }
             return Poll::Pending;
         }
+    }
+
+    /// Whether the request in flight is a gateway's that should stop when the client goes.
+    fn gateway_in_flight(&mut self) -> bool {
+        self.in_flight
+            .as_mut()
+            .is_some_and(|f| f.exchange.get().cancel_on_client_close())
     }
 
     /// Steps 1 and 2: session-core's events, each followed by the exchange's turn to

@@ -19,12 +19,15 @@
 
 mod common;
 
-use common::{Resp, Server, read_head, read_whole_response};
+use common::{
+    Resp, Server, TempDir, body_of, eventually, git, have, read_head, read_whole_response,
+    run_bounded,
+};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// The fixture scripts.
@@ -100,55 +103,6 @@ fn assert_no_child_running(server: &Server) {
         "CGI children still counted as running: {}",
         cgi_counters(server)
     );
-}
-
-/// Whether `program` runs; otherwise prints SKIP (or fails, under `CI=true`).
-fn have(program: &str) -> bool {
-    match Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-    {
-        Ok(_) => true,
-        Err(e) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{program} is required in CI: {e}"
-            );
-            eprintln!("SKIP: {program} not found ({e})");
-            false
-        }
-    }
-}
-
-/// Polls `done` every 20 ms until it holds or `limit` passes; returns whether it held.
-fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + limit;
-    loop {
-        if done() {
-            return true;
-        }
-        if Instant::now() >= until {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A temporary directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        Self(common::temp_dir(name))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -593,19 +547,6 @@ fn cksum(data: &[u8]) -> String {
         len >>= 8;
     }
     format!("{} {}", !crc, data.len())
-}
-
-/// A deterministic, incompressible body of `len` bytes.
-fn body_of(len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.to_le_bytes()[0]
-        })
-        .collect()
 }
 
 /// `body` in chunks of varying sizes, then the last chunk.
@@ -1077,215 +1018,18 @@ fn max_processes_answers_503_beyond_it_and_leaves_no_zombies_or_fds() {
 // ---------------------------------------------------------------------------------------
 // git smart HTTP through git-http-backend.
 
-/// Runs `cmd`, killing it past `limit`; panics with its output unless it succeeds.
-fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stdout.read_to_end(&mut v);
-        v
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stderr.read_to_end(&mut v);
-        v
-    });
-    let until = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() >= until {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let stdout = out_reader.join().unwrap();
-    let stderr = err_reader.join().unwrap();
-    let Some(status) = status else {
-        panic!(
-            "{cmd:?} did not finish within {limit:?}; stderr: {}",
-            String::from_utf8_lossy(&stderr)
-        );
-    };
-    assert!(
-        status.success(),
-        "{cmd:?}: {status}; stderr: {}",
-        String::from_utf8_lossy(&stderr)
-    );
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
-}
-
-/// The git-http-backend of the `git` on PATH, else the Debian one.
-fn git_http_backend() -> PathBuf {
-    let exec_path = Command::new("git")
-        .arg("--exec-path")
-        .output()
-        .ok()
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    exec_path
-        .map(|p| p.join("git-http-backend"))
-        .filter(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from("/usr/lib/git-core/git-http-backend"))
-}
-
 #[test]
 fn git_clone_push_and_fetch_through_git_http_backend() {
-    if !have("git") {
+    let Some(repo) = git::Fixture::new("cgi-git") else {
         return;
-    }
-    let backend = git_http_backend();
-    if !backend.is_file() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "git-http-backend is required in CI"
-        );
-        eprintln!("SKIP: no git-http-backend");
-        return;
-    }
-    let tmp = TempDir::new("cgi-git");
-    let root = tmp.0.join("srv");
-    let home = tmp.0.join("home");
-    std::fs::create_dir_all(&root).unwrap();
-    std::fs::create_dir_all(&home).unwrap();
-    let bare = root.join("repo.git");
-    // git with a clean configuration, no proxy, no prompt; `dir` for `-C`.
-    let git_command = |dir: Option<&Path>, args: &[&str]| {
-        let mut cmd = Command::new("git");
-        if let Some(dir) = dir {
-            cmd.arg("-C").arg(dir);
-        }
-        cmd.args([
-            "-c",
-            "user.name=refserver it",
-            "-c",
-            "user.email=it@example.invalid",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .env("HOME", &home)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("NO_PROXY", "*")
-        .env("no_proxy", "*");
-        for name in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_INDEX_FILE",
-            "GIT_PROTOCOL",
-            "http_proxy",
-            "HTTP_PROXY",
-            "all_proxy",
-            "ALL_PROXY",
-        ] {
-            cmd.env_remove(name);
-        }
-        cmd
     };
-    let git = |dir: Option<&Path>, args: &[&str]| {
-        let out = run_bounded(&mut git_command(dir, args), Duration::from_secs(20));
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
-    git(None, &["init", "--bare", "-q", bare.to_str().unwrap()]);
-    git(Some(&bare), &["config", "http.receivepack", "true"]);
-
     let routes = format!(
         "[[route]]\nprefix = \"/git/\"\ncgi = {{ program = {}, env = {{ GIT_PROJECT_ROOT = {}, GIT_HTTP_EXPORT_ALL = \"1\" }} }}\n",
-        toml_path(&backend),
-        toml_path(&root)
+        toml_path(&repo.backend),
+        toml_path(&repo.root)
     );
     let server = Server::start("cgi-git-srv", Some(&config(&routes)), &[]);
-    let url = server.url("/git/repo.git");
-    let work1 = tmp.0.join("work1");
-    let work2 = tmp.0.join("work2");
-    let (w1, w2) = (work1.to_str().unwrap(), work2.to_str().unwrap());
-
-    // Two clones of the empty repository: protocol v2, and git's default.
-    git(None, &["-c", "protocol.version=2", "clone", "-q", &url, w1]);
-    git(None, &["clone", "-q", &url, w2]);
-
-    // A push of an incompressible 300 KB file with a small post buffer: git sends the
-    // pack chunked, so the server spools it and gives git-http-backend CONTENT_LENGTH.
-    std::fs::write(work1.join("big.bin"), body_of(300 * 1024)).unwrap();
-    git(Some(&work1), &["symbolic-ref", "HEAD", "refs/heads/main"]);
-    git(Some(&work1), &["add", "big.bin"]);
-    git(Some(&work1), &["commit", "-q", "-m", "first via http"]);
-    let push = run_bounded(
-        git_command(
-            Some(&work1),
-            &[
-                "-c",
-                "http.postBuffer=65536",
-                "push",
-                "-q",
-                "origin",
-                "HEAD:refs/heads/main",
-            ],
-        )
-        .env("GIT_TRACE_CURL", "1")
-        .env("GIT_TRACE_CURL_NO_DATA", "1"),
-        Duration::from_secs(20),
-    );
-    let trace = String::from_utf8_lossy(&push.stderr);
-    assert!(
-        trace.contains("Transfer-Encoding: chunked"),
-        "the push was not sent chunked, so the spool is not exercised:\n{trace}"
-    );
-    assert_eq!(
-        git(Some(&bare), &["log", "--format=%s", "main"]),
-        "first via http"
-    );
-
-    // The other clone fetches it (default protocol), commits on top and pushes.
-    git(Some(&work2), &["fetch", "-q", "origin"]);
-    assert_eq!(
-        git(Some(&work2), &["log", "--format=%s", "origin/main"]),
-        "first via http"
-    );
-    git(
-        Some(&work2),
-        &["checkout", "-q", "-B", "main", "origin/main"],
-    );
-    std::fs::write(work2.join("small.txt"), "second\n").unwrap();
-    git(Some(&work2), &["add", "small.txt"]);
-    git(Some(&work2), &["commit", "-q", "-m", "second via http"]);
-    git(
-        Some(&work2),
-        &["push", "-q", "origin", "HEAD:refs/heads/main"],
-    );
-    assert_eq!(
-        git(Some(&bare), &["log", "--format=%s", "main"]),
-        "second via http\nfirst via http"
-    );
-
-    // The first clone fetches it with protocol v2; both protocols list the same ref.
-    git(
-        Some(&work1),
-        &["-c", "protocol.version=2", "fetch", "-q", "origin"],
-    );
-    assert_eq!(
-        git(Some(&work1), &["log", "--format=%s", "origin/main"]),
-        "second via http\nfirst via http"
-    );
-    let head = git(Some(&bare), &["rev-parse", "main"]);
-    for version in ["protocol.version=0", "protocol.version=2"] {
-        let listed = git(None, &["-c", version, "ls-remote", &url, "refs/heads/main"]);
-        assert_eq!(listed, format!("{head}\trefs/heads/main"), "{version}");
-    }
+    repo.clone_push_fetch(&server.url("/git/repo.git"));
     // A repository that does not exist: git-http-backend's own 404, passed on.
     assert_eq!(
         get(

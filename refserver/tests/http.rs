@@ -353,16 +353,17 @@ fn the_status_page_counts_sessions_and_requests() {
 }
 
 #[test]
-fn fastcgi_routes_answer_501_until_their_gateway_lands() {
+fn a_fastcgi_route_with_nobody_listening_answers_502() {
+    // Port 9 (discard) on loopback: nothing listens there in a test environment.
     let config = r#"
 access_log = "off"
 [[route]]
 suffix = ".php"
-fastcgi = { upstream = "127.0.0.1:9000" }
+fastcgi = { upstreams = ["127.0.0.1:9"], program = "/srv/app.php" }
 "#;
     let server = Server::start("gateways", Some(config), &[]);
     let (r, _) = exchange(&server, b"GET /index.php HTTP/1.1\r\nHost: t\r\n\r\n");
-    assert_eq!(r.status, 501);
+    assert_eq!(r.status, 502);
     let (r, _) = exchange(&server, b"GET /other HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(r.status, 404);
 }

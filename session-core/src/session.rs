@@ -233,6 +233,15 @@ impl Session {
             && self.conn.their_state() == SideState::Body
     }
 
+    /// Whether the client has closed its sending side (a read returned 0). Requests
+    /// already received may still be answered; a driver whose handler's work is pointless
+    /// once the client left (a gateway: nginx's `proxy_ignore_client_abort off`) may end
+    /// the session instead.
+    #[must_use]
+    pub fn client_closed(&self) -> bool {
+        self.eof
+    }
+
     /// Whether the session is lingering before its close (RFC 9112 §9.6): its response is
     /// flushed, and what the client still sends is read and dropped, so that closing does
     /// not reset the connection under a response the client has not read yet. The driver

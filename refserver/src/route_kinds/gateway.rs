@@ -117,7 +117,9 @@ impl GatewayOutput {
                         // Ending now would look complete to nobody: the framing says more.
                         return Err(ExchangeError::new(
                             502,
-                            format!("{name}: output ended {missing} bytes short of its Content-Length"),
+                            format!(
+                                "{name}: output ended {missing} bytes short of its Content-Length"
+                            ),
                         ));
                     }
                     sink.end(&[])?;

@@ -21,6 +21,8 @@ pub(crate) struct StatusSnapshot {
     pub(crate) requests: u64,
     /// Per-gateway request and error counts.
     pub(crate) gateways: Vec<GatewaySnapshot>,
+    /// Each FastCGI upstream: health, counts, open connections.
+    pub(crate) fastcgi_upstreams: Vec<UpstreamSnapshot>,
     /// Bytes of one session task's future, which holds the whole `Session` inline: what an
     /// idle keep-alive session costs in the process, since it holds no buffers. Tokio adds
     /// its task header and the socket's I/O registration (about 450 bytes more; resident
@@ -43,6 +45,25 @@ pub(crate) struct GatewaySnapshot {
     pub(crate) timeouts: u64,
     /// Running now.
     pub(crate) running: u64,
+}
+
+/// One FastCGI upstream's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct UpstreamSnapshot {
+    /// Its address.
+    pub(crate) name: String,
+    /// Not skipped after a failure (passive health check).
+    pub(crate) up: bool,
+    /// Requests sent to it.
+    pub(crate) requests: u64,
+    /// Requests it failed.
+    pub(crate) errors: u64,
+    /// Requests past their timeout.
+    pub(crate) timeouts: u64,
+    /// Requests on it (or waiting for one of its connections) now.
+    pub(crate) active: u64,
+    /// Connections open to it now.
+    pub(crate) connections: u64,
 }
 
 /// Starts the exchange for a request on the `status` route: the server's counters now.
@@ -99,6 +120,22 @@ pub(crate) fn render_text(s: &StatusSnapshot) -> String {
             g.name, g.requests, g.errors, g.timeouts, g.running
         );
     }
+    if !s.fastcgi_upstreams.is_empty() {
+        let _ = writeln!(out, "FastCGI upstreams:");
+    }
+    for u in &s.fastcgi_upstreams {
+        let _ = writeln!(
+            out,
+            " {}: {} requests {} errors {} timeouts {} active {} connections {}",
+            u.name,
+            if u.up { "up" } else { "down" },
+            u.requests,
+            u.errors,
+            u.timeouts,
+            u.active,
+            u.connections
+        );
+    }
     match s.idle_session_task_bytes {
         Some(b) => {
             let _ = writeln!(out, "Idle session task bytes: {b}");
@@ -125,6 +162,7 @@ pub(crate) fn render_json(s: &StatusSnapshot) -> String {
         "requests": s.requests,
         "phases": phases,
         "gateways": s.gateways,
+        "fastcgi_upstreams": s.fastcgi_upstreams,
         "idle_session_task_bytes": s.idle_session_task_bytes,
         "uptime_secs": s.uptime_secs,
     });
@@ -159,6 +197,15 @@ mod tests {
                 timeouts: 1,
                 running: 0,
             }],
+            fastcgi_upstreams: vec![UpstreamSnapshot {
+                name: "unix:/run/php.sock".to_owned(),
+                up: false,
+                requests: 5,
+                errors: 1,
+                timeouts: 0,
+                active: 2,
+                connections: 1,
+            }],
             idle_session_task_bytes: Some(512),
             uptime_secs: 7,
         }
@@ -180,6 +227,9 @@ mod tests {
         ), "{text}");
         assert!(text.contains(" cgi: requests 2 errors 2 timeouts 1 running 0\n"));
         assert!(text.contains("Idle session task bytes: 512\n"));
+        assert!(text.contains(
+            " unix:/run/php.sock: down requests 5 errors 1 timeouts 0 active 2 connections 1\n"
+        ));
     }
 
     #[test]
@@ -189,6 +239,8 @@ mod tests {
         assert_eq!(v["requests"], 42);
         assert_eq!(v["phases"]["idle"], 1);
         assert_eq!(v["gateways"][0]["name"], "cgi");
+        assert_eq!(v["fastcgi_upstreams"][0]["up"], false);
+        assert_eq!(v["fastcgi_upstreams"][0]["connections"], 1);
         assert_eq!(v["idle_session_task_bytes"], 512);
     }
 

@@ -56,8 +56,12 @@ pub(crate) struct Broken {
     pub(crate) retryable: bool,
 }
 
-/// A request's state on its connection.
+/// A request's state on its connection, kept until its exchange has taken its end (the
+/// request id is free for the next request as soon as `END_REQUEST` arrives, so slots are
+/// keyed by a ticket of their own).
 struct Slot {
+    /// The FastCGI request id, while the request is active.
+    id: u16,
     stdout: VecDeque<Bytes>,
     buffered: usize,
     end: Option<(u32, ProtocolStatus)>,
@@ -73,7 +77,10 @@ struct Slot {
 
 struct Core {
     fcgi: ServerConn,
-    slots: HashMap<u16, Slot>,
+    slots: HashMap<u64, Slot>,
+    /// Active request ids and their tickets.
+    by_id: HashMap<u16, u64>,
+    next_ticket: u64,
     unsent: VecDeque<Bytes>,
     task: Option<Waker>,
     broken: Option<Arc<str>>,
@@ -94,6 +101,8 @@ impl Conn {
             core: Mutex::new(Core {
                 fcgi,
                 slots: HashMap::new(),
+                by_id: HashMap::new(),
+                next_ticket: 0,
                 unsent: VecDeque::new(),
                 task: None,
                 broken: None,
@@ -131,14 +140,14 @@ impl Conn {
         }
     }
 
-    /// Begins a Responder request with `params` (PARAMS sent whole), or `None` when the
-    /// connection has no room or is broken.
+    /// Begins a Responder request with `params` (PARAMS sent whole) and returns its
+    /// ticket, or `None` when the connection has no room or is broken.
     pub(crate) fn begin(
         &self,
         params: &[(Bytes, Bytes)],
         keep_conn: bool,
         name: &Arc<str>,
-    ) -> Option<u16> {
+    ) -> Option<u64> {
         let mut core = self.lock();
         if core.broken.is_some() || !core.fcgi.can_begin_request() {
             return None;
@@ -156,9 +165,13 @@ impl Conn {
             core.wake_task();
             return None;
         }
+        let ticket = core.next_ticket;
+        core.next_ticket += 1;
+        core.by_id.insert(id, ticket);
         core.slots.insert(
-            id,
+            ticket,
             Slot {
+                id,
                 stdout: VecDeque::new(),
                 buffered: 0,
                 end: None,
@@ -171,22 +184,23 @@ impl Conn {
             },
         );
         core.wake_task();
-        Some(id)
+        Some(ticket)
     }
 
     /// Queues request-body bytes; returns how many were taken (0: full, the exchange is
     /// woken when there is room again).
-    pub(crate) fn send_stdin(&self, id: u16, data: Bytes, cx: &mut Context<'_>) -> usize {
+    pub(crate) fn send_stdin(&self, ticket: u64, data: Bytes, cx: &mut Context<'_>) -> usize {
         let mut core = self.lock();
-        if core.broken.is_some() {
-            return data.len();
-        }
         // The application may have ended the request without reading its body: the rest
         // is dropped, as a CGI script's unread stdin is.
-        let Ok(n) = core.fcgi.send_stdin_bytes(id, data.clone()) else {
-            return data.len();
+        let len = data.len();
+        let Some(id) = core.active_id(ticket) else {
+            return len;
         };
-        if let Some(slot) = core.slots.get_mut(&id) {
+        let Ok(n) = core.fcgi.send_stdin_bytes(id, data) else {
+            return len;
+        };
+        if let Some(slot) = core.slots.get_mut(&ticket) {
             if n == 0 {
                 slot.waker = Some(cx.waker().clone());
             } else {
@@ -200,18 +214,20 @@ impl Conn {
     }
 
     /// Ends the request body.
-    pub(crate) fn end_stdin(&self, id: u16) {
+    pub(crate) fn end_stdin(&self, ticket: u64) {
         let mut core = self.lock();
-        if core.fcgi.end_stdin(id).is_ok() {
+        if let Some(id) = core.active_id(ticket)
+            && core.fcgi.end_stdin(id).is_ok()
+        {
             core.wake_task();
         }
     }
 
-    /// The next thing received for request `id`.
-    pub(crate) fn poll_receive(&self, id: u16, cx: &mut Context<'_>) -> Poll<Received> {
+    /// The next thing received for the request of `ticket`.
+    pub(crate) fn poll_receive(&self, ticket: u64, cx: &mut Context<'_>) -> Poll<Received> {
         let mut core = self.lock();
         let broken = core.broken.clone();
-        let Some(slot) = core.slots.get_mut(&id) else {
+        let Some(slot) = core.slots.get_mut(&ticket) else {
             return Poll::Ready(Received::Broken(Broken {
                 reason: Arc::from("request not on this connection"),
                 retryable: false,
@@ -226,7 +242,7 @@ impl Conn {
             return Poll::Ready(Received::Data(data));
         }
         if let Some((app_status, protocol_status)) = slot.end {
-            core.slots.remove(&id);
+            core.slots.remove(&ticket);
             // The idle clock starts when the last request leaves.
             core.wake_task();
             return Poll::Ready(Received::End {
@@ -236,22 +252,24 @@ impl Conn {
         }
         if let Some(reason) = broken {
             let retryable = !slot.received_any && !slot.sent_stdin;
-            core.slots.remove(&id);
+            core.slots.remove(&ticket);
             return Poll::Ready(Received::Broken(Broken { reason, retryable }));
         }
         slot.waker = Some(cx.waker().clone());
         Poll::Pending
     }
 
-    /// The exchange of request `id` is gone: aborts it (`ABORT_REQUEST`) unless it ended.
-    pub(crate) fn abandon(&self, id: u16) {
+    /// The exchange of `ticket` is gone: aborts its request (`ABORT_REQUEST`) unless it
+    /// ended.
+    pub(crate) fn abandon(&self, ticket: u64) {
         let mut core = self.lock();
         let broken = core.broken.is_some();
-        let Some(slot) = core.slots.get_mut(&id) else {
+        let Some(slot) = core.slots.get_mut(&ticket) else {
             return;
         };
+        let id = slot.id;
         if slot.end.is_some() || broken {
-            core.slots.remove(&id);
+            core.slots.remove(&ticket);
             return;
         }
         slot.abandoned = Some(Instant::now());
@@ -342,9 +360,25 @@ impl Conn {
 }
 
 impl Core {
+    /// The request id of `ticket` while its request is active.
+    fn active_id(&self, ticket: u64) -> Option<u16> {
+        let id = self.slots.get(&ticket)?.id;
+        (self.broken.is_none() && self.by_id.get(&id) == Some(&ticket)).then_some(id)
+    }
+
+    /// The slot of an active request id.
+    fn slot_of(&mut self, id: u16) -> Option<&mut Slot> {
+        let ticket = self.by_id.get(&id)?;
+        self.slots.get_mut(ticket)
+    }
+
     /// Closes an idle connection after [`IDLE_TIMEOUT`], and one whose aborted request
     /// was not ended within [`ABORT_GRACE`] (it cannot be reused safely).
-    fn poll_deadline(&mut self, timer: &mut Pin<Box<Sleep>>, cx: &mut Context<'_>) -> Option<Arc<str>> {
+    fn poll_deadline(
+        &mut self,
+        timer: &mut Pin<Box<Sleep>>,
+        cx: &mut Context<'_>,
+    ) -> Option<Arc<str>> {
         let deadline = if self.slots.is_empty() {
             *self.idle_since.get_or_insert_with(Instant::now) + IDLE_TIMEOUT
         } else {
@@ -425,7 +459,7 @@ impl Core {
             };
             match event {
                 ServerEvent::Stdout { request_id, data } => {
-                    let Some(slot) = self.slots.get_mut(&request_id) else {
+                    let Some(slot) = self.slot_of(request_id) else {
                         continue;
                     };
                     slot.received_any = true;
@@ -439,7 +473,7 @@ impl Core {
                     }
                 }
                 ServerEvent::Stderr { request_id, data } => {
-                    if let Some(slot) = self.slots.get_mut(&request_id) {
+                    if let Some(slot) = self.slot_of(request_id) {
                         log_stderr(slot, &data);
                     }
                 }
@@ -448,11 +482,14 @@ impl Core {
                     app_status,
                     protocol_status,
                 } => {
-                    let Some(slot) = self.slots.get_mut(&request_id) else {
+                    let Some(ticket) = self.by_id.remove(&request_id) else {
+                        continue;
+                    };
+                    let Some(slot) = self.slots.get_mut(&ticket) else {
                         continue;
                     };
                     if slot.abandoned.is_some() {
-                        self.slots.remove(&request_id);
+                        self.slots.remove(&ticket);
                         upstream.request_slot_freed();
                         continue;
                     }

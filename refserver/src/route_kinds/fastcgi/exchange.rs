@@ -37,17 +37,20 @@ const STDIN_QUEUE: usize = 64 * 1024;
 /// Bytes of a spooled body read at a time.
 const SPOOL_CHUNK: usize = 64 * 1024;
 
-type Connecting = Pin<Box<dyn Future<Output = Result<(Arc<Conn>, u16), Unreachable>> + Send>>;
+type Connecting = Pin<Box<dyn Future<Output = Result<(Arc<Conn>, u64), Unreachable>> + Send>>;
 
 enum State {
     /// A body of unknown length goes to a temporary file first.
-    Spooling { file: std::fs::File, len: u64 },
+    Spooling {
+        file: std::fs::File,
+        len: u64,
+    },
     /// Waiting for a connection to `upstreams[tried - 1]`.
     Connecting(Connecting),
     Running {
         conn: Arc<Conn>,
-        id: u16,
-        output: GatewayOutput,
+        ticket: u64,
+        output: Box<GatewayOutput>,
         /// `END_REQUEST` or the end of the response came.
         finished: bool,
     },
@@ -183,15 +186,19 @@ impl FastCgiExchange {
             return;
         };
         self.state = match result {
-            Ok((conn, id)) => State::Running {
+            Ok((conn, ticket)) => State::Running {
                 conn,
-                id,
-                output: GatewayOutput::new(),
+                ticket,
+                output: Box::new(GatewayOutput::new()),
                 finished: false,
             },
             Err(e) => {
                 if self.tried < self.upstreams.len() {
-                    tracing::warn!("fastcgi {}: {}; trying the next upstream", self.name, e.message);
+                    tracing::warn!(
+                        "fastcgi {}: {}; trying the next upstream",
+                        self.name,
+                        e.message
+                    );
                     self.count_error();
                     self.connect_next()
                 } else {
@@ -208,7 +215,7 @@ impl FastCgiExchange {
     /// Moves queued body bytes into the connection while it takes them, refilling from
     /// the spool file; ends `STDIN` once the body is all sent.
     fn flush_stdin(&mut self, cx: &mut Context<'_>) {
-        let State::Running { conn, id, .. } = &self.state else {
+        let State::Running { conn, ticket, .. } = &self.state else {
             return;
         };
         if self.stdin_ended {
@@ -235,7 +242,7 @@ impl FastCgiExchange {
             let Some(front) = self.stdin_queue.front_mut() else {
                 break;
             };
-            let n = conn.send_stdin(*id, front.clone(), cx);
+            let n = conn.send_stdin(*ticket, front.clone(), cx);
             if n == 0 {
                 return;
             }
@@ -249,7 +256,7 @@ impl FastCgiExchange {
                 .reset(Instant::now() + self.route.send_timeout);
         }
         if self.body_done && self.spool.is_none() {
-            conn.end_stdin(*id);
+            conn.end_stdin(*ticket);
             self.stdin_ended = true;
             self.deadline
                 .as_mut()
@@ -264,18 +271,26 @@ impl FastCgiExchange {
         }
     }
 
-    fn fail(&mut self, status: u16, message: String) -> Poll<Result<(), ExchangeError>> {
+    fn fail(&mut self, status: u16, message: &str) -> Poll<Result<(), ExchangeError>> {
         self.count_error();
         self.finish();
-        Poll::Ready(Err(ExchangeError::new(status, format!("fastcgi {}", message))))
+        Poll::Ready(Err(ExchangeError::new(
+            status,
+            format!("fastcgi {}", message),
+        )))
     }
 
     /// The request is over on its connection (or never got one).
     fn finish(&mut self) {
-        if let State::Running { conn, id, finished, .. } = &mut self.state
+        if let State::Running {
+            conn,
+            ticket,
+            finished,
+            ..
+        } = &mut self.state
             && !*finished
         {
-            conn.abandon(*id);
+            conn.abandon(*ticket);
             *finished = true;
         }
         self.busy = None;
@@ -290,7 +305,7 @@ impl FastCgiExchange {
         loop {
             let State::Running {
                 conn,
-                id,
+                ticket,
                 output,
                 finished,
             } = &mut self.state
@@ -303,7 +318,7 @@ impl FastCgiExchange {
                 Ok(Pumped::Ended) => {
                     if !*finished {
                         // Output can end (its Content-Length reached) before END_REQUEST.
-                        conn.abandon(*id);
+                        conn.abandon(*ticket);
                         *finished = true;
                     }
                     self.busy = None;
@@ -319,7 +334,7 @@ impl FastCgiExchange {
                         &location,
                     ) {
                         Ok(started) => started,
-                        Err(e) => return self.fail(500, format!("{}: {e}", self.name)),
+                        Err(e) => return self.fail(500, &format!("{}: {e}", self.name)),
                     };
                     self.finish();
                     self.state = State::Redirected(Box::new(started));
@@ -339,7 +354,7 @@ impl FastCgiExchange {
                 // END_REQUEST came and the parser has had the end: pump ends or fails.
                 continue;
             }
-            match conn.poll_receive(*id, cx) {
+            match conn.poll_receive(*ticket, cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Received::Data(data)) => {
                     output.feed(&data);
@@ -355,12 +370,18 @@ impl FastCgiExchange {
                     match protocol_status {
                         ProtocolStatus::RequestComplete => output.feed_eof(),
                         ProtocolStatus::Overloaded if !output.head_done() => {
-                            return self.fail(503, format!("{}: the application is overloaded", self.name));
+                            return self.fail(
+                                503,
+                                &format!("{}: the application is overloaded", self.name),
+                            );
                         }
                         other => {
                             return self.fail(
                                 502,
-                                format!("{}: request ended with {other:?} (app status {app_status})", self.name),
+                                &format!(
+                                    "{}: request ended with {other:?} (app status {app_status})",
+                                    self.name
+                                ),
                             );
                         }
                     }
@@ -378,7 +399,7 @@ impl FastCgiExchange {
                         return self.poll_response(cx, sink);
                     }
                     let message = format!("{}: connection lost: {}", self.name, broken.reason);
-                    return self.fail(502, message);
+                    return self.fail(502, &message);
                 }
             }
         }
@@ -459,7 +480,7 @@ impl Exchange for FastCgiExchange {
                 upstream.stats.timeouts.fetch_add(1, Relaxed);
             }
             let message = format!("{}: no answer within the route's timeouts", self.name);
-            return self.fail(504, message);
+            return self.fail(504, &message);
         }
         self.advance(cx);
         self.flush_stdin(cx);
@@ -467,11 +488,15 @@ impl Exchange for FastCgiExchange {
             State::Running { .. } => self.poll_running(cx, sink),
             State::Failed(e) => {
                 let e = e.clone();
-                self.fail(e.status, format!("{}: {}", self.name, e.message))
+                self.fail(e.status, &format!("{}: {}", self.name, e.message))
             }
             State::Done => Poll::Ready(Ok(())),
             State::Spooling { .. } | State::Connecting(_) | State::Redirected(_) => Poll::Pending,
         }
+    }
+
+    fn cancel_on_client_close(&self) -> bool {
+        true
     }
 }
 

@@ -5,8 +5,8 @@
 //! wake-ups stay local), else on a new connection while the upstream's cap allows, else
 //! waits for a request slot to free up. The cap is the route's `max_conns`, else what the
 //! application answered for `FCGI_MAX_CONNS` (at least its spawned process count), else
-//! none. Until the first connection's `GET_VALUES` is answered, one connection is all
-//! there is.
+//! none. On a multiplexing application, one connection is opened at a time: the
+//! requests waiting meanwhile share it rather than each opening its own.
 //!
 //! Connections are kept (`FCGI_KEEP_CONN`) only when the cap is known. A kept connection
 //! holds one application process (a php-fpm child serves one connection at a time), so
@@ -16,6 +16,7 @@
 //! connection, as with nginx's default `fastcgi_keep_conn off`.
 
 use super::conn::Conn;
+use crate::route_kinds::status::UpstreamSnapshot;
 use bytes::Bytes;
 use fcgi_proto::{FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS, Param, ServerConn};
 use std::collections::HashMap;
@@ -45,9 +46,9 @@ impl Address {
             }
             return Ok(Self::Unix(PathBuf::from(path)));
         }
-        let mut addrs = text
-            .to_socket_addrs()
-            .map_err(|e| format!("upstream `{text}`: not `IP:PORT`, `HOST:PORT` or `unix:/path`: {e}"))?;
+        let mut addrs = text.to_socket_addrs().map_err(|e| {
+            format!("upstream `{text}`: not `IP:PORT`, `HOST:PORT` or `unix:/path`: {e}")
+        })?;
         addrs
             .next()
             .map(Self::Tcp)
@@ -185,12 +186,14 @@ impl Upstream {
         if self.settings.max_conns > 0 {
             return self.settings.max_conns;
         }
-        if !values.known {
-            return 1;
-        }
         values
             .max_conns
             .map_or(usize::MAX, |n| n.max(self.settings.processes).max(1))
+    }
+
+    /// Whether several requests go on one connection.
+    fn multiplexes(&self) -> bool {
+        self.settings.multiplex && lock(&self.values).mpxs
     }
 
     /// Whether requests ask the application to keep the connection (see the module docs).
@@ -205,7 +208,13 @@ impl Upstream {
             answer
                 .iter()
                 .find(|p| &p.name[..] == name.as_bytes())
-                .and_then(|p| std::str::from_utf8(&p.value).ok()?.trim().parse::<usize>().ok())
+                .and_then(|p| {
+                    std::str::from_utf8(&p.value)
+                        .ok()?
+                        .trim()
+                        .parse::<usize>()
+                        .ok()
+                })
         };
         let mut values = lock(&self.values);
         if values.known {
@@ -253,7 +262,7 @@ impl Upstream {
         self: Arc<Self>,
         params: Arc<[(Bytes, Bytes)]>,
         name: Arc<str>,
-    ) -> Result<(Arc<Conn>, u16), Unreachable> {
+    ) -> Result<(Arc<Conn>, u64), Unreachable> {
         loop {
             let freed = self.freed.notified();
             tokio::pin!(freed);
@@ -263,13 +272,16 @@ impl Upstream {
                 return Ok(found);
             }
             let open = lock(&self.conns).len();
-            if open + self.opening.load(Relaxed) < self.cap() {
+            let opening = self.opening.load(Relaxed);
+            if open + opening < self.cap() && !(opening > 0 && self.multiplexes()) {
                 self.opening.fetch_add(1, Relaxed);
                 let connected = self.connect().await;
                 self.opening.fetch_sub(1, Relaxed);
                 match connected {
                     Ok(conn) => {
                         self.mark_up();
+                        // Requests waiting for a connection with room may use this one.
+                        self.freed.notify_waiters();
                         if let Some(id) = conn.begin(&params, keep_conn, &name) {
                             return Ok((conn, id));
                         }
@@ -291,7 +303,7 @@ impl Upstream {
         params: &[(Bytes, Bytes)],
         name: &Arc<str>,
         keep_conn: bool,
-    ) -> Option<(Arc<Conn>, u16)> {
+    ) -> Option<(Arc<Conn>, u64)> {
         let conns = lock(&self.conns);
         let here = std::thread::current().id();
         let mut candidates: Vec<&Arc<Conn>> = conns.iter().filter(|c| c.has_room()).collect();
@@ -326,14 +338,16 @@ impl Upstream {
             timed_out,
         };
         match &self.address {
-            Address::Tcp(addr) => match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-                Ok(Ok(socket)) => {
-                    let _ = socket.set_nodelay(true);
-                    tokio::spawn(Arc::clone(&conn).drive(socket, Arc::clone(self)));
+            Address::Tcp(addr) => {
+                match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+                    Ok(Ok(socket)) => {
+                        let _ = socket.set_nodelay(true);
+                        tokio::spawn(Arc::clone(&conn).drive(socket, Arc::clone(self)));
+                    }
+                    Ok(Err(e)) => return Err(fail(e.to_string(), false)),
+                    Err(_) => return Err(fail(format!("no answer within {timeout:?}"), true)),
                 }
-                Ok(Err(e)) => return Err(fail(e.to_string(), false)),
-                Err(_) => return Err(fail(format!("no answer within {timeout:?}"), true)),
-            },
+            }
             Address::Unix(path) => {
                 match tokio::time::timeout(timeout, UnixStream::connect(path)).await {
                     Ok(Ok(socket)) => {
@@ -386,9 +400,20 @@ impl Upstreams {
         )
     }
 
-    /// All of them, for the status page.
-    pub(crate) fn all(&self) -> Vec<Arc<Upstream>> {
-        let mut all: Vec<_> = lock(&self.by_key).values().cloned().collect();
+    /// Each one's counters, by name, for the status page.
+    pub(crate) fn snapshot(&self) -> Vec<UpstreamSnapshot> {
+        let mut all: Vec<UpstreamSnapshot> = lock(&self.by_key)
+            .values()
+            .map(|u| UpstreamSnapshot {
+                name: u.name.clone(),
+                up: !u.is_down(),
+                requests: u.stats.requests.load(Relaxed),
+                errors: u.stats.errors.load(Relaxed),
+                timeouts: u.stats.timeouts.load(Relaxed),
+                active: u.stats.active.load(Relaxed) as u64,
+                connections: u.stats.open.load(Relaxed) as u64,
+            })
+            .collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
     }
