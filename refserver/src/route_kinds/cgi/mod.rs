@@ -367,6 +367,12 @@ impl CgiExchange {
             Poll::Ready(Ok(spawned)) => spawned,
             Poll::Ready(Err(e)) => Err(std::io::Error::other(e)),
         };
+        self.state = self.started(spawned, nph);
+        Poll::Ready(())
+    }
+
+    /// The state once `spawn` has returned: running, or failed with its status.
+    fn started(&self, spawned: std::io::Result<Spawned>, nph: bool) -> State {
         let pipes = spawned.and_then(|spawned| {
             let stdin = spawned
                 .stdin
@@ -376,7 +382,7 @@ impl CgiExchange {
             let stderr = pipe::Receiver::from_owned_fd_unchecked(spawned.stderr)?;
             Ok((spawned.process, stdin, stdout, stderr))
         });
-        self.state = match pipes {
+        match pipes {
             Ok((child, stdin, stdout, stderr)) => {
                 tokio::spawn(log_stderr(stderr, self.name.clone()));
                 State::Running(Box::new(Running {
@@ -402,8 +408,7 @@ impl CgiExchange {
                     format!("cgi {}: cannot start: {e}", self.name),
                 ))
             }
-        };
-        Poll::Ready(())
+        }
     }
 
     /// Writes queued body bytes to the child's stdin while it takes them; closes stdin
