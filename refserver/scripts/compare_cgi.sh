@@ -22,7 +22,8 @@
 #   refserver/scripts/compare_cgi.sh [runs] [seconds]
 #
 # Environment: CONNS (8), BIN (target/release/refserver), RS_PORT, LT_PORT, NG_PORT
-# (18090-18092), SETTLE (0.2 s), KEEP_TMP=1 keeps the temporary directory (configs, logs),
+# (18090-18092), SETTLE (0.2 s), BASE_BIN: a second refserver build (e.g. the commit before
+# a change), run in the same rotation as `refserver-base` on BASE_PORT (18093), KEEP_TMP=1 keeps the temporary directory (configs, logs),
 # RS_CGI: more keys for refserver's cgi table, e.g. RS_CGI='limits = { open_files = 4096 }'
 # (a pre_exec hook: std then forks instead of posix_spawn).
 set -euo pipefail
@@ -36,6 +37,8 @@ RS_PORT=${RS_PORT:-18090}
 RS_CGI=${RS_CGI:-}
 LT_PORT=${LT_PORT:-18091}
 NG_PORT=${NG_PORT:-18092}
+BASE_BIN=${BASE_BIN:-}
+BASE_PORT=${BASE_PORT:-18093}
 LIGHTTPD=${LIGHTTPD:-$(command -v lighttpd || echo /usr/sbin/lighttpd)}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 FCGIWRAP=${FCGIWRAP:-$(command -v fcgiwrap || echo /usr/sbin/fcgiwrap)}
@@ -149,6 +152,17 @@ start_in "$RS_CG" "$BIN" --config "$TMP/refserver.toml" >"$TMP/logs/rs.out" 2>"$
 RS_PID=$!
 PIDS+=("$RS_PID")
 
+SERVERS="refserver"
+if [ -n "$BASE_BIN" ]; then
+  sed "s/127.0.0.1:$RS_PORT/127.0.0.1:$BASE_PORT/" "$TMP/refserver.toml" >"$TMP/refserver-base.toml"
+  cg_make refserver-base
+  RB_CG=$CG
+  start_in "$RB_CG" "$BASE_BIN" --config "$TMP/refserver-base.toml" >"$TMP/logs/rb.out" 2>"$TMP/logs/rb.err"
+  RB_PID=$!
+  PIDS+=("$RB_PID")
+  SERVERS="$SERVERS refserver-base"
+fi
+
 # lighttpd, mod_cgi; no mod_accesslog: no access log.
 cat >"$TMP/lighttpd.conf" <<CONF
 server.modules += ( "mod_cgi" )
@@ -166,7 +180,7 @@ LT_PID=$!
 PIDS+=("$LT_PID")
 
 # nginx, one worker, to fcgiwrap (one process) over a Unix socket in $TMP (mode 0700).
-SERVERS="refserver lighttpd"
+SERVERS="$SERVERS lighttpd"
 if [ "$WITH_NGINX" = 1 ]; then
   cg_make nginx
   NG_CG=$CG
@@ -229,6 +243,7 @@ check() { # name port
   exit 1
 }
 check refserver $RS_PORT
+[ -z "$BASE_BIN" ] || check refserver-base $BASE_PORT
 check lighttpd $LT_PORT
 NG_WORKER=
 if [ "$WITH_NGINX" = 1 ]; then
@@ -239,6 +254,7 @@ fi
 cg_has() { [ -n "$1" ] && grep -qx "$2" "$1/cgroup.procs" 2>/dev/null; }
 cg_has "$RS_CG" "$RS_PID" || RS_CG=
 cg_has "$LT_CG" "$LT_PID" || LT_CG=
+[ -z "$BASE_BIN" ] || cg_has "$RB_CG" "$RB_PID" || RB_CG=
 if [ -n "$NG_WORKER" ]; then
   { cg_has "$NG_CG" "$NG_WORKER" && cg_has "$NG_CG" "$FW_PID"; } || NG_CG=
 fi
@@ -265,12 +281,13 @@ run() { # name port cgroup mark pid...
 }
 
 # Warm-up.
-for port in $RS_PORT $LT_PORT ${NG_WORKER:+$NG_PORT}; do
+for port in $RS_PORT ${BASE_BIN:+$BASE_PORT} $LT_PORT ${NG_WORKER:+$NG_PORT}; do
   wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$port$URL_PATH" >/dev/null
 done
 echo "server req/s cpu_us/req cg_us/req errors"
 for _ in $(seq "$RUNS"); do
   run refserver $RS_PORT "$RS_CG" "" "$RS_PID" | tee -a "$TMP/results"
+  [ -z "$BASE_BIN" ] || run refserver-base $BASE_PORT "$RB_CG" "" "$RB_PID" | tee -a "$TMP/results"
   run lighttpd $LT_PORT "$LT_CG" "" "$LT_PID" | tee -a "$TMP/results"
   if [ -n "$NG_WORKER" ]; then
     run nginx+fcgiwrap $NG_PORT "$NG_CG" "*" "$NG_WORKER" "$FW_PID" | tee -a "$TMP/results"
@@ -286,9 +303,14 @@ for name in $SERVERS; do
   echo "$name req/s $rps cpu_us/req $us cg_us/req $cgus" | tee -a "$TMP/medians"
 done
 awk '$1 == "refserver" {r = $3; rc = $5; rg = $7} $1 == "lighttpd" {l = $3; lc = $5; lg = $7}
+  $1 == "refserver-base" {b = $3; bc = $5; bg = $7}
   END {
     printf "refserver/lighttpd: req/s %.2f, cpu_us/req %.2f", r / l, rc / lc
     if (rg != "-" && lg != "-") printf ", cg_us/req %.2f", rg / lg
     printf "\n"
+    if (b != "") {
+      printf "refserver-base/lighttpd: req/s %.2f, cpu_us/req %.2f\n", b / l, bc / lc
+      printf "refserver/refserver-base: req/s %.2f, cpu_us/req %.2f\n", r / b, rc / bc
+    }
   }' "$TMP/medians"
 [ -z "$NG_WORKER" ] || echo "* nginx+fcgiwrap cpu_us/req leaves out the scripts (fcgiwrap ignores SIGCHLD); cg_us/req counts them"
