@@ -15,6 +15,7 @@
 
 pub(crate) mod cgi;
 pub(crate) mod echo;
+pub(crate) mod fastcgi;
 pub(crate) mod fixed;
 pub(crate) mod reply;
 pub(crate) mod static_files;

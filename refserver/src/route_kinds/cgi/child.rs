@@ -62,7 +62,7 @@ impl Policy {
         Ok(policy)
     }
 
-    fn has_limits(&self) -> bool {
+    pub(crate) fn has_limits(&self) -> bool {
         let l = &self.limits;
         l.cpu_secs.is_some()
             || l.address_space_bytes.is_some()
@@ -113,7 +113,7 @@ pub(crate) fn spawn(launch: Launch, policy: &Policy) -> io::Result<Child> {
     cmd.spawn()
 }
 
-fn apply_limits(limits: &CgiLimitsConfig) -> io::Result<()> {
+pub(crate) fn apply_limits(limits: &CgiLimitsConfig) -> io::Result<()> {
     let set = |resource, value: Option<u64>| match value {
         Some(v) => setrlimit(resource, v, v).map_err(io::Error::from),
         None => Ok(()),
