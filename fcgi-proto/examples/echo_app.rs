@@ -8,11 +8,16 @@
 //! cargo run -p fcgi-proto --example echo_app -- 127.0.0.1:9000
 //! cargo run -p fcgi-proto --example echo_app -- /tmp/echo.sock      # unix socket
 //! cargo run -p fcgi-proto --example echo_app -- unix:/tmp/echo.sock # same
+//! echo_app                # or `echo_app -`: serve the listening socket on fd 0
 //! ```
 //!
-//! It prints `listening on ADDR` to stdout once bound, then serves until
-//! killed. It advertises `FCGI_MPXS_CONNS=1`, so a web server may multiplex.
-//! Try it with the C library's client:
+//! With an address, it prints `listening on ADDR` to stdout once bound, then
+//! serves until killed. Without one (or with `-`), fd 0 must be a listening
+//! socket, unix or TCP, as a web server or spawn-fcgi passes it
+//! (`FCGI_LISTENSOCK_FILENO`, FastCGI spec §2.2); it serves that, printing
+//! nothing, so several copies can accept on one socket.
+//!
+//! It advertises `FCGI_MPXS_CONNS=1`, so a web server may multiplex. Try it with the C library's client:
 //!
 //! ```text
 //! echo -n hello | REQUEST_METHOD=POST CONTENT_LENGTH=5 cgi-fcgi -bind -connect 127.0.0.1:9000
@@ -43,6 +48,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::TcpListener;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::thread;
 
@@ -260,36 +266,73 @@ pub fn run(addr: &str, ready: impl FnOnce(&str)) -> io::Result<()> {
         let _ = std::fs::remove_file(path);
         let listener = UnixListener::bind(path)?;
         ready(path);
-        for stream in listener.incoming() {
-            let stream = stream?;
-            thread::spawn(move || {
-                if let Err(e) = serve_connection(stream) {
-                    eprintln!("echo_app: connection: {e}");
-                }
-            });
-        }
+        serve_unix(&listener)
     } else {
         let listener = TcpListener::bind(addr)?;
         let local = listener.local_addr()?.to_string();
         ready(&local);
-        for stream in listener.incoming() {
-            let stream = stream?;
-            thread::spawn(move || {
-                if let Err(e) = serve_connection(stream) {
-                    eprintln!("echo_app: connection: {e}");
-                }
-            });
-        }
+        serve_tcp(&listener)
+    }
+}
+
+/// Serves the listening socket the process was started with on fd 0
+/// (FastCGI spec §2.2), unix or TCP, forever.
+///
+/// # Errors
+/// When fd 0 is not a socket, or accepting fails.
+pub fn run_inherited() -> io::Result<()> {
+    let fd: OwnedFd = io::stdin().as_fd().try_clone_to_owned()?;
+    // getsockname tells the kinds apart: a unix address for a unix socket, an
+    // error for anything else (a TCP socket, a pipe, a terminal).
+    let unix = UnixListener::from(fd);
+    if unix.local_addr().is_ok() {
+        return serve_unix(&unix);
+    }
+    let tcp = TcpListener::from(OwnedFd::from(unix));
+    if tcp.local_addr().is_ok() {
+        return serve_tcp(&tcp);
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "fd 0 is not a listening socket",
+    ))
+}
+
+fn serve_unix(listener: &UnixListener) -> io::Result<()> {
+    for stream in listener.incoming() {
+        let stream = stream?;
+        thread::spawn(move || {
+            if let Err(e) = serve_connection(stream) {
+                eprintln!("echo_app: connection: {e}");
+            }
+        });
+    }
+    Ok(())
+}
+
+fn serve_tcp(listener: &TcpListener) -> io::Result<()> {
+    for stream in listener.incoming() {
+        let stream = stream?;
+        thread::spawn(move || {
+            if let Err(e) = serve_connection(stream) {
+                eprintln!("echo_app: connection: {e}");
+            }
+        });
     }
     Ok(())
 }
 
 #[allow(dead_code)]
 fn main() {
-    let Some(addr) = std::env::args().nth(1) else {
-        eprintln!("usage: echo_app <127.0.0.1:PORT | /path/to.sock | unix:/path/to.sock>");
-        std::process::exit(2);
-    };
+    let addr = std::env::args().nth(1).unwrap_or_else(|| "-".to_owned());
+    if addr == "-" {
+        if let Err(e) = run_inherited() {
+            eprintln!("echo_app: {e}");
+            eprintln!("usage: echo_app [127.0.0.1:PORT | /path/to.sock | unix:/path/to.sock | -]");
+            std::process::exit(2);
+        }
+        return;
+    }
     let result = run(&addr, |bound| {
         println!("listening on {bound}");
         let _ = io::stdout().flush();

@@ -233,12 +233,7 @@ pub(crate) fn spawn(launch: Launch, policy: &Policy) -> io::Result<Spawned> {
         ],
         uid: policy.uid,
         gid: policy.gid,
-        limits: [
-            (libc::RLIMIT_CPU, limits.cpu_secs),
-            (libc::RLIMIT_AS, limits.address_space_bytes),
-            (libc::RLIMIT_NOFILE, limits.open_files),
-            (libc::RLIMIT_NPROC, limits.processes),
-        ],
+        limits: rlimits(limits),
         reset_signals: policy.reset_signals,
     };
     let error = AtomicI32::new(0);
@@ -502,4 +497,41 @@ fn reap_later(pid: i32) {
             ready.clear_ready();
         }
     });
+}
+
+/// The `setrlimit` resources a route's `limits` set, one table for every child the server
+/// starts (CGI here, spawned FastCGI applications in `fastcgi/spawn.rs`).
+pub(crate) fn rlimits(limits: &CgiLimitsConfig) -> [(libc::__rlimit_resource_t, Option<u64>); 4] {
+    [
+        (libc::RLIMIT_CPU, limits.cpu_secs),
+        (libc::RLIMIT_AS, limits.address_space_bytes),
+        (libc::RLIMIT_NOFILE, limits.open_files),
+        (libc::RLIMIT_NPROC, limits.processes),
+    ]
+}
+
+impl Policy {
+    /// Whether the route sets any resource limit.
+    pub(crate) fn has_limits(&self) -> bool {
+        rlimits(&self.limits).iter().any(|(_, v)| v.is_some())
+    }
+}
+
+/// Applies `limits` to the calling process (a forked child, before exec): setrlimit(2)
+/// calls only, no allocation, so it may run where only async-signal-safe calls are allowed.
+pub(crate) fn apply_limits(limits: &CgiLimitsConfig) -> io::Result<()> {
+    for (resource, value) in rlimits(limits) {
+        if let Some(v) = value {
+            let limit = libc::rlimit {
+                rlim_cur: v,
+                rlim_max: v,
+            };
+            // SAFETY: setrlimit reads the struct it is given and nothing else.
+            #[allow(unsafe_code)]
+            if unsafe { libc::setrlimit(resource, &raw const limit) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
+    Ok(())
 }

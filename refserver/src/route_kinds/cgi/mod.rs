@@ -18,7 +18,7 @@
 //! child is reaped (`child.rs`). A script that writes past its own `Content-Length` has the excess
 //! dropped (with a log line): never a second response on the wire.
 
-mod child;
+pub(crate) mod child;
 
 use crate::config::{CgiConfig, ConfigError, UnknownLength};
 use crate::dispatch;

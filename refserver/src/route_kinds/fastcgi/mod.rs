@@ -13,6 +13,7 @@
 
 mod conn;
 mod exchange;
+pub(crate) mod spawn;
 mod upstream;
 
 use crate::config::{ConfigError, FastCgiConfig, UnknownLength};
