@@ -12,6 +12,8 @@ use crate::config::{ConfigError, RouteConfig};
 use crate::route_kinds::cgi::CgiRoute;
 use crate::route_kinds::echo::EchoRoute;
 use crate::route_kinds::fixed::FixedResponse;
+use crate::route_kinds::handler::HandlerRoute;
+use crate::route_kinds::handler::service::Handlers;
 use crate::route_kinds::static_files::StaticRoute;
 use http_proto::semantics::host_without_port;
 use std::cell::Cell;
@@ -95,6 +97,8 @@ pub(crate) enum RouteKind {
     Echo(EchoRoute),
     /// CGI programs.
     Cgi(Box<CgiRoute>),
+    /// An in-process handler.
+    Handler(Box<HandlerRoute>),
     /// A FastCGI gateway: parsed, not implemented yet (answers 501 and logs why).
     // The table is the FastCGI gateway issue's to read.
     #[allow(dead_code)]
@@ -112,11 +116,20 @@ impl std::fmt::Debug for Route {
 
 impl Router {
     /// Compiles the routes; a static directory that does not exist is an error.
+    #[cfg(test)]
     pub(crate) fn new(routes: &[RouteConfig]) -> Result<Self, ConfigError> {
+        Self::with_handlers(routes, &Handlers::default())
+    }
+
+    /// Compiles the routes, `handler` routes against the registered `handlers`.
+    pub(crate) fn with_handlers(
+        routes: &[RouteConfig],
+        handlers: &Handlers,
+    ) -> Result<Self, ConfigError> {
         let routes = routes
             .iter()
             .enumerate()
-            .map(|(i, r)| Route::new(i + 1, r))
+            .map(|(i, r)| Route::new(i + 1, r, handlers))
             .collect::<Result<_, _>>()?;
         Ok(Self { routes })
     }
@@ -134,7 +147,7 @@ impl Router {
 }
 
 impl Route {
-    fn new(n: usize, config: &RouteConfig) -> Result<Self, ConfigError> {
+    fn new(n: usize, config: &RouteConfig, handlers: &Handlers) -> Result<Self, ConfigError> {
         let kind = if let Some(r) = &config.respond {
             RouteKind::Respond(FixedResponse::new(n, r)?)
         } else if let Some(s) = &config.static_files {
@@ -147,6 +160,8 @@ impl Route {
             RouteKind::Cgi(Box::new(CgiRoute::new(n, config.prefix.as_deref(), c)?))
         } else if let Some(t) = &config.fastcgi {
             RouteKind::FastCgi(t.clone())
+        } else if let Some(h) = &config.handler {
+            RouteKind::Handler(Box::new(HandlerRoute::new(n, h, handlers)?))
         } else {
             return Err(ConfigError::new(format!("route {n}: no route kind")));
         };
@@ -240,6 +255,7 @@ mod tests {
             Some(RouteKind::TestDouble(_)) => "test",
             Some(RouteKind::Cgi(_)) => "cgi",
             Some(RouteKind::FastCgi(_)) => "fastcgi",
+            Some(RouteKind::Handler(_)) => "handler",
             None => "none",
         }
     }

@@ -9,13 +9,14 @@
 //! | `echo` | the request body streamed back | `echo.rs` |
 //! | `cgi` | CGI programs, a child process per request | `cgi/` |
 //! | `fastcgi` | FastCGI applications, pooled connections | `fastcgi.rs`, with the FastCGI gateway issue |
-//! | `handler` | in-process tower services | `handler.rs`, with the handlers issue |
+//! | `handler` | in-process tower services | `handler/` |
 //!
 //! Until its issue lands, a `fastcgi` route answers 501 with a log line.
 
 pub(crate) mod cgi;
 pub(crate) mod echo;
 pub(crate) mod fixed;
+pub mod handler;
 pub(crate) mod reply;
 pub(crate) mod static_files;
 pub(crate) mod status;
@@ -35,6 +36,7 @@ pub(crate) fn start(request: &Request<'_>) -> Started {
         RouteKind::Status => status::start(request).into(),
         RouteKind::Echo(echo) => echo.start(request).into(),
         RouteKind::Cgi(cgi) => cgi.start(request).into(),
+        RouteKind::Handler(handler) => handler.start(request).into(),
         RouteKind::FastCgi(_) => not_yet(
             request,
             &request.server.counters.fastcgi,
