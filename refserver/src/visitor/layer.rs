@@ -32,14 +32,12 @@ const MAX_PRESENTED: usize = 4;
 /// that fails answers 503 (logged).
 ///
 /// ```
-/// use refserver::visitor::{MemoryVisitorStore, VisitorLayer};
-/// use session_core::visitor::StoreLimits;
+/// use refserver::visitor::{MemoryVisitorStore, StoreLimits, VisitorLayer};
 /// use std::time::Duration;
 ///
-/// let store = MemoryVisitorStore::<u64>::new(StoreLimits {
-///     idle_timeout: Duration::from_secs(15 * 60),
-///     ..StoreLimits::default()
-/// });
+/// let mut limits = StoreLimits::default();
+/// limits.idle_timeout = Duration::from_secs(15 * 60);
+/// let store = MemoryVisitorStore::<u64>::new(limits);
 /// let layer = VisitorLayer::with_store(store).cookie_name("__Host-id");
 /// # let _ = layer;
 /// ```

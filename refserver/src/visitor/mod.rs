@@ -47,3 +47,5 @@ mod store;
 pub use handle::Visitor;
 pub use layer::{VisitorLayer, VisitorService};
 pub use store::{MemoryVisitorStore, VisitorStore};
+/// session-core's types a layer or store is configured with.
+pub use session_core::visitor::{SameSite, SessionId, StoreLimits, WhenFull};

@@ -198,6 +198,11 @@ impl BodyFeed {
         }
     }
 
+    /// The handler answered holding the body: it is wanted (read it) unless dropped.
+    pub(crate) fn want(&self) {
+        self.channel.lock().wanted = true;
+    }
+
     /// The next piece of the body.
     pub(crate) fn data(&self, piece: Bytes) {
         let mut state = self.channel.lock();

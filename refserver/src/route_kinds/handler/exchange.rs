@@ -36,6 +36,8 @@ pub(super) struct HandlerExchange {
     seam_route: &'static Route,
     state: State,
     feed: Option<BodyFeed>,
+    /// The session task knows whether the body is read (no body, read, refused or done).
+    body_decided: bool,
     /// When the route's timeout passes; the timer is armed only once the handler makes
     /// the exchange wait (a handler that answers at once costs no timer).
     deadline: Option<Instant>,
@@ -47,6 +49,9 @@ enum State {
     Ready(HandlerService, Option<Request>),
     /// Waiting for the response head.
     Calling(ResponseFuture),
+    /// Answered while the session had not been told about the request body: the head
+    /// waits one turn (see `Calling`).
+    Answered(Option<http::Response<ResponseBody>>),
     /// Sending the response body.
     Streaming(ResponseBody),
     /// Answered, failed or cancelled.
@@ -77,6 +82,7 @@ impl HandlerExchange {
             route,
             seam_route,
             state: State::Ready(route.service.clone(), Some(request)),
+            body_decided: feed.is_none(),
             feed,
             deadline: route.timeout.map(|t| Instant::now() + t),
             timer: None,
@@ -148,20 +154,37 @@ impl HandlerExchange {
                     match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
                         Ok(Poll::Pending) => return Poll::Pending,
                         Ok(Poll::Ready(Ok(response))) => {
-                            let (parts, body) = response.into_parts();
-                            send_head(&parts, &body, sink)?;
-                            if !sink.wants_body() {
-                                // HEAD, 204, 304: the body is never polled.
-                                sink.end(&[])?;
-                                return Poll::Ready(Ok(()));
-                            }
-                            self.state = State::Streaming(body);
+                            self.state = State::Answered(Some(response));
                         }
                         Ok(Poll::Ready(Err(e))) => {
                             return Poll::Ready(Err(self.failed("error", &e)));
                         }
                         Err(payload) => return Poll::Ready(Err(self.panicked(&*payload))),
                     }
+                }
+                State::Answered(response) => {
+                    if !self.body_decided {
+                        // A head sent now would make session-core refuse the body. A
+                        // handler that answers holding the body (an echo streams it back,
+                        // a task reads it) wants it; one that dropped it, not. The session
+                        // task asks `poll_body_room` on its next turn, then the head goes.
+                        if let Some(feed) = &self.feed {
+                            feed.want();
+                        }
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                    let Some(response) = response.take() else {
+                        return Poll::Ready(Err(ExchangeError::new(500, "answered twice").into()));
+                    };
+                    let (parts, body) = response.into_parts();
+                    send_head(&parts, &body, sink)?;
+                    if !sink.wants_body() {
+                        // HEAD, 204, 304: the body is never polled.
+                        sink.end(&[])?;
+                        return Poll::Ready(Ok(()));
+                    }
+                    self.state = State::Streaming(body);
                 }
                 State::Streaming(body) => {
                     while sink.has_room() {
@@ -220,7 +243,8 @@ impl HandlerExchange {
 }
 
 /// The handler's head through the sink: its status and fields, the framing from the
-/// body's exact size (or the handler's own `Content-Length`), else streamed.
+/// handler's own `Content-Length` (a HEAD answer's body is empty, its length is not),
+/// else the body's exact size, else streamed.
 fn send_head(
     parts: &http::response::Parts,
     body: &ResponseBody,
@@ -234,18 +258,17 @@ fn send_head(
             format!("a handler answered the interim status {status}"),
         ));
     }
-    let mut body_len = body.size_hint().exact();
+    let mut declared = None;
     let mut fields: SmallVec<[(&[u8], &[u8]); 16]> = SmallVec::new();
     for (name, value) in &parts.headers {
         // The connection owns the framing (http-proto refuses these fields).
         if name == http::header::CONTENT_LENGTH {
-            if body_len.is_none() {
-                body_len = value.to_str().ok().and_then(|v| v.parse().ok());
-            }
+            declared = value.to_str().ok().and_then(|v| v.parse().ok());
         } else if name != http::header::TRANSFER_ENCODING {
             fields.push((name.as_str().as_bytes(), value.as_bytes()));
         }
     }
+    let body_len = declared.or_else(|| body.size_hint().exact());
     let mut response = http_proto::Response::new(status).headers(&fields);
     response.body_len = body_len;
     sink.head(&response)
@@ -253,11 +276,13 @@ fn send_head(
 
 impl Exchange for HandlerExchange {
     fn poll_body_room(&mut self, cx: &mut Context<'_>) -> Poll<BodyRoom> {
-        match self.feed.as_ref().map(|feed| feed.room(cx)) {
-            Some(Room::Ready) => Poll::Ready(BodyRoom::Ready),
-            Some(Room::Pending) => Poll::Pending,
-            Some(Room::Refused) | None => Poll::Ready(BodyRoom::Refused),
-        }
+        let room = match self.feed.as_ref().map(|feed| feed.room(cx)) {
+            Some(Room::Ready) => BodyRoom::Ready,
+            Some(Room::Pending) => return Poll::Pending,
+            Some(Room::Refused) | None => BodyRoom::Refused,
+        };
+        self.body_decided = true;
+        Poll::Ready(room)
     }
 
     fn body_data(&mut self, data: Bytes) {
@@ -267,6 +292,7 @@ impl Exchange for HandlerExchange {
     }
 
     fn body_end(&mut self) {
+        self.body_decided = true;
         if let Some(feed) = &self.feed {
             feed.end();
         }

@@ -51,9 +51,47 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    body.map_frame(|frame| frame.map_data(|mut data| data.copy_to_bytes(data.remaining())))
-        .map_err(Into::into)
-        .boxed_unsync()
+    BytesBody { inner: body }.boxed_unsync()
+}
+
+pin_project_lite::pin_project! {
+    /// A body with its data turned into `Bytes` and its errors boxed, keeping its size
+    /// hint (`http_body_util`'s `map_frame` drops it, and the hint is what makes a
+    /// `Content-Length` response rather than a chunked one).
+    struct BytesBody<B> {
+        #[pin]
+        inner: B,
+    }
+}
+
+impl<B> http_body::Body for BytesBody<B>
+where
+    B: http_body::Body,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        self.project().inner.poll_frame(cx).map(|frame| {
+            frame.map(|frame| {
+                frame
+                    .map(|f| f.map_data(|mut data| data.copy_to_bytes(data.remaining())))
+                    .map_err(Into::into)
+            })
+        })
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// A handler made from an `async fn(Request) -> Response`: see [`handler_fn`].
