@@ -198,8 +198,8 @@ fn main() -> ExitCode {
     limits.idle_timeout = Duration::from_millis(args.session_idle_ms);
     limits.absolute_timeout = Duration::from_millis(args.session_absolute_ms);
     let sessions = VisitorLayer::with_store(MemoryVisitorStore::<u64>::new(limits))
-    // The demo is plain HTTP: a browser would not send a `Secure` cookie back.
-    .secure(false);
+        // The demo is plain HTTP: a browser would not send a `Secure` cookie back.
+        .secure(false);
 
     let running = Builder::new(config)
         .handler("hello", handler_fn(hello))

@@ -46,6 +46,6 @@ mod store;
 
 pub use handle::Visitor;
 pub use layer::{VisitorLayer, VisitorService};
-pub use store::{MemoryVisitorStore, VisitorStore};
 /// session-core's types a layer or store is configured with.
 pub use session_core::visitor::{SameSite, SessionId, StoreLimits, WhenFull};
+pub use store::{MemoryVisitorStore, VisitorStore};
