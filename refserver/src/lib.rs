@@ -77,20 +77,18 @@
 //! (`handler = { name = "app", layers = ["auth"] }` with [`Builder::named_layer`]):
 //!
 //! ```
-//! use refserver::handler::{HandlerService, Request, handler_fn};
+//! use http_body_util::{BodyExt, Full};
+//! use refserver::handler::{BoxError, HandlerService, Request, ResponseBody, handler_fn};
 //! use refserver::{Builder, Config};
 //! use tower::ServiceExt;
+//! use tower::util::BoxCloneSyncService;
 //!
 //! /// Refuses requests without the right token, before the handler runs.
 //! #[derive(Clone)]
 //! struct Auth;
 //!
 //! impl tower::Layer<HandlerService> for Auth {
-//!     type Service = tower::util::BoxCloneSyncService<
-//!         Request,
-//!         http::Response<refserver::handler::ResponseBody>,
-//!         refserver::handler::BoxError,
-//!     >;
+//!     type Service = BoxCloneSyncService<Request, http::Response<ResponseBody>, BoxError>;
 //!     fn layer(&self, inner: HandlerService) -> Self::Service {
 //!         let service = tower::service_fn(move |request: Request| {
 //!             let inner = inner.clone();
@@ -98,15 +96,12 @@
 //!                 if request.headers().get("authorization").is_some_and(|v| v == "Bearer s3cret") {
 //!                     inner.oneshot(request).await
 //!                 } else {
-//!                     let denied = http_body_util::BodyExt::boxed_unsync(
-//!                         http_body_util::Full::new(bytes::Bytes::from("denied"))
-//!                             .map_err(|never| match never {}),
-//!                     );
-//!                     Ok(http::Response::builder().status(401).body(denied)?)
+//!                     let denied = Full::from("denied").map_err(|never| match never {});
+//!                     Ok(http::Response::builder().status(401).body(denied.boxed_unsync())?)
 //!                 }
 //!             }
 //!         });
-//!         tower::util::BoxCloneSyncService::new(service)
+//!         BoxCloneSyncService::new(service)
 //!     }
 //! }
 //!

@@ -1,16 +1,21 @@
-//! The `handler` route kind: in-process handlers, the ISAPI/NSAPI way, as `tower` services.
+//! In-process handlers, the ISAPI/NSAPI way, as `tower` services: what a handler
+//! receives ([`Request`], its [`Body`], [`ConnectionInfo`]) and answers (any
+//! `http::Response` with an `http_body::Body`, boxed as [`ResponseBody`]), and
+//! [`handler_fn`] for a plain `async fn`. Register them with
+//! [`Builder::handler`](crate::Builder::handler).
 //!
 //! | job | where |
 //! |---|---|
-//! | what a handler is (`tower::Service` over `http` types), erasure, the `async fn` adapter, the registry by name | `service.rs` |
-//! | the request body, streamed from the session with back-pressure | `body.rs` ([`Body`]) |
+//! | what a handler is, erasure, the `async fn` adapter, the registry by name | `service.rs` |
+//! | the request body, streamed from the session with back-pressure | `body.rs` |
 //! | driving the service through the seam: head, body, timeout, panics | `exchange.rs` |
-//! | compiling a `handler = { name }` route against the registry | [`HandlerRoute::new`] |
+//! | compiling a `handler = { name }` route against the registry | `HandlerRoute::new` here |
 //!
 //! A handler runs inside the session task that received its request, polled through the
-//! [`Exchange`] like every other route kind: no task is spawned per request, a slow
-//! client slows it (the response body is polled only while the output has room), and
-//! dropping the exchange (client gone, deadline, drain cut-off) drops its future.
+//! seam (the `Exchange` trait) like every other route kind: no task is spawned per
+//! request, a slow client slows it (the response body is polled only while the output
+//! has room), and dropping the exchange (client gone, deadline, drain cut-off) drops its
+//! future.
 
 mod body;
 mod exchange;
