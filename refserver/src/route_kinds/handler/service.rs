@@ -51,7 +51,18 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    BytesBody { inner: body }.boxed_unsync()
+    // A layer's inner service answers a body boxed already: no second box around it.
+    let mut slot = Some(body);
+    if let Some(boxed) =
+        (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<ResponseBody>>()
+        && let Some(boxed) = boxed.take()
+    {
+        return boxed;
+    }
+    match slot {
+        Some(body) => BytesBody { inner: body }.boxed_unsync(),
+        None => ResponseBody::default(),
+    }
 }
 
 pin_project_lite::pin_project! {
