@@ -15,11 +15,12 @@ use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
-/// One worker: an accept loop per listener; sessions run as tasks on this runtime.
+/// One worker: an accept loop per listener; sessions run as tasks on this runtime until
+/// the drain is over.
 pub(crate) async fn worker(
     listeners: Vec<StdListener>,
     server: Arc<Server>,
-    signal: ShutdownSignal,
+    mut signal: ShutdownSignal,
 ) {
     for l in listeners {
         let server = Arc::clone(&server);
@@ -39,8 +40,9 @@ pub(crate) async fn worker(
             },
         }
     }
-    // Sessions keep running here until the process exits after the drain.
-    std::future::pending::<()>().await;
+    // Sessions keep running here until the drain is over; dropping the runtime then
+    // closes what is left.
+    signal.over().await;
 }
 
 /// A listening socket an accept loop takes connections from.

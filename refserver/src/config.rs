@@ -1,4 +1,5 @@
 //! The configuration file: TOML read with serde, unknown keys refused with their line number.
+//! [`Config`] is also the embedding API's configuration (`refserver::Config`).
 //!
 //! Every field has a default, so `--check` can print the effective configuration and a
 //! file written today keeps working when later issues add keys. Relative paths in a file
@@ -10,10 +11,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The whole configuration.
+/// The whole configuration: what the binary reads from `--config FILE`, and what an
+/// embedding program builds its server from ([`Config::parse`], [`Config::load`],
+/// [`Config::demo_site`]). The format is the binary's (see the README).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Config {
+pub struct Config {
     /// Addresses to listen on: `"127.0.0.1:8080"`, `"[::1]:8080"`, `"unix:/run/refserver.sock"`.
     #[serde(default = "default_listen")]
     pub(crate) listen: Vec<String>,
@@ -44,7 +47,7 @@ pub(crate) struct Config {
 /// `SO_REUSEPORT` listener (the kernel spreads connections over them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
-pub(crate) enum RuntimeLayout {
+pub enum RuntimeLayout {
     /// One current-thread runtime per worker thread, each with its own listening socket.
     #[default]
     PerWorker,
@@ -218,6 +221,30 @@ pub(crate) struct RouteConfig {
     /// FastCGI applications: upstream addresses, or processes the server spawns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) fastcgi: Option<FastCgiConfig>,
+    /// An in-process handler registered by name (`Builder::handler`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) handler: Option<HandlerConfig>,
+}
+
+/// `handler = { name = "hello", timeout_ms = 30000, layers = ["auth"] }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HandlerConfig {
+    /// The name the handler was registered under.
+    pub(crate) name: String,
+    /// From the request to the end of its response; past it the handler is dropped and
+    /// the request answered 504 (or cut, once the head went out). 0: no limit but
+    /// session-core's `handler_timeout_ms`.
+    #[serde(default = "default_handler_timeout_ms")]
+    pub(crate) timeout_ms: u64,
+    /// Named layers (`Builder::named_layer`) wrapped around this route's handler, the
+    /// first outermost.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) layers: Vec<String>,
+}
+
+fn default_handler_timeout_ms() -> u64 {
+    30_000
 }
 
 /// `respond = { status = 200, content_type = "text/plain", body = "Hello, World!" }`.
@@ -393,6 +420,10 @@ pub(crate) struct FastCgiConfig {
     /// the application gets `CONTENT_LENGTH` (PHP needs it), or `"refuse"` it with 411.
     #[serde(default)]
     pub(crate) unknown_length: UnknownLength,
+    /// Application processes the server starts on a socket it owns, supervises and
+    /// restarts (lighttpd's and spawn-fcgi's way), tried before `upstreams`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) spawn: Option<crate::route_kinds::fastcgi::spawn::SpawnConfig>,
 }
 
 fn default_fastcgi_index() -> String {
@@ -447,9 +478,10 @@ fn default_index() -> Vec<String> {
     vec!["index.html".to_owned()]
 }
 
-/// A configuration that could not be used: where and why.
+/// A configuration that could not be used: where and why (`FILE:LINE:COL: message`, or
+/// the route's number).
 #[derive(Debug)]
-pub(crate) struct ConfigError {
+pub struct ConfigError {
     message: String,
 }
 
@@ -506,7 +538,11 @@ impl fmt::Display for ListenAddr {
 
 impl Config {
     /// Reads and checks a file; relative paths in it become relative to its directory.
-    pub(crate) fn load(path: &Path) -> Result<Self, ConfigError> {
+    ///
+    /// # Errors
+    /// The file cannot be read, or is not a valid configuration (the error names the file,
+    /// line and column).
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::new(format!("{}: {e}", path.display())))?;
         let mut config = Self::parse(&text).map_err(|e| {
@@ -519,7 +555,11 @@ impl Config {
     }
 
     /// Parses TOML text; an error names its line and column (`LINE:COL: message`).
-    pub(crate) fn parse(text: &str) -> Result<Self, ConfigError> {
+    /// Relative paths in it stay relative to the working directory.
+    ///
+    /// # Errors
+    /// Bad syntax, an unknown key or a value of the wrong type.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
         toml::from_str(text).map_err(|e: toml::de::Error| {
             let (line, col) = e
                 .span()
@@ -557,6 +597,18 @@ impl Config {
                 {
                     absolute(p);
                 }
+                if let Some(spawn) = &mut f.spawn {
+                    for p in [&mut spawn.cwd, &mut spawn.socket].into_iter().flatten() {
+                        absolute(p);
+                    }
+                    // A program named with a path is found from the file; a bare name on PATH.
+                    if let Some(program) = spawn.command.first_mut()
+                        && program.contains('/')
+                        && Path::new(program).is_relative()
+                    {
+                        *program = base.join(&*program).display().to_string();
+                    }
+                }
             }
         }
         if !matches!(self.access_log.as_str(), "stdout" | "off")
@@ -567,7 +619,12 @@ impl Config {
     }
 
     /// Checks what serde cannot: addresses, one kind per route, a matcher per route.
-    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+    /// (What needs the routes compiled, such as a static directory that exists or a
+    /// handler name that was registered, is checked when the server starts.)
+    ///
+    /// # Errors
+    /// The first fault found, naming the key or the route's number.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.listen.is_empty() {
             return Err(ConfigError::new("listen: at least one address is needed"));
         }
@@ -584,10 +641,11 @@ impl Config {
                 + usize::from(route.status.is_some())
                 + usize::from(route.echo.is_some())
                 + usize::from(route.cgi.is_some())
-                + usize::from(route.fastcgi.is_some());
+                + usize::from(route.fastcgi.is_some())
+                + usize::from(route.handler.is_some());
             if kinds != 1 {
                 return Err(ConfigError::new(format!(
-                    "route {n}: needs exactly one of respond, static, status, echo, cgi, fastcgi (has {kinds})"
+                    "route {n}: needs exactly one of respond, static, status, echo, cgi, fastcgi, handler (has {kinds})"
                 )));
             }
             if route.prefix.is_none() && route.suffix.is_none() && route.host.is_none() {
@@ -614,14 +672,16 @@ impl Config {
     }
 
     /// The configuration as TOML, defaults included (`--check`).
-    pub(crate) fn to_toml(&self) -> String {
+    #[must_use]
+    pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print config: {e}\n"))
     }
 
     /// The demo configuration used with no arguments: `/plaintext`, `/status`, `/echo`,
     /// the CGI scripts in `root/../cgi-bin` under `/cgi-bin/`, and the demo site under
     /// `root`.
-    pub(crate) fn demo(root: PathBuf) -> Self {
+    #[must_use]
+    pub fn demo(root: PathBuf) -> Self {
         let cgi_dir = root.join("../cgi-bin");
         let mut config = Self::for_static_root(root);
         config.routes.insert(
@@ -677,7 +737,8 @@ impl Config {
     }
 
     /// Serves `root` as static files on the default address (`--root DIR`).
-    pub(crate) fn for_static_root(root: PathBuf) -> Self {
+    #[must_use]
+    pub fn for_static_root(root: PathBuf) -> Self {
         Self {
             routes: vec![RouteConfig {
                 prefix: Some("/".to_owned()),
@@ -689,6 +750,87 @@ impl Config {
             }],
             ..Self::default()
         }
+    }
+}
+
+/// What the command line overrides and an embedding program sets in code.
+impl Config {
+    /// The binary's configuration with no arguments: [`demo`](Self::demo) with the demo
+    /// site from the repository (`refserver/site/public` from the repository root, else
+    /// the copy beside this crate's sources).
+    #[must_use]
+    pub fn demo_site() -> Self {
+        let from_repo_root = Path::new("refserver/site/public");
+        let root = if from_repo_root.is_dir() {
+            from_repo_root.to_path_buf()
+        } else {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("site/public")
+        };
+        Self::demo(root)
+    }
+
+    /// Parses `[[route]]` tables from TOML text and puts them before the routes already
+    /// configured: first match wins, so they take precedence (handler routes in front of
+    /// the demo site, say).
+    ///
+    /// # Errors
+    /// The text is not a valid configuration, or has keys other than `[[route]]` tables.
+    pub fn add_routes_first(&mut self, toml: &str) -> Result<(), ConfigError> {
+        let mut more = Self::parse(toml)?;
+        let routes = std::mem::take(&mut more.routes);
+        if more != Self::default() {
+            return Err(ConfigError::new(
+                "add_routes_first: only `[[route]]` tables are taken",
+            ));
+        }
+        self.routes.splice(0..0, routes);
+        Ok(())
+    }
+
+    /// The addresses to listen on.
+    #[must_use]
+    pub fn listen(&self) -> &[String] {
+        &self.listen
+    }
+
+    /// Replaces the addresses to listen on: `127.0.0.1:8080`, `[::1]:8080`,
+    /// `unix:/path`; port 0 picks a free port ([`Running::listeners`](crate::Running::listeners)
+    /// says which).
+    pub fn set_listen(&mut self, addrs: Vec<String>) {
+        self.listen = addrs;
+    }
+
+    /// Worker threads (0: one per core).
+    #[must_use]
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Sets the worker threads (0: one per core).
+    pub fn set_workers(&mut self, workers: usize) {
+        self.workers = workers;
+    }
+
+    /// The runtime layout.
+    #[must_use]
+    pub fn runtime(&self) -> RuntimeLayout {
+        self.runtime
+    }
+
+    /// Sets the runtime layout.
+    pub fn set_runtime(&mut self, runtime: RuntimeLayout) {
+        self.runtime = runtime;
+    }
+
+    /// The access log target: `stdout`, `off` or a file path.
+    #[must_use]
+    pub fn access_log(&self) -> &str {
+        &self.access_log
+    }
+
+    /// Sets the access log target: `stdout`, `off` or a file path.
+    pub fn set_access_log(&mut self, target: String) {
+        self.access_log = target;
     }
 }
 
@@ -719,6 +861,7 @@ impl RouteConfig {
             echo: None,
             cgi: None,
             fastcgi: None,
+            handler: None,
         }
     }
 }

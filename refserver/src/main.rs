@@ -1,4 +1,5 @@
-//! refserver: the tokio driver for the protocol crates.
+//! refserver: the tokio driver for the protocol crates; a thin `main` over the library
+//! (`refserver::Builder`), which embedding programs use the same way.
 //!
 //! `refserver` with no arguments serves the demo site (`refserver/site/public`) on
 //! `127.0.0.1:8080`; `--config FILE` reads a TOML configuration (see `config.rs` and the
@@ -6,25 +7,10 @@
 //! `listening on http://ADDR/` line per listener on stdout once bound; logs go to stderr
 //! (`RUST_LOG` filters them), the access log to stdout by default.
 
-mod accept;
-mod access_log;
-mod config;
-mod dispatch;
-mod exchange;
-mod listener;
-mod response;
-mod route_kinds;
-mod router;
-mod server;
-mod session_task;
-mod shutdown;
-#[cfg(test)]
-mod target_agreement;
-mod transport;
-
 use clap::Parser;
-use config::{Config, RuntimeLayout};
-use std::path::{Path, PathBuf};
+use refserver::{Builder, Config, ConfigError, RuntimeLayout};
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// A web server built on Sans-IO protocol crates: static files, status page, and the
@@ -57,41 +43,32 @@ struct Cli {
     check: bool,
 }
 
-/// The demo site: `refserver/site/public` from the repository root, else the copy beside
-/// this crate's sources.
-fn demo_root() -> PathBuf {
-    let from_repo_root = Path::new("refserver/site/public");
-    if from_repo_root.is_dir() {
-        from_repo_root.to_path_buf()
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("site/public")
-    }
-}
-
 impl Cli {
     /// The configuration these arguments describe.
-    fn config(&self) -> Result<Config, config::ConfigError> {
+    fn config(&self) -> Result<Config, ConfigError> {
         let mut config = match (&self.config, &self.root) {
             (Some(path), _) => Config::load(path)?,
             (None, Some(root)) => Config::for_static_root(root.clone()),
-            (None, None) => Config::demo(demo_root()),
+            (None, None) => Config::demo_site(),
         };
         if !self.listen.is_empty() {
-            config.listen.clone_from(&self.listen);
+            config.set_listen(self.listen.clone());
         }
         if let Some(workers) = self.workers {
-            config.workers = workers;
+            config.set_workers(workers);
         }
         if let Some(runtime) = self.runtime {
-            config.runtime = runtime;
+            config.set_runtime(runtime);
         }
         if let Some(log) = &self.access_log {
-            config.access_log.clone_from(log);
+            config.set_access_log(log.clone());
         }
-        config.validate()?;
-        // Compiling the routes checks the static directories exist.
-        router::Router::new(&config.routes)?;
-        Ok(config)
+        // Compiling the routes checks the static directories exist (and, the binary
+        // registering no handlers, refuses `handler` routes by name).
+        match Builder::new(config.clone()).check() {
+            Err(refserver::Error::Config(e)) => Err(e),
+            _ => Ok(config),
+        }
     }
 }
 
@@ -117,17 +94,26 @@ fn main() -> ExitCode {
         print!("{}", config.to_toml());
         return ExitCode::SUCCESS;
     }
-    let reload = || cli.config().map_err(Into::into);
-    match server::run(&config, &reload) {
-        Ok(()) => {
-            // Worker threads hold sessions past the drain deadline: leave without joining them.
-            std::process::exit(0);
-        }
+    let running = Builder::new(config)
+        .signals(true)
+        .reload_from(move || cli.config())
+        .start();
+    let running = match running {
+        Ok(running) => running,
         Err(e) => {
             eprintln!("refserver: {e}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
+    };
+    let mut stdout = std::io::stdout().lock();
+    for listening in running.listeners() {
+        let _ = writeln!(stdout, "listening on {listening}");
     }
+    let _ = stdout.flush();
+    drop(stdout);
+    running.wait();
+    // Worker threads still holding a session past the drain deadline are not waited for.
+    std::process::exit(0);
 }
 
 #[cfg(test)]
@@ -138,14 +124,10 @@ mod tests {
     fn no_arguments_serve_the_demo_site_on_loopback() {
         let cli = Cli::parse_from(["refserver"]);
         let config = cli.config().unwrap();
-        assert_eq!(config.listen, ["127.0.0.1:8080"]);
-        let static_dir = config
-            .routes
-            .iter()
-            .find_map(|r| r.static_files.as_ref())
-            .unwrap();
-        assert!(static_dir.dir.ends_with("site/public"));
-        assert!(config.routes.iter().any(|r| r.status.is_some()));
+        assert_eq!(config.listen(), ["127.0.0.1:8080"]);
+        let printed = config.to_toml();
+        assert!(printed.contains("site/public\""), "{printed}");
+        assert!(printed.contains("[route.status]"), "{printed}");
     }
 
     #[test]
@@ -164,10 +146,10 @@ mod tests {
             "off",
         ]);
         let config = cli.config().unwrap();
-        assert_eq!(config.listen, ["127.0.0.1:0", "[::1]:0"]);
-        assert_eq!(config.workers, 3);
-        assert_eq!(config.runtime, RuntimeLayout::MultiThread);
-        assert_eq!(config.access_log, "off");
+        assert_eq!(config.listen(), ["127.0.0.1:0", "[::1]:0"]);
+        assert_eq!(config.workers(), 3);
+        assert_eq!(config.runtime(), RuntimeLayout::MultiThread);
+        assert_eq!(config.access_log(), "off");
     }
 
     #[test]

@@ -13,6 +13,8 @@ use crate::route_kinds::cgi::CgiRoute;
 use crate::route_kinds::echo::EchoRoute;
 use crate::route_kinds::fastcgi::FastCgiRoute;
 use crate::route_kinds::fixed::FixedResponse;
+use crate::route_kinds::handler::HandlerRoute;
+use crate::route_kinds::handler::service::Handlers;
 use crate::route_kinds::static_files::StaticRoute;
 use http_proto::semantics::host_without_port;
 use std::cell::Cell;
@@ -98,6 +100,8 @@ pub(crate) enum RouteKind {
     Cgi(Box<CgiRoute>),
     /// FastCGI applications.
     FastCgi(Box<FastCgiRoute>),
+    /// An in-process handler.
+    Handler(Box<HandlerRoute>),
     /// A test's own exchange (the session task's tests).
     #[cfg(test)]
     TestDouble(crate::session_task::tests::StartDouble),
@@ -111,22 +115,30 @@ impl std::fmt::Debug for Route {
 
 impl Router {
     /// Compiles the routes; a static directory that does not exist is an error.
+    #[cfg(test)]
     pub(crate) fn new(routes: &[RouteConfig]) -> Result<Self, ConfigError> {
+        Self::with_handlers(routes, &Handlers::default())
+    }
+
+    /// Compiles the routes, `handler` routes against the registered `handlers`.
+    pub(crate) fn with_handlers(
+        routes: &[RouteConfig],
+        handlers: &Handlers,
+    ) -> Result<Self, ConfigError> {
         let routes = routes
             .iter()
             .enumerate()
-            .map(|(i, r)| Route::new(i + 1, r))
+            .map(|(i, r)| Route::new(i + 1, r, handlers))
             .collect::<Result<_, _>>()?;
         Ok(Self { routes })
     }
 
-    /// Attaches the FastCGI routes to the server's upstreams, before the routes serve.
-    pub(crate) fn bind(&self, upstreams: &crate::route_kinds::fastcgi::Upstreams) {
-        for route in &self.routes {
-            if let RouteKind::FastCgi(fastcgi) = &route.kind {
-                fastcgi.bind(upstreams);
-            }
-        }
+    /// The FastCGI routes, for the gateway to attach to its upstreams.
+    pub(crate) fn fastcgi_routes(&self) -> impl Iterator<Item = &FastCgiRoute> {
+        self.routes.iter().filter_map(|r| match &r.kind {
+            RouteKind::FastCgi(f) => Some(&**f),
+            _ => None,
+        })
     }
 
     /// The first route matching the request's authority (see the module docs) and path.
@@ -142,7 +154,7 @@ impl Router {
 }
 
 impl Route {
-    fn new(n: usize, config: &RouteConfig) -> Result<Self, ConfigError> {
+    fn new(n: usize, config: &RouteConfig, handlers: &Handlers) -> Result<Self, ConfigError> {
         let kind = if let Some(r) = &config.respond {
             RouteKind::Respond(FixedResponse::new(n, r)?)
         } else if let Some(s) = &config.static_files {
@@ -155,6 +167,8 @@ impl Route {
             RouteKind::Cgi(Box::new(CgiRoute::new(n, config.prefix.as_deref(), c)?))
         } else if let Some(f) = &config.fastcgi {
             RouteKind::FastCgi(Box::new(FastCgiRoute::new(n, config.prefix.as_deref(), f)?))
+        } else if let Some(h) = &config.handler {
+            RouteKind::Handler(Box::new(HandlerRoute::new(n, h, handlers)?))
         } else {
             return Err(ConfigError::new(format!("route {n}: no route kind")));
         };
@@ -248,6 +262,7 @@ mod tests {
             Some(RouteKind::TestDouble(_)) => "test",
             Some(RouteKind::Cgi(_)) => "cgi",
             Some(RouteKind::FastCgi(_)) => "fastcgi",
+            Some(RouteKind::Handler(_)) => "handler",
             None => "none",
         }
     }

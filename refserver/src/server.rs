@@ -1,5 +1,6 @@
 //! The server: the state every session shares, start-up (listeners, worker runtimes,
-//! signals), the SIGHUP reload, and the drain at shutdown.
+//! signals), the reload (SIGHUP or the embedding program's handle), and the drain at
+//! shutdown. The binary and an embedding program start it the same way ([`start`]).
 //!
 //! The jobs around it live one per file: accepting and admitting connections
 //! (`accept.rs`), the task that moves one session's bytes and timers (`session_task.rs`),
@@ -9,13 +10,14 @@
 use crate::accept;
 use crate::access_log::AccessLog;
 use crate::config::{Config, ListenAddr, RuntimeLayout};
+use crate::embed::Listening;
 use crate::listener;
-use crate::route_kinds::fastcgi::Upstreams;
-use crate::route_kinds::status::{GatewaySnapshot, StatusSnapshot};
+use crate::route_kinds::fastcgi::Gateway;
+use crate::route_kinds::handler::service::Handlers;
+use crate::route_kinds::status::{GatewaySnapshot, HandlerSnapshot, StatusSnapshot};
 use crate::router::{RouteTable, Router};
 use crate::shutdown::{self, SignalKindSeen};
 use session_core::Registry;
-use std::io::{self, Write};
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -37,10 +39,13 @@ pub(crate) struct Server {
     started: Instant,
     /// Per-gateway counters for the status page.
     pub(crate) counters: Counters,
-    /// FastCGI upstreams and their connection pools, kept across reloads.
-    pub(crate) upstreams: Upstreams,
+    /// FastCGI upstreams, their connection pools and the applications the server spawns,
+    /// kept across reloads.
+    pub(crate) fastcgi: Gateway,
     /// Size of one session task's future (it holds the `Session` inline), once known.
     pub(crate) session_task_bytes: AtomicU64,
+    /// The in-process handlers and layers registered by name, with their counters.
+    pub(crate) handlers: Arc<Handlers>,
 }
 
 /// The gateways' counters.
@@ -67,13 +72,23 @@ pub(crate) struct GatewayCounters {
 
 impl Server {
     /// Compiles routes and starts the access log.
+    #[cfg(test)]
     pub(crate) fn new(config: &Config) -> Result<Self, Box<dyn std::error::Error>> {
-        let router = Router::new(&config.routes)?;
-        let upstreams = Upstreams::default();
-        router.bind(&upstreams);
+        Self::with_handlers(config, Arc::default())
+    }
+
+    /// Compiles routes (`handler` routes against `handlers`) and starts the access log.
+    pub(crate) fn with_handlers(
+        config: &Config,
+        handlers: Arc<Handlers>,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let router = Router::with_handlers(&config.routes, &handlers)?;
+        let fastcgi = Gateway::default();
+        fastcgi.install(&router)?;
+        fastcgi.retire();
         Ok(Self {
             routes: RouteTable::new(router),
-            upstreams,
+            fastcgi,
             registry: Registry::new(config.limits.registry_config()),
             limits: RwLock::new(Arc::new(config.limits.session_limits())),
             access_log: AccessLog::start(&config.access_log)
@@ -81,6 +96,7 @@ impl Server {
             started: Instant::now(),
             counters: Counters::default(),
             session_task_bytes: AtomicU64::new(0),
+            handlers,
         })
     }
 
@@ -110,64 +126,102 @@ impl Server {
                 gateway("cgi", &self.counters.cgi),
                 gateway("fastcgi", &self.counters.fastcgi),
             ],
-            fastcgi_upstreams: self.upstreams.snapshot(),
+            fastcgi_upstreams: self.fastcgi.upstreams.snapshot(),
+            fastcgi_apps: self.fastcgi.apps.snapshot(),
+            handlers: self
+                .handlers
+                .handlers
+                .iter()
+                .map(|(name, h)| HandlerSnapshot::of(name, &h.counters))
+                .collect(),
             idle_session_task_bytes: (task > 0).then_some(task),
             uptime_secs: self.started.elapsed().as_secs(),
         }
     }
 }
 
-/// Reads the configuration again (the file and the command line's overrides).
-pub(crate) type ReloadConfig<'a> = &'a dyn Fn() -> Result<Config, Box<dyn std::error::Error>>;
+/// Reads the configuration again (the file and the command line's overrides), for SIGHUP.
+pub(crate) type ReloadConfig = Box<dyn Fn() -> Result<Config, Box<dyn std::error::Error>> + Send>;
 
-/// Binds every listener, prints where it listens, runs the workers, reloads on SIGHUP
-/// with `reload_config`, and returns once a SIGTERM/SIGINT drain is over (the caller
-/// exits 0).
-pub(crate) fn run(
+/// How a server is started, beyond its configuration.
+pub(crate) struct Launch {
+    /// The in-process handlers, by name.
+    pub(crate) handlers: Arc<Handlers>,
+    /// React to SIGTERM/SIGINT (drain and stop) and SIGHUP (reload from `reload`).
+    pub(crate) signals: bool,
+    /// Where SIGHUP reads the configuration again; without it SIGHUP is logged only.
+    pub(crate) reload: Option<ReloadConfig>,
+}
+
+/// What the running server's handle asks of its control thread.
+pub(crate) enum Command {
+    /// Apply this configuration; the outcome goes back on the channel.
+    Reload(Box<Config>, std::sync::mpsc::Sender<Result<(), String>>),
+    /// Drain and stop.
+    Stop,
+}
+
+/// A started server: where it listens, and its control thread.
+pub(crate) struct Started {
+    pub(crate) listeners: Vec<Listening>,
+    pub(crate) commands: tokio::sync::mpsc::UnboundedSender<Command>,
+    /// Ends once the drain is over and the workers have stopped.
+    pub(crate) control: std::thread::JoinHandle<()>,
+}
+
+/// How long a stopped server waits for its worker threads to finish before leaving them
+/// (a handler blocking its thread would hold them forever).
+const WORKER_JOIN: Duration = Duration::from_secs(2);
+
+/// Compiles the routes, binds every listener, starts the workers and the control thread
+/// (signals if asked, reloads, the drain at stop), and returns where it listens.
+pub(crate) fn start(
     config: &Config,
-    reload_config: ReloadConfig<'_>,
-) -> Result<(), Box<dyn std::error::Error>> {
+    launch: Launch,
+) -> Result<Started, Box<dyn std::error::Error>> {
     let control = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let mut signals = {
+    // Registered before the listeners are announced, so a SIGTERM sent right after
+    // `listening on` is never the default (killing) action.
+    let mut signals = if launch.signals {
         let _context = control.enter();
-        shutdown::Signals::register()?
+        Some(shutdown::Signals::register()?)
+    } else {
+        None
     };
+    let server = Arc::new(Server::with_handlers(config, launch.handlers)?);
     let workers = config.effective_workers();
     let per_worker = config.runtime == RuntimeLayout::PerWorker;
     let sets = if per_worker { workers } else { 1 };
     let mut listeners: Vec<Vec<StdListener>> = (0..sets).map(|_| Vec::new()).collect();
-    let mut stdout = io::stdout().lock();
+    let mut bound = Vec::new();
     for addr in config.listen_addrs()? {
         match addr {
             ListenAddr::Tcp(addr) => {
                 let first = listener::bind_tcp(addr, config.backlog, per_worker)
                     .map_err(|e| format!("listen {addr}: {e}"))?;
-                let bound = first.local_addr()?;
-                writeln!(stdout, "listening on http://{bound}/")?;
+                let local = first.local_addr()?;
+                bound.push(Listening::Tcp(local));
                 listeners[0].push(StdListener::Tcp(first));
                 for set in &mut listeners[1..] {
-                    let more = listener::bind_tcp(bound, config.backlog, true)
-                        .map_err(|e| format!("listen {bound}: {e}"))?;
+                    let more = listener::bind_tcp(local, config.backlog, true)
+                        .map_err(|e| format!("listen {local}: {e}"))?;
                     set.push(StdListener::Tcp(more));
                 }
             }
             ListenAddr::Unix(path) => {
                 let first = listener::bind_unix(&path, config.backlog)
                     .map_err(|e| format!("listen unix:{}: {e}", path.display()))?;
-                writeln!(stdout, "listening on unix:{}", path.display())?;
                 for set in &mut listeners[1..] {
                     set.push(StdListener::Unix(first.try_clone()?));
                 }
                 listeners[0].push(StdListener::Unix(first));
+                bound.push(Listening::Unix(path));
             }
         }
     }
-    stdout.flush()?;
-    drop(stdout);
 
-    let server = Arc::new(Server::new(config)?);
     let (trigger, signal) = shutdown::channel();
     tracing::info!(
         workers,
@@ -176,11 +230,12 @@ pub(crate) fn run(
         "refserver {} started",
         env!("CARGO_PKG_VERSION")
     );
+    let mut worker_threads = Vec::new();
     for (i, set) in listeners.into_iter().enumerate() {
         let server = Arc::clone(&server);
         let signal = signal.clone();
         let builder = std::thread::Builder::new().name(format!("worker-{i}"));
-        builder.spawn(move || {
+        worker_threads.push(builder.spawn(move || {
             let runtime = if per_worker {
                 tokio::runtime::Builder::new_current_thread()
                     .enable_all()
@@ -195,60 +250,110 @@ pub(crate) fn run(
                 Ok(rt) => rt.block_on(accept::worker(set, server, signal)),
                 Err(e) => tracing::error!("worker {i}: cannot start a runtime: {e}"),
             }
-        })?;
+        })?);
     }
 
+    let (commands, mut inbox) = tokio::sync::mpsc::unbounded_channel();
     let mut running = config.clone();
-    control.block_on(async {
-        let name = loop {
-            match signals.wait().await {
-                SignalKindSeen::Stop(name) => break name,
-                SignalKindSeen::Reload => reload(&server, &mut running, reload_config),
+    let reload_config = launch.reload;
+    let control = std::thread::Builder::new()
+        .name("control".to_owned())
+        .spawn(move || {
+            control.block_on(async {
+                let name = loop {
+                    let signal = async {
+                        match &mut signals {
+                            Some(signals) => signals.wait().await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        seen = signal => match seen {
+                            SignalKindSeen::Stop(name) => break name,
+                            SignalKindSeen::Reload => match &reload_config {
+                                Some(read) => match read() {
+                                    Ok(new) => {
+                                        let _ = reload(&server, &mut running, new);
+                                    }
+                                    Err(e) => tracing::error!(
+                                        "SIGHUP: configuration not reloaded, the running one stays: {e}"
+                                    ),
+                                },
+                                None => tracing::warn!("SIGHUP: no configuration source to reload from"),
+                            },
+                        },
+                        command = inbox.recv() => match command {
+                            Some(Command::Reload(new, reply)) => {
+                                let _ = reply.send(reload(&server, &mut running, *new));
+                            }
+                            // Every handle dropped counts as a stop too.
+                            Some(Command::Stop) | None => break "stop",
+                        },
+                    }
+                };
+                let active = server.registry.active();
+                tracing::info!("{name}: stopped accepting, draining {active} sessions");
+                trigger.trigger(&server.registry);
+                let deadline = Duration::from_millis(running.shutdown_timeout_ms);
+                let left = shutdown::drain(deadline, || busy_sessions(&server.registry)).await;
+                if left > 0 {
+                    tracing::warn!("shutdown deadline passed with {left} sessions open; closing them");
+                } else {
+                    tracing::info!("drained; stopping");
+                }
+            });
+            trigger.finish();
+            let until = Instant::now() + WORKER_JOIN;
+            for worker in worker_threads {
+                while !worker.is_finished() && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                if worker.is_finished() {
+                    let _ = worker.join();
+                }
             }
-        };
-        let active = server.registry.active();
-        tracing::info!("{name}: stopped accepting, draining {active} sessions");
-        trigger.trigger(&server.registry);
-        let deadline = Duration::from_millis(running.shutdown_timeout_ms);
-        let left = shutdown::drain(deadline, || busy_sessions(&server.registry)).await;
-        if left > 0 {
-            tracing::warn!("shutdown deadline passed with {left} sessions open; closing them");
-        } else {
-            tracing::info!("drained; exiting");
-        }
-    });
-    server.access_log.stop();
-    if server.access_log.dropped() > 0 {
-        tracing::warn!(
-            "access log dropped {} entries (writer behind)",
-            server.access_log.dropped()
-        );
-    }
-    Ok(())
+            // Spawned applications go with the server: stopped and reaped.
+            server.fastcgi.apps.stop_all();
+            server.access_log.stop();
+            if server.access_log.dropped() > 0 {
+                tracing::warn!(
+                    "access log dropped {} entries (writer behind)",
+                    server.access_log.dropped()
+                );
+            }
+        })?;
+    Ok(Started {
+        listeners: bound,
+        commands,
+        control,
+    })
 }
 
-/// SIGHUP: applies a new configuration without dropping sessions.
+/// A reload (SIGHUP or the handle's): applies a new configuration without dropping
+/// sessions.
 ///
 /// Routes, the access log (also reopened, for log rotation), the drain deadline and the
 /// limits of sessions accepted from now on change at once; sessions already open keep
 /// their limits. Listeners, workers, the runtime layout, the backlog and the registry's
 /// `max_sessions`/`overload` need a restart: a change there is logged and not applied.
-/// A configuration that does not load leaves the running one in force.
-fn reload(server: &Server, running: &mut Config, reload_config: ReloadConfig<'_>) {
-    let mut new = match reload_config() {
-        Ok(config) => config,
-        Err(e) => {
-            tracing::error!("SIGHUP: configuration not reloaded, the running one stays: {e}");
-            return;
-        }
-    };
-    let router = match Router::new(&new.routes) {
+/// A configuration that does not compile leaves the running one in force (the error is
+/// logged and returned).
+fn reload(server: &Server, running: &mut Config, mut new: Config) -> Result<(), String> {
+    let compiled = new
+        .validate()
+        .and_then(|()| Router::with_handlers(&new.routes, &server.handlers));
+    let router = match compiled {
         Ok(router) => router,
         Err(e) => {
-            tracing::error!("SIGHUP: configuration not reloaded, the running one stays: {e}");
-            return;
+            tracing::error!("reload: configuration not reloaded, the running one stays: {e}");
+            return Err(e.to_string());
         }
     };
+    // New spawned applications start now; those unchanged keep running untouched.
+    if let Err(e) = server.fastcgi.install(&router) {
+        tracing::error!("reload: configuration not reloaded, the running one stays: {e}");
+        return Err(e);
+    }
     let mut needs_restart = Vec::new();
     if new.listen != running.listen {
         needs_restart.push("listen");
@@ -269,14 +374,15 @@ fn reload(server: &Server, running: &mut Config, reload_config: ReloadConfig<'_>
     }
     if let Err(e) = server.access_log.reopen(&new.access_log) {
         tracing::error!(
-            "SIGHUP: access log `{}` not opened, keeping the current one: {e}",
+            "reload: access log `{}` not opened, keeping the current one: {e}",
             new.access_log
         );
         new.access_log.clone_from(&running.access_log);
     }
     let routes = router.routes().len();
-    router.bind(&server.upstreams);
     server.routes.replace(router);
+    // Requests dispatched from now on use the new applications; the old ones go.
+    server.fastcgi.retire();
     *server
         .limits
         .write()
@@ -289,13 +395,14 @@ fn reload(server: &Server, running: &mut Config, reload_config: ReloadConfig<'_>
     new.limits.max_sessions = running.limits.max_sessions;
     new.limits.overload = running.limits.overload;
     *running = new;
-    tracing::info!("SIGHUP: configuration reloaded: {routes} routes; open sessions kept");
+    tracing::info!("reload: configuration reloaded: {routes} routes; open sessions kept");
     if !needs_restart.is_empty() {
         tracing::warn!(
-            "SIGHUP: {} changed and takes effect only on restart",
+            "reload: {} changed and takes effect only on restart",
             needs_restart.join(", ")
         );
     }
+    Ok(())
 }
 
 /// Sessions the drain waits for: those with a request in flight or output to flush.

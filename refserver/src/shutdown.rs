@@ -16,18 +16,27 @@ use tokio::sync::watch;
 /// The shutdown signal as seen by accept loops and sessions.
 #[derive(Debug, Clone)]
 pub(crate) struct ShutdownSignal {
-    rx: watch::Receiver<bool>,
+    rx: watch::Receiver<Stage>,
 }
 
 /// The side that raises the signal.
 #[derive(Debug)]
 pub(crate) struct ShutdownTrigger {
-    tx: watch::Sender<bool>,
+    tx: watch::Sender<Stage>,
+}
+
+/// Where the shutdown stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    Running,
+    Draining,
+    /// The drain is over: workers stop and their runtimes drop what is left.
+    Over,
 }
 
 /// A connected trigger and signal.
 pub(crate) fn channel() -> (ShutdownTrigger, ShutdownSignal) {
-    let (tx, rx) = watch::channel(false);
+    let (tx, rx) = watch::channel(Stage::Running);
     (ShutdownTrigger { tx }, ShutdownSignal { rx })
 }
 
@@ -35,7 +44,12 @@ impl ShutdownSignal {
     /// Resolves once shutdown has begun (at once if it already has).
     pub(crate) async fn begun(&mut self) {
         // An error means the trigger is gone: treat it as shutdown too.
-        let _ = self.rx.wait_for(|&down| down).await;
+        let _ = self.rx.wait_for(|&stage| stage >= Stage::Draining).await;
+    }
+
+    /// Resolves once the drain is over.
+    pub(crate) async fn over(&mut self) {
+        let _ = self.rx.wait_for(|&stage| stage == Stage::Over).await;
     }
 }
 
@@ -43,7 +57,12 @@ impl ShutdownTrigger {
     /// Starts the drain: accept loops stop, sessions are told.
     pub(crate) fn trigger(&self, registry: &Registry) {
         registry.start_drain();
-        let _ = self.tx.send(true);
+        let _ = self.tx.send(Stage::Draining);
+    }
+
+    /// Ends the drain: the workers stop (an embedded server's threads end with it).
+    pub(crate) fn finish(&self) {
+        let _ = self.tx.send(Stage::Over);
     }
 }
 

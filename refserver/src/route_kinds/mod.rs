@@ -9,7 +9,7 @@
 //! | `echo` | the request body streamed back | `echo.rs` |
 //! | `cgi` | CGI programs, a child process per request | `cgi/` |
 //! | `fastcgi` | FastCGI applications, pooled and multiplexed connections | `fastcgi/` |
-//! | `handler` | in-process tower services | `handler.rs`, with the handlers issue |
+//! | `handler` | in-process tower services | `handler/` |
 //!
 //! `gateway.rs` holds what CGI and FastCGI share (the CGI response, local redirects, the
 //! environment).
@@ -19,6 +19,7 @@ pub(crate) mod echo;
 pub(crate) mod fastcgi;
 pub(crate) mod fixed;
 pub(crate) mod gateway;
+pub mod handler;
 pub(crate) mod reply;
 pub(crate) mod static_files;
 pub(crate) mod status;
@@ -36,6 +37,7 @@ pub(crate) fn start(request: &Request<'_>) -> Started {
         RouteKind::Echo(echo) => echo.start(request).into(),
         RouteKind::Cgi(cgi) => cgi.start(request).into(),
         RouteKind::FastCgi(fastcgi) => fastcgi.start(request).into(),
+        RouteKind::Handler(handler) => handler.start(request).into(),
         #[cfg(test)]
         RouteKind::TestDouble(start) => start(request).into(),
     }

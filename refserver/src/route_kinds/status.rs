@@ -2,6 +2,7 @@
 //! default, JSON with `?format=json` or `Accept: application/json`.
 
 use crate::exchange::{Exchange, Request};
+use crate::route_kinds::fastcgi::spawn::AppSnapshot;
 use crate::route_kinds::reply::Reply;
 use http_proto::RequestHead;
 use serde::Serialize;
@@ -23,6 +24,10 @@ pub(crate) struct StatusSnapshot {
     pub(crate) gateways: Vec<GatewaySnapshot>,
     /// Each FastCGI upstream: health, counts, open connections.
     pub(crate) fastcgi_upstreams: Vec<UpstreamSnapshot>,
+    /// Each spawned FastCGI application: processes running, restarts.
+    pub(crate) fastcgi_apps: Vec<AppSnapshot>,
+    /// Per in-process handler counts, by name.
+    pub(crate) handlers: Vec<HandlerSnapshot>,
     /// Bytes of one session task's future, which holds the whole `Session` inline: what an
     /// idle keep-alive session costs in the process, since it holds no buffers. Tokio adds
     /// its task header and the socket's I/O registration (about 450 bytes more; resident
@@ -64,6 +69,41 @@ pub(crate) struct UpstreamSnapshot {
     pub(crate) active: u64,
     /// Connections open to it now.
     pub(crate) connections: u64,
+}
+
+/// One in-process handler's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct HandlerSnapshot {
+    /// The name it was registered under.
+    pub(crate) name: String,
+    /// Requests routed to it.
+    pub(crate) requests: u64,
+    /// Requests it failed (an `Err` from it or its body, a response refused).
+    pub(crate) errors: u64,
+    /// Requests whose handler panicked.
+    pub(crate) panics: u64,
+    /// Requests past the route's `timeout_ms`.
+    pub(crate) timeouts: u64,
+    /// Being answered now.
+    pub(crate) running: u64,
+}
+
+impl HandlerSnapshot {
+    /// The counters of the handler registered as `name`, now.
+    pub(crate) fn of(
+        name: &str,
+        c: &crate::route_kinds::handler::service::HandlerCounters,
+    ) -> Self {
+        use std::sync::atomic::Ordering::Relaxed;
+        Self {
+            name: name.to_owned(),
+            requests: c.requests.load(Relaxed),
+            errors: c.errors.load(Relaxed),
+            panics: c.panics.load(Relaxed),
+            timeouts: c.timeouts.load(Relaxed),
+            running: c.running.load(Relaxed),
+        }
+    }
 }
 
 /// Starts the exchange for a request on the `status` route: the server's counters now.
@@ -136,6 +176,30 @@ pub(crate) fn render_text(s: &StatusSnapshot) -> String {
             u.connections
         );
     }
+    if !s.fastcgi_apps.is_empty() {
+        let _ = writeln!(out, "FastCGI applications:");
+    }
+    for a in &s.fastcgi_apps {
+        let _ = writeln!(
+            out,
+            " {}: running {}/{} restarts {} last exit {}",
+            a.command,
+            a.running,
+            a.processes,
+            a.restarts,
+            a.last_exit.as_deref().unwrap_or("-")
+        );
+    }
+    if !s.handlers.is_empty() {
+        let _ = writeln!(out, "Handlers:");
+        for h in &s.handlers {
+            let _ = writeln!(
+                out,
+                " {}: requests {} errors {} panics {} timeouts {} running {}",
+                h.name, h.requests, h.errors, h.panics, h.timeouts, h.running
+            );
+        }
+    }
     match s.idle_session_task_bytes {
         Some(b) => {
             let _ = writeln!(out, "Idle session task bytes: {b}");
@@ -163,6 +227,8 @@ pub(crate) fn render_json(s: &StatusSnapshot) -> String {
         "phases": phases,
         "gateways": s.gateways,
         "fastcgi_upstreams": s.fastcgi_upstreams,
+        "fastcgi_apps": s.fastcgi_apps,
+        "handlers": s.handlers,
         "idle_session_task_bytes": s.idle_session_task_bytes,
         "uptime_secs": s.uptime_secs,
     });
@@ -206,6 +272,15 @@ mod tests {
                 active: 2,
                 connections: 1,
             }],
+            fastcgi_apps: Vec::new(),
+            handlers: vec![HandlerSnapshot {
+                name: "hello".to_owned(),
+                requests: 5,
+                errors: 1,
+                panics: 2,
+                timeouts: 1,
+                running: 1,
+            }],
             idle_session_task_bytes: Some(512),
             uptime_secs: 7,
         }
@@ -226,6 +301,9 @@ mod tests {
             "Active connections: 3\nserver accepts handled requests\n 10 9 42\nReading: 1 Writing: 1 Waiting: 1\n"
         ), "{text}");
         assert!(text.contains(" cgi: requests 2 errors 2 timeouts 1 running 0\n"));
+        assert!(
+            text.contains("Handlers:\n hello: requests 5 errors 1 panics 2 timeouts 1 running 1\n")
+        );
         assert!(text.contains("Idle session task bytes: 512\n"));
         assert!(text.contains(
             " unix:/run/php.sock: down requests 5 errors 1 timeouts 0 active 2 connections 1\n"
@@ -241,6 +319,8 @@ mod tests {
         assert_eq!(v["gateways"][0]["name"], "cgi");
         assert_eq!(v["fastcgi_upstreams"][0]["up"], false);
         assert_eq!(v["fastcgi_upstreams"][0]["connections"], 1);
+        assert_eq!(v["handlers"][0]["name"], "hello");
+        assert_eq!(v["handlers"][0]["panics"], 2);
         assert_eq!(v["idle_session_task_bytes"], 512);
     }
 

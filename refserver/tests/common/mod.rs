@@ -485,3 +485,15 @@ pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
         stderr,
     }
 }
+
+impl Server {
+    /// Starts `program` (an example that embeds the library, say) with `extra` flags and
+    /// `--listen 127.0.0.1:0`, its stderr written to a file ([`stderr_log`](Self::stderr_log)).
+    pub fn start_program(name: &str, program: &Path, extra: &[&str]) -> Self {
+        let dir = temp_dir(name);
+        let mut cmd = Command::new(program);
+        cmd.env("RUST_LOG", "warn");
+        let stderr = std::fs::File::create(dir.join("stderr.log")).unwrap();
+        Self::run(cmd, dir, None, extra, stderr.into())
+    }
+}

@@ -8,8 +8,11 @@
 //! | one connection's bytes, requests multiplexed on it, `ABORT_REQUEST` | `conn.rs` |
 //! | request body to `STDIN`, `STDOUT` parsed and streamed out, failures | `exchange.rs` |
 //!
-//! Routes are compiled without the server; [`FastCgiRoute::bind`] attaches them to the
-//! server's upstreams (kept across reloads, so pools and health survive a SIGHUP).
+//! | applications the server spawns and supervises (`spawn = { .. }`) | `spawn.rs` |
+//!
+//! Routes are compiled without the server; [`Gateway::install`] starts the applications
+//! they spawn and attaches them to the server's upstreams. Both are kept across reloads,
+//! so pools, health and unchanged applications survive a SIGHUP.
 
 mod conn;
 mod exchange;
@@ -20,10 +23,12 @@ use crate::config::{ConfigError, FastCgiConfig, UnknownLength};
 use crate::exchange::{Exchange, Request};
 use crate::route_kinds::gateway;
 use crate::route_kinds::reply::Reply;
+use crate::router::Router;
 use bytes::Bytes;
 use cgi_env::ScriptResolver;
-use std::sync::OnceLock;
+use spawn::{Apps, SpawnConfig};
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 pub(crate) use upstream::Upstreams;
 use upstream::{Address, Settings, UpstreamSet};
@@ -38,6 +43,7 @@ pub(crate) struct FastCgiRoute {
     read_timeout: Duration,
     send_timeout: Duration,
     unknown_length: UnknownLength,
+    spawn: Option<SpawnConfig>,
     upstreams: OnceLock<UpstreamSet>,
 }
 
@@ -64,8 +70,11 @@ impl FastCgiRoute {
         if let Some(root) = &c.document_root {
             resolver = resolver.with_document_root(root);
         }
-        if c.upstreams.is_empty() {
-            return Err(err("needs at least one address in `upstreams`".to_owned()));
+        if c.upstreams.is_empty() && c.spawn.is_none() {
+            return Err(err("needs `upstreams` or `spawn`".to_owned()));
+        }
+        if let Some(spawn) = &c.spawn {
+            spawn.validate().map_err(|e| err(format!("spawn: {e}")))?;
         }
         let addresses = c
             .upstreams
@@ -81,24 +90,27 @@ impl FastCgiRoute {
                 keep_conn: c.keep_conn,
                 multiplex: c.multiplex,
                 max_conns: c.max_conns,
-                processes: 0,
+                processes: c.spawn.as_ref().map_or(0, |s| s.processes),
                 connect_timeout: Duration::from_millis(c.connect_timeout_ms),
                 fail_timeout: Duration::from_millis(c.fail_timeout_ms),
             },
             read_timeout: Duration::from_millis(c.read_timeout_ms),
             send_timeout: Duration::from_millis(c.send_timeout_ms),
             unknown_length: c.unknown_length,
+            spawn: c.spawn.clone(),
             upstreams: OnceLock::new(),
         })
     }
 
-    /// Attaches the route to the server's upstreams (once, before it serves).
-    pub(crate) fn bind(&self, upstreams: &Upstreams) {
+    /// Attaches the route to the server's upstreams (once, before it serves): its
+    /// spawned application's socket first, then its `upstreams`.
+    fn bind(&self, upstreams: &Upstreams, app: Option<&Arc<spawn::App>>) {
+        let spawned = app.map(|a| Address::Unix(a.socket_path().to_path_buf()));
         let set = UpstreamSet {
-            upstreams: self
-                .addresses
-                .iter()
-                .map(|a| upstreams.get(a.clone(), self.settings.clone()))
+            upstreams: spawned
+                .into_iter()
+                .chain(self.addresses.iter().cloned())
+                .map(|a| upstreams.get(a, self.settings.clone()))
                 .collect(),
         };
         let _ = self.upstreams.set(set);
@@ -140,5 +152,70 @@ impl FastCgiRoute {
             name,
             env,
         ))
+    }
+}
+
+/// The FastCGI state of a server: upstreams with their pools, and spawned applications.
+#[derive(Debug, Default)]
+pub(crate) struct Gateway {
+    pub(crate) upstreams: Upstreams,
+    pub(crate) apps: Apps,
+    /// What the routes in force spawn.
+    wanted: Mutex<Vec<SpawnConfig>>,
+}
+
+impl Gateway {
+    /// Starts the applications `router`'s routes spawn (those already running with the
+    /// same settings are kept as they are) and attaches its FastCGI routes to their
+    /// upstreams. The applications of the routes still in force keep running until
+    /// [`retire`](Self::retire). On an error nothing the new routes started is left.
+    pub(crate) fn install(&self, router: &Router) -> Result<(), String> {
+        let routes: Vec<&FastCgiRoute> = router.fastcgi_routes().collect();
+        let specs: Vec<SpawnConfig> = routes.iter().filter_map(|r| r.spawn.clone()).collect();
+        let old = self
+            .wanted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        // The old ones stay until retire, unless a new one takes over their socket path.
+        let taken: Vec<_> = specs.iter().filter_map(|s| s.socket.clone()).collect();
+        let mut keep = specs.clone();
+        keep.extend(
+            old.iter()
+                .filter(|o| {
+                    !specs.contains(o) && o.socket.as_ref().is_none_or(|p| !taken.contains(p))
+                })
+                .cloned(),
+        );
+        let mut apps = Vec::with_capacity(specs.len());
+        for (spec, started) in specs.iter().zip(self.apps.reconcile(&keep)) {
+            match started {
+                Ok(app) => apps.push(app),
+                Err(e) => {
+                    self.apps.reconcile(&old);
+                    return Err(format!("fastcgi spawn `{}`: {e}", spec.command.join(" ")));
+                }
+            }
+        }
+        for route in routes {
+            let app = route
+                .spawn
+                .as_ref()
+                .and_then(|s| specs.iter().position(|x| x == s))
+                .map(|i| &apps[i]);
+            route.bind(&self.upstreams, app);
+        }
+        *self.wanted.lock().unwrap_or_else(PoisonError::into_inner) = specs;
+        Ok(())
+    }
+
+    /// Stops the applications no route in force spawns any more.
+    pub(crate) fn retire(&self) {
+        let wanted = self
+            .wanted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        self.apps.reconcile(&wanted);
     }
 }

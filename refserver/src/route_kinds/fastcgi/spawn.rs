@@ -317,6 +317,15 @@ impl Apps {
         results
     }
 
+    /// Each running app's counters, for the status page.
+    pub(crate) fn snapshot(&self) -> Vec<AppSnapshot> {
+        lock(&self.inner)
+            .apps
+            .iter()
+            .map(|a| a.snapshot())
+            .collect()
+    }
+
     /// Stops every app (at server exit); returns once all processes are reaped or after a
     /// bounded grace (SIGTERM, [`STOP_GRACE`], SIGKILL, up to [`KILL_WAIT`] per app).
     pub(crate) fn stop_all(&self) {
@@ -416,7 +425,7 @@ struct State {
 }
 
 /// For the status page.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct AppSnapshot {
     /// The argv, space-separated.
     pub(crate) command: String,
