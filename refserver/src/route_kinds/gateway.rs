@@ -33,24 +33,42 @@ pub(crate) struct GatewayOutput {
     parser: ResponseParser,
     /// Body bytes the program's `Content-Length` still allows, when it gave one.
     remaining: Option<u64>,
+    /// An `nph-` script's output so far, kept until the parser has seen its status line:
+    /// it goes out as it is (RFC 3875 §5).
+    nph_raw: Option<Vec<u8>>,
+    /// The `nph-` head is out: output passes through unparsed; what waits, and the end.
+    passing: Option<(Vec<u8>, bool)>,
 }
 
 impl GatewayOutput {
-    pub(crate) fn new() -> Self {
+    /// For a program whose output is a CGI response; `nph` for an `nph-` script's.
+    pub(crate) fn new(nph: bool) -> Self {
         Self {
             parser: ResponseParser::new(cgi_env::Limits::default()),
             remaining: None,
+            nph_raw: nph.then(Vec::new),
+            passing: None,
         }
     }
 
     /// More of the program's output.
     pub(crate) fn feed(&mut self, data: &[u8]) {
+        if let Some((waiting, _)) = &mut self.passing {
+            waiting.extend_from_slice(data);
+            return;
+        }
+        if let Some(raw) = &mut self.nph_raw {
+            raw.extend_from_slice(data);
+        }
         self.parser.feed(data);
     }
 
     /// The program's output ended.
     pub(crate) fn feed_eof(&mut self) {
-        self.parser.feed_eof();
+        match &mut self.passing {
+            Some((_, ended)) => *ended = true,
+            None => self.parser.feed_eof(),
+        }
     }
 
     /// Whether the head has been parsed (and so sent, or turned into a redirect).
@@ -67,28 +85,51 @@ impl GatewayOutput {
         sink: &mut ResponseSink<'_>,
         name: &str,
     ) -> Result<Pumped, ExchangeError> {
+        let fault = |what: String| ExchangeError::new(502, format!("{name}: {what}"));
         loop {
             if sink.is_started() && !sink.has_room() {
                 return Ok(Pumped::Full);
+            }
+            if let Some((waiting, ended)) = &mut self.passing {
+                if !waiting.is_empty() {
+                    sink.data(waiting)?;
+                    waiting.clear();
+                    continue;
+                }
+                if *ended {
+                    sink.end(&[])?;
+                    return Ok(Pumped::Ended);
+                }
+                return Ok(Pumped::NeedData);
             }
             let event = self.parser.poll_event().map_err(|e| {
                 ExchangeError::new(e.status_code(), format!("{name}: bad response: {e}"))
             })?;
             match event {
                 ResponseEvent::NeedData => return Ok(Pumped::NeedData),
-                ResponseEvent::Head(cgi) => match cgi.kind {
-                    ResponseKind::LocalRedirect => {
+                ResponseEvent::Head(cgi) => match (cgi.kind, self.nph_raw.take()) {
+                    (ResponseKind::Nph, Some(raw)) => {
+                        // Its own status line and head, passed through unparsed.
+                        sink.raw(cgi.status)?;
+                        sink.data(&raw)?;
+                        self.passing = Some((Vec::new(), false));
+                    }
+                    (ResponseKind::Nph, None) => {
+                        return Err(fault(
+                            "wrote a status line, which only nph- scripts may".to_owned(),
+                        ));
+                    }
+                    (_, Some(_)) => {
+                        return Err(fault(
+                            "an nph- script must start with a status line".to_owned(),
+                        ));
+                    }
+                    (ResponseKind::LocalRedirect, None) => {
                         return Ok(Pumped::LocalRedirect(
                             cgi.location().cloned().unwrap_or_default(),
                         ));
                     }
-                    ResponseKind::Nph => {
-                        return Err(ExchangeError::new(
-                            502,
-                            format!("{name}: wrote a status line, which only nph- scripts may"),
-                        ));
-                    }
-                    _ => {
+                    (_, None) => {
                         self.remaining = cgi.content_length();
                         let fields = cgi.http_fields();
                         sink.head(&cgi.http_response(&fields))?;
@@ -115,12 +156,9 @@ impl GatewayOutput {
                 ResponseEvent::End => {
                     if let Some(missing) = self.remaining.filter(|&r| r > 0) {
                         // Ending now would look complete to nobody: the framing says more.
-                        return Err(ExchangeError::new(
-                            502,
-                            format!(
-                                "{name}: output ended {missing} bytes short of its Content-Length"
-                            ),
-                        ));
+                        return Err(fault(format!(
+                            "output ended {missing} bytes short of its Content-Length"
+                        )));
                     }
                     sink.end(&[])?;
                     return Ok(Pumped::Ended);

@@ -21,15 +21,13 @@
 pub(crate) mod child;
 
 use crate::config::{CgiConfig, ConfigError, UnknownLength};
-use crate::dispatch;
-use crate::exchange::{BodyRoom, Exchange, ExchangeError, Redirect, Request, Started};
+use crate::exchange::{BodyRoom, Exchange, ExchangeError, Request, Started};
 use crate::response::ResponseSink;
+use crate::route_kinds::gateway::{self, GatewayOutput, Pumped};
 use crate::route_kinds::reply::Reply;
 use crate::transport::Addrs;
 use bytes::{Buf, Bytes};
-use cgi_env::{
-    CgiRequest, Environment, ResponseEvent, ResponseKind, ResponseParser, ScriptResolver,
-};
+use cgi_env::{Environment, ScriptResolver};
 use child::{ChildProcess, EnvBlock, Launch, Policy, Spawned, Stdin};
 use http_proto::{Framing, RequestHead};
 use std::collections::VecDeque;
@@ -93,13 +91,7 @@ impl CgiRoute {
         if let Some(root) = &c.document_root {
             resolver = resolver.with_document_root(root);
         }
-        let mut extra_env = Vec::new();
-        for (name, value) in &c.env {
-            if name.is_empty() || name.contains(['=', '\0']) || value.contains('\0') {
-                return Err(err(format!("env `{name}`: not a variable name and value")));
-            }
-            extra_env.push((Bytes::from(name.clone()), Bytes::from(value.clone())));
-        }
+        let extra_env = gateway::extra_env(&c.env).map_err(err)?;
         let mut inherited = EnvBlock::default();
         let mut inherited_names = Vec::new();
         for name in &c.inherit_env {
@@ -155,31 +147,10 @@ impl CgiRoute {
                 format!("{name}: max_processes ({}) running", self.max_processes),
             );
         };
-        let unspecified = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
-        let cgi_request = CgiRequest {
-            remote_addr: request.peer.unwrap_or(unspecified),
-            server_addr: request.local.unwrap_or(unspecified),
-            server_software: concat!("refserver/", env!("CARGO_PKG_VERSION")).as_bytes(),
-            ..CgiRequest::from_head(head)
-        };
-        let mut env = match Environment::build(&cgi_request, &script, head.headers().iter()) {
+        let env = match gateway::environment(request, &script, &self.extra_env) {
             Ok(env) => env,
-            Err(e) => return fail(e.status_code(), format!("{name}: {e}")),
+            Err(e) => return fail(e.status, format!("{name}: {}", e.message)),
         };
-        // RFC 3875 §6.2.2, as Apache names them: what a redirected request first was.
-        let redirected = request.redirect.into_iter().flat_map(|r| {
-            let url = (Bytes::from_static(b"REDIRECT_URL"), r.url.clone());
-            let query = r
-                .query
-                .clone()
-                .map(|q| (Bytes::from_static(b"REDIRECT_QUERY_STRING"), q));
-            std::iter::once(url).chain(query)
-        });
-        for (k, v) in self.extra_env.iter().cloned().chain(redirected) {
-            if let Err(e) = env.set(k, v) {
-                return fail(500, format!("{name}: env: {e}"));
-            }
-        }
         let args = head
             .query()
             .and_then(|q| {
@@ -296,14 +267,8 @@ struct Running {
     child: ChildProcess,
     stdin: Option<pipe::Sender>,
     stdout: pipe::Receiver,
-    parser: ResponseParser,
+    output: GatewayOutput,
     buf: Box<[u8]>,
-    /// An `nph-` script's output so far, kept until the parser has seen its status line.
-    nph: Option<Vec<u8>>,
-    /// The `nph-` script's head is out: the rest of its output passes through as it is.
-    passing: bool,
-    /// Body bytes the script's `Content-Length` still allows, when it gave one.
-    remaining: Option<u64>,
 }
 
 /// One request's child process.
@@ -392,11 +357,8 @@ impl CgiExchange {
                     child,
                     stdin,
                     stdout,
-                    parser: ResponseParser::new(cgi_env::Limits::default()),
+                    output: GatewayOutput::new(nph),
                     buf: vec![0; STDOUT_CHUNK].into_boxed_slice(),
-                    nph: nph.then(Vec::new),
-                    passing: false,
-                    remaining: None,
                 }))
             }
             Err(e) => {
@@ -449,52 +411,11 @@ impl CgiExchange {
         }
     }
 
-    /// RFC 3875 §6.2.2: answers with what a GET of `location` (a path) would get, as if
-    /// the client had asked for it, with `REDIRECT_*` telling a script the original.
+    /// RFC 3875 §6.2.2: the script asked for `location` instead; the exchange that
+    /// answers it replaces the child.
     fn redirect(&mut self, location: &[u8]) -> Result<(), String> {
-        if self.depth >= Redirect::MAX_DEPTH {
-            return Err(format!("more than {} local redirects", Redirect::MAX_DEPTH));
-        }
-        let mut raw = b"GET ".to_vec();
-        raw.extend_from_slice(location);
-        raw.extend_from_slice(b" HTTP/1.1\r\n");
-        let mut has_host = false;
-        for (name, value) in self.head.headers().iter() {
-            if [&b"content-length"[..], b"transfer-encoding", b"expect"]
-                .iter()
-                .any(|n| name.eq_ignore_ascii_case(n))
-            {
-                continue;
-            }
-            has_host |= name.eq_ignore_ascii_case(b"host");
-            raw.extend_from_slice(name);
-            raw.extend_from_slice(b": ");
-            raw.extend_from_slice(value);
-            raw.extend_from_slice(b"\r\n");
-        }
-        if !has_host {
-            raw.extend_from_slice(b"host: ");
-            raw.extend_from_slice(self.head.authority().unwrap_or(b"localhost"));
-            raw.extend_from_slice(b"\r\n");
-        }
-        raw.extend_from_slice(b"\r\n");
-        let Ok(Some((head, _))) =
-            RequestHead::parse(&Bytes::from(raw), &http_proto::Limits::default())
-        else {
-            return Err(format!(
-                "local redirect to `{}`: not a request-target",
-                String::from_utf8_lossy(location)
-            ));
-        };
-        let redirect = Redirect {
-            depth: self.depth + 1,
-            url: Bytes::copy_from_slice(self.head.path()),
-            query: self.head.query().map(Bytes::copy_from_slice),
-        };
-        let server = Arc::clone(&self.server);
-        let (mut started, _) =
-            dispatch::dispatch_redirected(&server, &head, self.addrs, Some(&redirect));
-        started.get().body_end();
+        let started =
+            gateway::local_redirect(&self.server, &self.head, self.addrs, self.depth, location)?;
         // Dropping the running child kills what is left of its process group, and its
         // slot is free for the exchange that answers now.
         self.state = State::Redirected(Box::new(started));
@@ -609,116 +530,38 @@ impl Exchange for CgiExchange {
                 return Poll::Pending;
             }
         };
+        let name = format!("cgi {}", self.name);
         loop {
-            if running.passing {
-                if !sink.has_room() {
-                    return Poll::Pending;
-                }
-                let mut buf = ReadBuf::new(&mut running.buf);
-                match Pin::new(&mut running.stdout).poll_read(cx, &mut buf) {
-                    Poll::Ready(Ok(())) if buf.filled().is_empty() => {
-                        sink.end(&[])?;
-                        return Poll::Ready(Ok(()));
-                    }
-                    Poll::Ready(Ok(())) => sink.data(buf.filled())?,
-                    Poll::Ready(Err(e)) => {
-                        let message = format!("cgi {}: reading its output: {e}", self.name);
-                        return self.fail(502, message);
-                    }
-                    Poll::Pending => return Poll::Pending,
-                }
-                continue;
-            }
-            let event = match running.parser.poll_event() {
-                Ok(event) => event,
-                Err(e) => {
-                    let message = format!("cgi {}: bad response: {e}", self.name);
-                    return self.fail(e.status_code(), message);
-                }
-            };
-            match event {
-                ResponseEvent::NeedData => {
-                    if sink.is_started() && !sink.has_room() {
-                        return Poll::Pending;
-                    }
-                    let mut buf = ReadBuf::new(&mut running.buf);
-                    match Pin::new(&mut running.stdout).poll_read(cx, &mut buf) {
-                        Poll::Ready(Ok(())) if buf.filled().is_empty() => running.parser.feed_eof(),
-                        Poll::Ready(Ok(())) => {
-                            if let Some(raw) = &mut running.nph {
-                                raw.extend_from_slice(buf.filled());
-                            }
-                            running.parser.feed(buf.filled());
-                        }
-                        Poll::Ready(Err(e)) => {
-                            let message = format!("cgi {}: reading its output: {e}", self.name);
-                            return self.fail(502, message);
-                        }
-                        Poll::Pending => return Poll::Pending,
-                    }
-                }
-                ResponseEvent::Head(cgi) => match (cgi.kind, running.nph.take()) {
-                    // RFC 3875 §5: its own status line and head, passed through unparsed.
-                    (ResponseKind::Nph, Some(raw)) => {
-                        sink.raw(cgi.status)?;
-                        sink.data(&raw)?;
-                        running.passing = true;
-                    }
-                    (ResponseKind::Nph, None) => {
-                        let message = format!(
-                            "cgi {}: wrote a status line but is not an nph- script",
-                            self.name
-                        );
-                        return self.fail(502, message);
-                    }
-                    (_, Some(_)) => {
-                        let message = format!(
-                            "cgi {}: an nph- script must start with a status line",
-                            self.name
-                        );
-                        return self.fail(502, message);
-                    }
-                    (ResponseKind::LocalRedirect, None) => {
-                        let location = cgi.location().cloned().unwrap_or_default();
-                        if let Err(e) = self.redirect(&location) {
-                            return self.fail(500, format!("cgi {}: {e}", self.name));
-                        }
-                        return self.poll_response(cx, sink);
-                    }
-                    (_, None) => {
-                        running.remaining = cgi.content_length();
-                        let fields = cgi.http_fields();
-                        sink.head(&cgi.http_response(&fields))?;
-                    }
-                },
-                ResponseEvent::Body(data) => {
-                    let Some(remaining) = &mut running.remaining else {
-                        sink.data(&data)?;
-                        continue;
-                    };
-                    let take =
-                        usize::try_from(*remaining).map_or(data.len(), |r| r.min(data.len()));
-                    sink.data(&data[..take])?;
-                    *remaining -= take as u64;
-                    if take < data.len() {
-                        // Past its own Content-Length: never a second response on the wire.
-                        tracing::warn!(
-                            "cgi {}: wrote more than its Content-Length; {} bytes dropped",
-                            self.name,
-                            data.len() - take
-                        );
-                        sink.end(&[])?;
-                        return Poll::Ready(Ok(()));
-                    }
-                }
-                ResponseEvent::End => {
+            match running.output.pump(sink, &name) {
+                Ok(Pumped::Full) => return Poll::Pending,
+                Ok(Pumped::Ended) => {
                     // Reaped now if it has exited: nothing left to kill then.
                     let _ = running.child.try_reap();
-                    sink.end(&[])?;
                     return Poll::Ready(Ok(()));
                 }
+                Ok(Pumped::LocalRedirect(location)) => {
+                    if let Err(e) = self.redirect(&location) {
+                        return self.fail(500, format!("{name}: {e}"));
+                    }
+                    return self.poll_response(cx, sink);
+                }
+                Ok(Pumped::NeedData) => {}
+                Err(e) => return self.fail(e.status, e.message.into_owned()),
+            }
+            let mut buf = ReadBuf::new(&mut running.buf);
+            match Pin::new(&mut running.stdout).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) if buf.filled().is_empty() => running.output.feed_eof(),
+                Poll::Ready(Ok(())) => running.output.feed(buf.filled()),
+                Poll::Ready(Err(e)) => {
+                    return self.fail(502, format!("{name}: reading its output: {e}"));
+                }
+                Poll::Pending => return Poll::Pending,
             }
         }
+    }
+
+    fn cancel_on_client_close(&self) -> bool {
+        true
     }
 }
 

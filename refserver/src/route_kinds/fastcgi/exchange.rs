@@ -189,7 +189,7 @@ impl FastCgiExchange {
             Ok((conn, ticket)) => State::Running {
                 conn,
                 ticket,
-                output: Box::new(GatewayOutput::new()),
+                output: Box::new(GatewayOutput::new(false)),
                 finished: false,
             },
             Err(e) => {
