@@ -580,3 +580,149 @@ fn upstreams_down_are_skipped_and_none_left_answers_502() {
     assert_eq!(up["requests"], 5, "{v}");
     assert_eq!(up["up"], true, "{v}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Spawned applications
+
+/// fcgiwrap's path, or `None` (after SKIP) unless `CI=true`.
+fn fcgiwrap() -> Option<&'static str> {
+    let path = "/usr/sbin/fcgiwrap";
+    if Path::new(path).is_file() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "fcgiwrap is required in CI"
+    );
+    eprintln!("SKIP: no fcgiwrap");
+    None
+}
+
+/// Pids of the fcgiwrap processes the server `ppid` spawned.
+fn spawned_pids(ppid: u32) -> Vec<u32> {
+    let mut pids: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let after = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
+            let mut fields = after.split(' ');
+            let state = fields.next();
+            let parent = fields.next().and_then(|p| p.parse::<u32>().ok());
+            parent == Some(ppid)
+                && state != Some("Z")
+                && std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| c.starts_with(b"/usr/sbin/fcgiwrap"))
+        })
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+fn uid_of(pid: u32) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(1).map(str::to_owned)
+}
+
+fn spawn_config(processes: usize, plain: &str) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cgi-scripts/id.sh");
+    config(&format!(
+        "[[route]]\nprefix = \"/plain\"\nrespond = {{ body = \"{plain}\" }}\n\
+         [[route]]\nprefix = \"/spawned/\"\nfastcgi = {{ program = {}, spawn = {{ command = [\"/usr/sbin/fcgiwrap\"], processes = {processes}, user = \"nobody\" }} }}\n",
+        toml_path(&script)
+    ))
+}
+
+fn hup(server: &Server) {
+    let status = Command::new("kill")
+        .args(["-HUP", &server.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn spawned_applications_are_supervised_restarted_and_kept_across_reloads() {
+    if fcgiwrap().is_none() {
+        return;
+    }
+    let mut server = Server::start("fcgi-spawn-srv", Some(&spawn_config(2, "A")), &[]);
+    let pid = server.pid();
+    assert!(eventually(Duration::from_secs(5), || spawned_pids(pid)
+        .len()
+        == 2));
+    let first = spawned_pids(pid);
+    // The application runs as its own user: fcgiwrap and the script it runs.
+    let nobody = Command::new("id").args(["-u", "nobody"]).output().unwrap();
+    let nobody = String::from_utf8_lossy(&nobody.stdout).trim().to_owned();
+    assert!(
+        first
+            .iter()
+            .all(|&p| uid_of(p).as_deref() == Some(&*nobody)),
+        "{first:?}"
+    );
+    let r = get(&server, "/spawned/");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().starts_with(&format!("{nobody} ")), "{}", r.text());
+
+    // One process killed: the supervisor starts another; the route and the others serve on.
+    let _ = Command::new("kill")
+        .args(["-KILL", &first[0].to_string()])
+        .status();
+    for _ in 0..10 {
+        assert_eq!(get(&server, "/plain").text(), "A");
+        assert_eq!(get(&server, "/spawned/").status, 200);
+    }
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            let now = spawned_pids(pid);
+            now.len() == 2 && !now.contains(&first[0])
+        }),
+        "no restart: {:?}",
+        spawned_pids(pid)
+    );
+    let apps = status(&server)["fastcgi_apps"].clone();
+    assert_eq!(apps[0]["restarts"], 1, "{apps}");
+    assert_eq!(apps[0]["running"], 2, "{apps}");
+
+    // A reload that leaves the spawn table alone keeps the processes.
+    let kept = spawned_pids(pid);
+    std::fs::write(server.dir.join("refserver.toml"), spawn_config(2, "B")).unwrap();
+    hup(&server);
+    assert!(eventually(Duration::from_secs(5), || get(
+        &server, "/plain"
+    )
+    .text()
+        == "B"));
+    assert_eq!(
+        spawned_pids(pid),
+        kept,
+        "an unchanged application was restarted"
+    );
+
+    // One that changes it restarts only that application: three new processes.
+    std::fs::write(server.dir.join("refserver.toml"), spawn_config(3, "C")).unwrap();
+    hup(&server);
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let now = spawned_pids(pid);
+            now.len() == 3 && now.iter().all(|p| !kept.contains(p))
+        }),
+        "{:?} after {kept:?}",
+        spawned_pids(pid)
+    );
+    assert_eq!(get(&server, "/spawned/").status, 200);
+    let last = spawned_pids(pid);
+
+    // The server's exit takes its applications with it.
+    server.sigterm();
+    assert!(server.wait_exit(Duration::from_secs(15)).is_some());
+    let left: Vec<u32> = last
+        .iter()
+        .copied()
+        .filter(|p| Path::new(&format!("/proc/{p}")).exists())
+        .collect();
+    assert!(left.is_empty(), "processes left: {left:?}");
+}
