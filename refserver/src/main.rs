@@ -7,6 +7,12 @@
 //! `listening on http://ADDR/` line per listener on stdout once bound; logs go to stderr
 //! (`RUST_LOG` filters them), the access log to stdout by default.
 
+// fcgi-proto's example FastCGI application, which the demo's `/fcgi/` route spawns as this
+// binary (`--fastcgi-echo-app`), so `cargo run` needs nothing else built.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../fcgi-proto/examples/echo_app.rs"]
+mod echo_app;
+
 use clap::Parser;
 use refserver::{Builder, Config, ConfigError, RuntimeLayout};
 use std::io::Write;
@@ -41,6 +47,10 @@ struct Cli {
     /// Check the configuration, print it with every default filled in, and exit.
     #[arg(long)]
     check: bool,
+    /// Serve fcgi-proto's example FastCGI application on the listening socket on fd 0
+    /// (what the demo's `/fcgi/` route spawns), instead of running the server.
+    #[arg(long, hide = true)]
+    fastcgi_echo_app: bool,
 }
 
 impl Cli {
@@ -49,7 +59,11 @@ impl Cli {
         let mut config = match (&self.config, &self.root) {
             (Some(path), _) => Config::load(path)?,
             (None, Some(root)) => Config::for_static_root(root.clone()),
-            (None, None) => Config::demo_site(),
+            (None, None) => {
+                let mut config = Config::demo_site();
+                config.add_routes_first(&demo_fastcgi_route())?;
+                config
+            }
         };
         if !self.listen.is_empty() {
             config.set_listen(self.listen.clone());
@@ -72,8 +86,27 @@ impl Cli {
     }
 }
 
+/// The demo's FastCGI route: fcgi-proto's example application, two processes of this very
+/// binary spawned and supervised by the server.
+fn demo_fastcgi_route() -> String {
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("refserver"));
+    format!(
+        "[[route]]\nprefix = \"/fcgi/\"\nfastcgi = {{ program = \"/demo/echo\", spawn = {{ command = [{:?}, \"--fastcgi-echo-app\"], processes = 2 }} }}\n",
+        exe.display().to_string()
+    )
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.fastcgi_echo_app {
+        return match echo_app::run_inherited() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("refserver --fastcgi-echo-app: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -726,3 +726,16 @@ fn spawned_applications_are_supervised_restarted_and_kept_across_reloads() {
         .collect();
     assert!(left.is_empty(), "processes left: {left:?}");
 }
+
+#[test]
+fn the_demo_site_serves_its_spawned_fastcgi_application() {
+    let server = Server::start("fcgi-demo", None, &[]);
+    let r = post(&server, "/fcgi/echo/a?q=1", "text/plain", b"hello");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    assert!(text.contains("PATH_INFO=/echo/a\n"), "{text}");
+    assert!(text.contains("QUERY_STRING=q=1\n"), "{text}");
+    assert!(text.ends_with("\nhello"), "{text}");
+    let apps = status(&server)["fastcgi_apps"].clone();
+    assert_eq!(apps[0]["running"], 2, "{apps}");
+}
