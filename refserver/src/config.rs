@@ -420,6 +420,10 @@ pub(crate) struct FastCgiConfig {
     /// the application gets `CONTENT_LENGTH` (PHP needs it), or `"refuse"` it with 411.
     #[serde(default)]
     pub(crate) unknown_length: UnknownLength,
+    /// A cookie of this name keeps each visitor on the upstream that served it while that
+    /// upstream is up (a visitor session: random id, `HttpOnly`, `SameSite=Lax`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sticky_cookie: Option<String>,
     /// Application processes the server starts on a socket it owns, supervises and
     /// restarts (lighttpd's and spawn-fcgi's way), tried before `upstreams`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

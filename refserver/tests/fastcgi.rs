@@ -7,6 +7,8 @@
 //! | multiplexing on (one connection, requests in flight together, seen by the application) and off | the test application | `multiplexing_*` |
 //! | an application that dies mid-response, one that is slow (504), overloaded (503), a client that leaves (ABORT_REQUEST), stderr | the test application | `an_application_*`, `a_client_*`, `stderr_*` |
 //! | a down upstream skipped for the next (502 when none is left), counted per upstream | both | `upstreams_*` |
+//! | sticky visitors: a cookie keeps a visitor on its upstream while it is up | the test application | `sticky_*` |
+//! | spawned applications: supervised, restarted, kept or restarted by a reload, as their own user; the demo's | fcgiwrap, the demo | `spawned_*`, `the_demo_*` |
 //! | back-pressure: a client that stops reading holds the application, RSS stays bounded | the test application | `a_stalled_client_*` |
 //!
 //! Without php-fpm, fcgiwrap or git the tests that need them print SKIP, unless `CI=true`.
@@ -563,7 +565,12 @@ fn upstreams_down_are_skipped_and_none_left_answers_502() {
     }
     assert_eq!(get(&server, "/none/hello").status, 502);
     let log = server.stderr_log();
-    assert!(log.contains("nobody-listens.sock: down for"), "{log}");
+    assert!(
+        log.contains(
+            "nobody-listens.sock: connect: No such file or directory (os error 2); skipped for"
+        ),
+        "{log}"
+    );
     let v = status(&server);
     let upstreams = v["fastcgi_upstreams"]
         .as_array()
@@ -738,4 +745,60 @@ fn the_demo_site_serves_its_spawned_fastcgi_application() {
     assert!(text.ends_with("\nhello"), "{text}");
     let apps = status(&server)["fastcgi_apps"].clone();
     assert_eq!(apps[0]["running"], 2, "{apps}");
+}
+
+#[test]
+fn sticky_visitors_stay_on_their_upstream_while_it_is_up() {
+    let dir_a = TempDir::new("fcgi-sticky-a");
+    let dir_b = TempDir::new("fcgi-sticky-b");
+    let a = TestApp::start(&dir_a.0, true);
+    let b = TestApp::start(&dir_b.0, true);
+    let routes = format!(
+        "[[route]]\nprefix = \"/app/\"\nfastcgi = {{ upstreams = [\"unix:{}\", \"unix:{}\"], program = \"/srv/app\", sticky_cookie = \"fcgi_upstream\", fail_timeout_ms = 60000 }}\n",
+        a.socket.display(),
+        b.socket.display()
+    );
+    let server = Server::start("fcgi-sticky-srv", Some(&config(&routes)), &[]);
+    let first = get(&server, "/app/hello");
+    assert_eq!(first.text(), "hello");
+    let set_cookie = first
+        .header("set-cookie")
+        .expect("a new visitor gets the cookie");
+    assert!(set_cookie.starts_with("fcgi_upstream="), "{set_cookie}");
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let served = |app: &TestApp| app.stats.requests.load(SeqCst);
+    let mut apps = vec![a, b];
+    let kept = usize::from(served(&apps[0]) != 1);
+    let with_cookie = |server: &Server| {
+        exchange(
+            server,
+            format!("GET /app/hello HTTP/1.1\r\nHost: t\r\nCookie: x=1; {cookie}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+    };
+    for _ in 0..10 {
+        let r = with_cookie(&server);
+        assert_eq!(r.text(), "hello");
+        assert!(
+            r.header("set-cookie").is_none(),
+            "a kept visitor keeps its cookie"
+        );
+    }
+    assert_eq!(
+        (served(&apps[kept]), served(&apps[1 - kept])),
+        (11, 0),
+        "the visitor moved"
+    );
+
+    // Its upstream goes away: the visitor is served by the other one, and kept there.
+    drop(apps.remove(kept));
+    let survivor = &apps[0];
+    for _ in 0..3 {
+        assert_eq!(with_cookie(&server).text(), "hello");
+    }
+    assert_eq!(served(survivor), 3);
 }

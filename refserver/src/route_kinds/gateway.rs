@@ -38,6 +38,8 @@ pub(crate) struct GatewayOutput {
     nph_raw: Option<Vec<u8>>,
     /// The `nph-` head is out: output passes through unparsed; what waits, and the end.
     passing: Option<(Vec<u8>, bool)>,
+    /// Fields the server adds to the program's head (a sticky upstream's cookie).
+    extra_fields: Vec<(&'static [u8], String)>,
 }
 
 impl GatewayOutput {
@@ -48,7 +50,13 @@ impl GatewayOutput {
             remaining: None,
             nph_raw: nph.then(Vec::new),
             passing: None,
+            extra_fields: Vec::new(),
         }
+    }
+
+    /// Adds a field to the head the program's head becomes.
+    pub(crate) fn add_field(&mut self, name: &'static [u8], value: String) {
+        self.extra_fields.push((name, value));
     }
 
     /// More of the program's output.
@@ -131,7 +139,8 @@ impl GatewayOutput {
                     }
                     (_, None) => {
                         self.remaining = cgi.content_length();
-                        let fields = cgi.http_fields();
+                        let mut fields = cgi.http_fields();
+                        fields.extend(self.extra_fields.iter().map(|(n, v)| (*n, v.as_bytes())));
                         sink.head(&cgi.http_response(&fields))?;
                     }
                 },

@@ -13,6 +13,7 @@
 
 use super::FastCgiRoute;
 use super::conn::{Conn, Received};
+use super::sticky::Visitor;
 use super::upstream::{Unreachable, Upstream};
 use crate::exchange::{BodyRoom, Exchange, ExchangeError, Request, Started};
 use crate::response::ResponseSink;
@@ -108,6 +109,8 @@ pub(crate) struct FastCgiExchange {
     spool: Option<std::fs::File>,
     deadline: Pin<Box<Sleep>>,
     server: Arc<Server>,
+    /// The route's sticky cookie and the visitor the request presented.
+    sticky: Option<(&'static str, Option<Visitor>)>,
 }
 
 impl FastCgiExchange {
@@ -117,6 +120,7 @@ impl FastCgiExchange {
         upstreams: Vec<Arc<Upstream>>,
         name: String,
         env: Environment,
+        sticky: Option<(&'static str, Option<Visitor>)>,
     ) -> Self {
         let head = request.head;
         let mut exchange = Self {
@@ -142,6 +146,7 @@ impl FastCgiExchange {
             spool: None,
             deadline: Box::pin(tokio::time::sleep(route.read_timeout)),
             server: Arc::clone(request.server),
+            sticky,
         };
         exchange.state = if head.framing() == Framing::Chunked {
             match tempfile::tempfile() {
@@ -173,6 +178,20 @@ impl FastCgiExchange {
         State::Connecting(Box::pin(upstream.begin(params, Arc::clone(&self.name))))
     }
 
+    /// A sticky route's visitor is kept on the upstream that took the request; the
+    /// cookie to set when the visitor is new.
+    fn keep_visitor(&self) -> Option<String> {
+        let (cookie, visitor) = self.sticky.as_ref()?;
+        let upstream = &self.upstream()?.name;
+        if visitor.as_ref().is_some_and(|v| &v.upstream == upstream) {
+            return None;
+        }
+        self.server
+            .fastcgi
+            .sticky
+            .keep(visitor.as_ref(), upstream, cookie)
+    }
+
     fn upstream(&self) -> Option<&Arc<Upstream>> {
         self.busy.as_ref().map(|b| &b.upstream)
     }
@@ -186,12 +205,18 @@ impl FastCgiExchange {
             return;
         };
         self.state = match result {
-            Ok((conn, ticket)) => State::Running {
-                conn,
-                ticket,
-                output: Box::new(GatewayOutput::new(false)),
-                finished: false,
-            },
+            Ok((conn, ticket)) => {
+                let mut output = Box::new(GatewayOutput::new(false));
+                if let Some(set_cookie) = self.keep_visitor() {
+                    output.add_field(b"set-cookie", set_cookie);
+                }
+                State::Running {
+                    conn,
+                    ticket,
+                    output,
+                    finished: false,
+                }
+            }
             Err(e) => {
                 if self.tried < self.upstreams.len() {
                     tracing::warn!(

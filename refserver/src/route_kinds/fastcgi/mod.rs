@@ -9,6 +9,7 @@
 //! | request body to `STDIN`, `STDOUT` parsed and streamed out, failures | `exchange.rs` |
 //!
 //! | applications the server spawns and supervises (`spawn = { .. }`) | `spawn.rs` |
+//! | visitors kept on one upstream (`sticky_cookie`) | `sticky.rs` |
 //!
 //! Routes are compiled without the server; [`Gateway::install`] starts the applications
 //! they spawn and attaches them to the server's upstreams. Both are kept across reloads,
@@ -17,6 +18,7 @@
 mod conn;
 mod exchange;
 pub(crate) mod spawn;
+mod sticky;
 mod upstream;
 
 use crate::config::{ConfigError, FastCgiConfig, UnknownLength};
@@ -44,6 +46,7 @@ pub(crate) struct FastCgiRoute {
     send_timeout: Duration,
     unknown_length: UnknownLength,
     spawn: Option<SpawnConfig>,
+    sticky_cookie: Option<String>,
     upstreams: OnceLock<UpstreamSet>,
 }
 
@@ -76,6 +79,12 @@ impl FastCgiRoute {
         if let Some(spawn) = &c.spawn {
             spawn.validate().map_err(|e| err(format!("spawn: {e}")))?;
         }
+        if let Some(cookie) = &c.sticky_cookie {
+            session_core::visitor::SetCookie::new(cookie, "0")
+                .secure(false)
+                .encode()
+                .map_err(|e| err(format!("sticky_cookie `{cookie}`: {e}")))?;
+        }
         let addresses = c
             .upstreams
             .iter()
@@ -98,6 +107,7 @@ impl FastCgiRoute {
             send_timeout: Duration::from_millis(c.send_timeout_ms),
             unknown_length: c.unknown_length,
             spawn: c.spawn.clone(),
+            sticky_cookie: c.sticky_cookie.clone(),
             upstreams: OnceLock::new(),
         })
     }
@@ -145,12 +155,21 @@ impl FastCgiRoute {
             Ok(env) => env,
             Err(e) => return fail(e.status, format!("{name}: {}", e.message)),
         };
+        let mut order = upstreams.order();
+        let sticky = self.sticky_cookie.as_deref().map(|cookie| {
+            let visitor = request.server.fastcgi.sticky.lookup(request.head, cookie);
+            if let Some(v) = &visitor
+                && let Some(i) = order
+                    .iter()
+                    .position(|u| u.name == v.upstream && !u.is_down())
+            {
+                let kept = order.remove(i);
+                order.insert(0, kept);
+            }
+            (cookie, visitor)
+        });
         Box::new(exchange::FastCgiExchange::new(
-            self,
-            request,
-            upstreams.order(),
-            name,
-            env,
+            self, request, order, name, env, sticky,
         ))
     }
 }
@@ -160,6 +179,8 @@ impl FastCgiRoute {
 pub(crate) struct Gateway {
     pub(crate) upstreams: Upstreams,
     pub(crate) apps: Apps,
+    /// Which upstream each sticky visitor is kept on.
+    pub(crate) sticky: sticky::Sticky,
     /// What the routes in force spawn.
     wanted: Mutex<Vec<SpawnConfig>>,
 }

@@ -158,18 +158,14 @@ impl Upstream {
         *lock(&self.down_until)
     }
 
-    /// Skips it for the fail timeout (a passive health check).
+    /// Skips it for the fail timeout (a passive health check); `why` names it.
     pub(crate) fn mark_down(&self, why: &str) {
         let mut until = lock(&self.down_until);
         let was_up = until.is_none_or(|t| Instant::now() >= t);
         *until = Some(Instant::now() + self.settings.fail_timeout);
         drop(until);
         if was_up {
-            tracing::warn!(
-                "fastcgi upstream {}: down for {:?}: {why}",
-                self.name,
-                self.settings.fail_timeout
-            );
+            tracing::warn!("{why}; skipped for {:?}", self.settings.fail_timeout);
         }
     }
 
