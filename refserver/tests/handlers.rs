@@ -264,35 +264,39 @@ fn a_handler_past_its_timeout_is_dropped_and_answers_504() {
     assert_eq!(counts["running"], 0, "{counts}");
 }
 
-/// A client that goes away: its connection reset (what a closing socket with unread
-/// data, or `SO_LINGER` 0, sends). A plain FIN is a half-close to session-core, which
-/// still answers it (a client may close its sending side and wait for the answer), so
-/// that handler is dropped at its first write or its timeout instead.
+/// A client that goes away cancels its handler: its connection reset (what a closing
+/// socket with unread data, or `SO_LINGER` 0, sends) or closed (a FIN: as nginx does for
+/// upstreams, an in-process handler's work is not finished for a client that left, while
+/// a `respond` or `static` answer is still sent to a half-closed client).
 #[test]
 fn a_client_that_goes_away_cancels_its_handler() {
     let server = start("handlers-cancel", &[]);
-    let mut s = server.connect();
-    s.write_all(b"GET /slow?ms=900 HTTP/1.1\r\nHost: t\r\n\r\n")
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(handler_counts(&server, "slow")["running"], 1);
-    socket2::SockRef::from(&s)
-        .set_linger(Some(Duration::ZERO))
-        .unwrap();
-    drop(s);
-    let until = Instant::now() + Duration::from_millis(700);
-    let dropped = loop {
-        let n = get(&mut server.connect(), "/slow/dropped", "").text();
-        if n != "0" || Instant::now() > until {
-            break n;
+    for (n, reset) in [(1, true), (2, false)] {
+        let mut s = server.connect();
+        s.write_all(b"GET /slow?ms=900 HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(handler_counts(&server, "slow")["running"], 1);
+        if reset {
+            socket2::SockRef::from(&s)
+                .set_linger(Some(Duration::ZERO))
+                .unwrap();
         }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    // Before the 900 ms were up: it was dropped, not finished, and not timed out.
-    assert_eq!(dropped, "1");
-    let counts = handler_counts(&server, "slow");
-    assert_eq!(counts["running"], 0, "{counts}");
-    assert_eq!(counts["timeouts"], 0, "{counts}");
+        drop(s);
+        let until = Instant::now() + Duration::from_millis(700);
+        let dropped = loop {
+            let got = get(&mut server.connect(), "/slow/dropped", "").text();
+            if got != (n - 1).to_string() || Instant::now() > until {
+                break got;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // Before the 900 ms were up: it was dropped, not finished, and not timed out.
+        assert_eq!(dropped, n.to_string(), "reset: {reset}");
+        let counts = handler_counts(&server, "slow");
+        assert_eq!(counts["running"], 0, "{counts}");
+        assert_eq!(counts["timeouts"], 0, "{counts}");
+    }
 }
 
 /// The `id=` cookie a response sets, if any.

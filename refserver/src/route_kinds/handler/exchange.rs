@@ -329,6 +329,10 @@ impl Exchange for HandlerExchange {
         self.stop();
         Poll::Ready(Err(error))
     }
+
+    fn cancel_on_client_close(&self) -> bool {
+        true
+    }
 }
 
 impl HandlerExchange {
