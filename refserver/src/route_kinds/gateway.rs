@@ -4,8 +4,10 @@
 //! inside the server; and the request's environment, built by cgi-env.
 
 use crate::dispatch;
-use crate::exchange::{ExchangeError, Redirect, Request, Started};
+use crate::exchange::{Exchange, ExchangeError, Redirect, Request, Started};
 use crate::response::ResponseSink;
+use crate::route_kinds::reply::Reply;
+use crate::server::GatewayCounters;
 use crate::server::Server;
 use crate::transport::Addrs;
 use bytes::Bytes;
@@ -14,6 +16,7 @@ use cgi_env::{
 };
 use http_proto::RequestHead;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 
 /// Where [`GatewayOutput::pump`] stopped.
 #[derive(Debug, PartialEq, Eq)]
@@ -278,4 +281,59 @@ pub(crate) fn extra_env(
             Ok((Bytes::from(name.clone()), Bytes::from(value.clone())))
         })
         .collect()
+}
+
+/// A request body of unknown length (chunked), written to a temporary file first so the
+/// program gets `CONTENT_LENGTH`, most scripts and PHP need it (`unknown_length =
+/// "spool"`). Blocking writes, like static file reads: a local temporary file.
+#[derive(Debug)]
+pub(crate) struct Spool {
+    file: std::fs::File,
+    len: u64,
+}
+
+impl Spool {
+    pub(crate) fn new() -> Result<Self, ExchangeError> {
+        let file = tempfile::tempfile()
+            .map_err(|e| ExchangeError::new(500, format!("spool file: {e}")))?;
+        Ok(Self { file, len: 0 })
+    }
+
+    /// Appends a piece of the body.
+    pub(crate) fn write(&mut self, data: &[u8]) -> Result<(), ExchangeError> {
+        use std::io::Write;
+        self.file
+            .write_all(data)
+            .map_err(|e| ExchangeError::new(500, format!("spool file: {e}")))?;
+        self.len += data.len() as u64;
+        Ok(())
+    }
+
+    /// The body is complete: `CONTENT_LENGTH` goes into `env`, and the file, rewound,
+    /// is what the program reads.
+    pub(crate) fn finish(mut self, env: &mut Environment) -> Result<std::fs::File, ExchangeError> {
+        use std::io::Seek;
+        let fail = |e: String| ExchangeError::new(500, format!("spool file: {e}"));
+        self.file.rewind().map_err(|e| fail(e.to_string()))?;
+        env.set("CONTENT_LENGTH", self.len.to_string())
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(self.file)
+    }
+}
+
+/// A request a gateway (`kind`) turns down before starting anything: counted as one of
+/// its errors, logged with the request-target, answered with `status`.
+pub(crate) fn refuse(
+    request: &Request<'_>,
+    counters: &GatewayCounters,
+    kind: &str,
+    status: u16,
+    message: &str,
+) -> Box<dyn Exchange> {
+    counters.errors.fetch_add(1, Relaxed);
+    tracing::warn!(
+        "{kind} {}: {message}",
+        String::from_utf8_lossy(request.head.target())
+    );
+    Reply::error(status).into_exchange()
 }

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `/hello` | `hello` |
 //! | `/body` | the request body's length and a checksum |
-//! | `/gather/N` | waits (up to 1 s) until N such requests are open on its connection, then answers each `gathered K` |
+//! | `/gather/N` | waits (up to 3 s) until N such requests are open on its connection, then answers each `gathered K` |
 //! | `/slow/MS` | waits MS milliseconds (its connection's thread with it), then `slow` |
 //! | `/die` | a head and part of a body, then the connection is closed |
 //! | `/overloaded` | `END_REQUEST` with `FCGI_OVERLOADED` |
@@ -174,7 +174,7 @@ fn serve(mut stream: UnixStream, mpxs: bool, stats: &AppStats) -> io::Result<()>
                 let want: usize = n.parse().unwrap_or(1);
                 let waited = o
                     .since
-                    .is_some_and(|t| t.elapsed() > Duration::from_secs(1));
+                    .is_some_and(|t| t.elapsed() > Duration::from_secs(3));
                 if gathering < want && !waited {
                     continue;
                 }

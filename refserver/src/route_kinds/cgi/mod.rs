@@ -23,8 +23,7 @@ pub(crate) mod child;
 use crate::config::{CgiConfig, ConfigError, UnknownLength};
 use crate::exchange::{BodyRoom, Exchange, ExchangeError, Request, Started};
 use crate::response::ResponseSink;
-use crate::route_kinds::gateway::{self, GatewayOutput, Pumped};
-use crate::route_kinds::reply::Reply;
+use crate::route_kinds::gateway::{self, GatewayOutput, Pumped, Spool};
 use crate::transport::Addrs;
 use bytes::{Buf, Bytes};
 use cgi_env::{Environment, ScriptResolver};
@@ -32,7 +31,7 @@ use child::{ChildProcess, EnvBlock, Launch, Policy, Spawned, Stdin};
 use http_proto::{Framing, RequestHead};
 use std::collections::VecDeque;
 use std::future::Future;
-use std::io::{Seek, Write};
+
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -124,12 +123,7 @@ impl CgiRoute {
         let counters = &request.server.counters.cgi;
         counters.requests.fetch_add(1, Relaxed);
         let fail = |status: u16, message: String| {
-            counters.errors.fetch_add(1, Relaxed);
-            tracing::warn!(
-                "cgi {}: {message}",
-                String::from_utf8_lossy(request.head.target())
-            );
-            Reply::error(status).into_exchange()
+            gateway::refuse(request, counters, "cgi", status, &message)
         };
         let head = request.head;
         let script = match self.resolver.resolve_request(head) {
@@ -188,13 +182,12 @@ impl CgiRoute {
             slot: Some(slot),
         };
         exchange.state = if spool {
-            match tempfile::tempfile() {
-                Ok(file) => State::Spooling {
+            match Spool::new() {
+                Ok(spool) => State::Spooling {
                     prepared: Box::new(prepared),
-                    file,
-                    len: 0,
+                    spool,
                 },
-                Err(e) => State::Failed(ExchangeError::new(500, format!("spool file: {e}"))),
+                Err(e) => State::Failed(e),
             }
         } else {
             let stdin = if head.framing().has_body() {
@@ -247,8 +240,7 @@ enum State {
     /// A body of unknown length goes to a temporary file first.
     Spooling {
         prepared: Box<Prepared>,
-        file: std::fs::File,
-        len: u64,
+        spool: Spool,
     },
     /// Being started on the blocking pool.
     Spawning {
@@ -458,13 +450,10 @@ impl Exchange for CgiExchange {
 
     fn body_data(&mut self, data: Bytes) {
         match &mut self.state {
-            State::Spooling { file, len, .. } => {
-                // Blocking, like static file reads: a local temporary file.
-                if let Err(e) = file.write_all(&data) {
-                    self.state = State::Failed(ExchangeError::new(500, format!("spool file: {e}")));
-                    return;
+            State::Spooling { spool, .. } => {
+                if let Err(e) = spool.write(&data) {
+                    self.state = State::Failed(e);
                 }
-                *len += data.len() as u64;
             }
             State::Running(_) | State::Spawning { .. } => {
                 self.queued += data.len();
@@ -477,24 +466,15 @@ impl Exchange for CgiExchange {
     fn body_end(&mut self) {
         self.body_done = true;
         if let State::Spooling { .. } = self.state {
-            let State::Spooling {
-                prepared,
-                mut file,
-                len,
-            } = std::mem::replace(&mut self.state, State::Starting)
+            let State::Spooling { prepared, spool } =
+                std::mem::replace(&mut self.state, State::Starting)
             else {
                 return;
             };
             let mut prepared = *prepared;
-            let ready = file.rewind().map_err(|e| e.to_string()).and_then(|()| {
-                prepared
-                    .env
-                    .set("CONTENT_LENGTH", len.to_string())
-                    .map_err(|e| e.to_string())
-            });
-            self.state = match ready {
-                Ok(()) => self.launch(prepared, Stdin::File(file)),
-                Err(e) => State::Failed(ExchangeError::new(500, format!("spool file: {e}"))),
+            self.state = match spool.finish(&mut prepared.env) {
+                Ok(file) => self.launch(prepared, Stdin::File(file)),
+                Err(e) => State::Failed(e),
             };
         }
     }

@@ -17,7 +17,7 @@ use super::sticky::Visitor;
 use super::upstream::{Unreachable, Upstream};
 use crate::exchange::{BodyRoom, Exchange, ExchangeError, Request, Started};
 use crate::response::ResponseSink;
-use crate::route_kinds::gateway::{self, GatewayOutput, Pumped};
+use crate::route_kinds::gateway::{self, GatewayOutput, Pumped, Spool};
 use crate::server::Server;
 use crate::transport::Addrs;
 use bytes::{Bytes, BytesMut};
@@ -26,7 +26,7 @@ use fcgi_proto::ProtocolStatus;
 use http_proto::{Framing, RequestHead};
 use std::collections::VecDeque;
 use std::future::Future;
-use std::io::{Read, Seek, Write};
+use std::io::Read;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -42,10 +42,7 @@ type Connecting = Pin<Box<dyn Future<Output = Result<(Arc<Conn>, u64), Unreachab
 
 enum State {
     /// A body of unknown length goes to a temporary file first.
-    Spooling {
-        file: std::fs::File,
-        len: u64,
-    },
+    Spooling(Spool),
     /// Waiting for a connection to `upstreams[tried - 1]`.
     Connecting(Connecting),
     Running {
@@ -149,9 +146,9 @@ impl FastCgiExchange {
             sticky,
         };
         exchange.state = if head.framing() == Framing::Chunked {
-            match tempfile::tempfile() {
-                Ok(file) => State::Spooling { file, len: 0 },
-                Err(e) => State::Failed(ExchangeError::new(500, format!("spool file: {e}"))),
+            match Spool::new() {
+                Ok(spool) => State::Spooling(spool),
+                Err(e) => State::Failed(e),
             }
         } else {
             exchange.connect_next()
@@ -418,6 +415,8 @@ impl FastCgiExchange {
                         // A keep-alive connection the application had just closed: once more.
                         self.retried_stale = true;
                         self.tried -= 1;
+                        // Its STDIN ended on the lost connection; the new request's must too.
+                        self.stdin_ended = false;
                         self.state = self.connect_next();
                         self.advance(cx);
                         self.flush_stdin(cx);
@@ -435,7 +434,7 @@ impl Exchange for FastCgiExchange {
     fn poll_body_room(&mut self, cx: &mut Context<'_>) -> Poll<BodyRoom> {
         self.advance(cx);
         match &self.state {
-            State::Spooling { .. } => return Poll::Ready(BodyRoom::Ready),
+            State::Spooling(_) => return Poll::Ready(BodyRoom::Ready),
             State::Connecting(_) | State::Running { .. } => {}
             State::Redirected(_) | State::Done | State::Failed(_) => {
                 return Poll::Ready(BodyRoom::Refused);
@@ -452,13 +451,10 @@ impl Exchange for FastCgiExchange {
 
     fn body_data(&mut self, data: Bytes) {
         match &mut self.state {
-            State::Spooling { file, len } => {
-                // Blocking, like static file reads: a local temporary file.
-                if let Err(e) = file.write_all(&data) {
-                    self.state = State::Failed(ExchangeError::new(500, format!("spool file: {e}")));
-                    return;
+            State::Spooling(spool) => {
+                if let Err(e) = spool.write(&data) {
+                    self.state = State::Failed(e);
                 }
-                *len += data.len() as u64;
             }
             State::Connecting(_) | State::Running { .. } => {
                 self.queued += data.len();
@@ -470,24 +466,21 @@ impl Exchange for FastCgiExchange {
 
     fn body_end(&mut self) {
         self.body_done = true;
-        if !matches!(self.state, State::Spooling { .. }) {
+        if !matches!(self.state, State::Spooling(_)) {
             return;
         }
-        let State::Spooling { mut file, len } = std::mem::replace(&mut self.state, State::Done)
-        else {
+        let State::Spooling(spool) = std::mem::replace(&mut self.state, State::Done) else {
             return;
         };
-        let ready = file.rewind().map_err(|e| e.to_string()).and_then(|()| {
-            let env = self.env.as_mut().ok_or("params already sent")?;
-            env.set("CONTENT_LENGTH", len.to_string())
-                .map_err(|e| e.to_string())
-        });
-        self.state = match ready {
-            Ok(()) => {
+        let Some(env) = self.env.as_mut() else {
+            return;
+        };
+        self.state = match spool.finish(env) {
+            Ok(file) => {
                 self.spool = Some(file);
                 self.connect_next()
             }
-            Err(e) => State::Failed(ExchangeError::new(500, format!("spool file: {e}"))),
+            Err(e) => State::Failed(e),
         };
     }
 
@@ -516,7 +509,7 @@ impl Exchange for FastCgiExchange {
                 self.fail(e.status, &format!("{}: {}", self.name, e.message))
             }
             State::Done => Poll::Ready(Ok(())),
-            State::Spooling { .. } | State::Connecting(_) | State::Redirected(_) => Poll::Pending,
+            State::Spooling(_) | State::Connecting(_) | State::Redirected(_) => Poll::Pending,
         }
     }
 

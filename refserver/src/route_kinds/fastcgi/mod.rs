@@ -24,7 +24,6 @@ mod upstream;
 use crate::config::{ConfigError, FastCgiConfig, UnknownLength};
 use crate::exchange::{Exchange, Request};
 use crate::route_kinds::gateway;
-use crate::route_kinds::reply::Reply;
 use crate::router::Router;
 use bytes::Bytes;
 use cgi_env::ScriptResolver;
@@ -131,12 +130,7 @@ impl FastCgiRoute {
         let counters = &request.server.counters.fastcgi;
         counters.requests.fetch_add(1, Relaxed);
         let fail = |status: u16, message: String| {
-            counters.errors.fetch_add(1, Relaxed);
-            tracing::warn!(
-                "fastcgi {}: {message}",
-                String::from_utf8_lossy(request.head.target())
-            );
-            Reply::error(status).into_exchange()
+            gateway::refuse(request, counters, "fastcgi", status, &message)
         };
         let Some(upstreams) = self.upstreams.get() else {
             return fail(500, "route not bound to the server's upstreams".to_owned());

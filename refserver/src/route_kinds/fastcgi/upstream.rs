@@ -265,6 +265,7 @@ impl Upstream {
             freed.as_mut().enable();
             let keep_conn = self.keep_conn();
             if let Some(found) = self.begin_on_open(&params, &name, keep_conn) {
+                tracing::debug!("fastcgi {}: {name}: begun on an open connection", self.name);
                 return Ok(found);
             }
             let open = lock(&self.conns).len();
@@ -279,6 +280,10 @@ impl Upstream {
                         // Requests waiting for a connection with room may use this one.
                         self.freed.notify_waiters();
                         if let Some(id) = conn.begin(&params, keep_conn, &name) {
+                            tracing::debug!(
+                                "fastcgi {}: {name}: begun on a new connection",
+                                self.name
+                            );
                             return Ok((conn, id));
                         }
                         continue;
@@ -290,6 +295,10 @@ impl Upstream {
                     }
                 }
             }
+            tracing::debug!(
+                "fastcgi {}: {name}: waiting for a connection ({open} open, {opening} opening)",
+                self.name
+            );
             freed.await;
         }
     }
