@@ -634,11 +634,17 @@ fn uid_of(pid: u32) -> Option<String> {
 }
 
 fn spawn_config(processes: usize, plain: &str) -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cgi-scripts/id.sh");
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cgi-scripts");
+    // Both routes name the same spawn table: one application serves them.
+    let spawn = format!(
+        "spawn = {{ command = [\"/usr/sbin/fcgiwrap\"], processes = {processes}, user = \"nobody\" }}"
+    );
     config(&format!(
         "[[route]]\nprefix = \"/plain\"\nrespond = {{ body = \"{plain}\" }}\n\
-         [[route]]\nprefix = \"/spawned/\"\nfastcgi = {{ program = {}, spawn = {{ command = [\"/usr/sbin/fcgiwrap\"], processes = {processes}, user = \"nobody\" }} }}\n",
-        toml_path(&script)
+         [[route]]\nprefix = \"/spawned/\"\nfastcgi = {{ program = {}, {spawn} }}\n\
+         [[route]]\nprefix = \"/spawned-slow/\"\nfastcgi = {{ program = {}, {spawn} }}\n",
+        toml_path(&scripts.join("id.sh")),
+        toml_path(&scripts.join("slow.sh")),
     ))
 }
 
@@ -694,8 +700,22 @@ fn spawned_applications_are_supervised_restarted_and_kept_across_reloads() {
     assert_eq!(apps[0]["restarts"], 1, "{apps}");
     assert_eq!(apps[0]["running"], 2, "{apps}");
 
-    // A reload that leaves the spawn table alone keeps the processes.
+    // A reload that leaves the spawn table alone keeps the processes, and the requests
+    // in flight on them.
     let kept = spawned_pids(pid);
+    let in_flight: Vec<_> = (0..2)
+        .map(|_| {
+            let addr = server.addr;
+            std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                s.write_all(b"GET /spawned-slow/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                    .unwrap();
+                read_whole_response(&mut s, false).text()
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(50));
     std::fs::write(server.dir.join("refserver.toml"), spawn_config(2, "B")).unwrap();
     hup(&server);
     assert!(eventually(Duration::from_secs(5), || get(
@@ -703,11 +723,29 @@ fn spawned_applications_are_supervised_restarted_and_kept_across_reloads() {
     )
     .text()
         == "B"));
+    for t in in_flight {
+        assert_eq!(t.join().unwrap(), "slow done\n");
+    }
     assert_eq!(
         spawned_pids(pid),
         kept,
         "an unchanged application was restarted"
     );
+
+    // A reload whose application cannot be set up (its socket path is a regular file)
+    // is refused: the running routes and application stay.
+    let file = server.dir.join("not-a-socket");
+    std::fs::write(&file, "keep me").unwrap();
+    let bad = spawn_config(2, "X").replace(
+        "user = \"nobody\" }",
+        &format!("user = \"nobody\", socket = {} }}", toml_path(&file)),
+    );
+    std::fs::write(server.dir.join("refserver.toml"), bad).unwrap();
+    hup(&server);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(get(&server, "/plain").text(), "B");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+    assert_eq!(spawned_pids(pid), kept);
 
     // One that changes it restarts only that application: three new processes.
     std::fs::write(server.dir.join("refserver.toml"), spawn_config(3, "C")).unwrap();
