@@ -205,7 +205,7 @@ pub(crate) fn start(
                 bound.push(Listening::Tcp(local));
                 listeners[0].push(StdListener::Tcp(first));
                 for set in &mut listeners[1..] {
-                    let more = listener::bind_tcp(local, config.backlog, true)
+                    let more = listener::bind_tcp_sibling(local, config.backlog)
                         .map_err(|e| format!("listen {local}: {e}"))?;
                     set.push(StdListener::Tcp(more));
                 }

@@ -165,3 +165,63 @@ respond = { content_type = "text/plain", body = "Hello, World!" }
     assert_eq!(read_response(&mut s, false).status, 200);
     assert!(is_closed(&mut s));
 }
+
+/// A port is owned by one server, as with nginx: a second refserver on an address the
+/// first listens on (TCP or Unix) fails at start-up with the address-in-use error, and the
+/// first keeps every connection.
+#[test]
+fn a_second_server_on_the_same_address_is_refused() {
+    let first = Server::start("port-owner", None, &["--access-log", "off"]);
+    let addr = first.addr.to_string();
+    for workers in ["1", "2"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_refserver"))
+            .args([
+                "--listen",
+                &addr,
+                "--workers",
+                workers,
+                "--access-log",
+                "off",
+            ])
+            .env("RUST_LOG", "off")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "a second server started on {addr}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("listen {addr}: address already in use")),
+            "{stderr}"
+        );
+    }
+    for _ in 0..10 {
+        let mut s = first.connect();
+        s.write_all(GET_PLAIN).unwrap();
+        assert_eq!(read_response(&mut s, false).status, 200);
+    }
+
+    let path = std::env::temp_dir().join(format!("refserver-it-own-{}.sock", std::process::id()));
+    let listen = format!("unix:{}", path.display());
+    let unix = Server::start(
+        "port-owner-unix",
+        None,
+        &["--listen", &listen, "--access-log", "off"],
+    );
+    let until = Instant::now() + Duration::from_secs(5);
+    while !unix.listening_lines().iter().any(|l| l.contains("unix:")) {
+        assert!(Instant::now() < until, "no unix listening line");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_refserver"))
+        .args(["--listen", &listen, "--access-log", "off"])
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("address already in use"));
+    assert!(
+        std::os::unix::net::UnixStream::connect(&path).is_ok(),
+        "the first lost its socket"
+    );
+    drop(unix);
+    let _ = std::fs::remove_file(&path);
+}
