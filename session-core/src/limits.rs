@@ -20,6 +20,7 @@ pub struct Limits {
     /// Idle time allowed between keep-alive requests. Past it: silent close.
     pub keepalive_timeout: Duration,
     /// Time allowed without write progress while output is pending. Past it: close.
+    /// Default 60 s, nginx's `send_timeout`: real clients (`curl --limit-rate`) pause that long.
     pub write_stall_timeout: Duration,
     /// Time the handler may take to start its response, and then between pieces of it.
     /// Past it: 504 if no response started, else close.
@@ -55,7 +56,7 @@ impl Default for Limits {
             body_rate_window: Duration::from_secs(10),
             body_min_rate: 256,
             keepalive_timeout: Duration::from_secs(75),
-            write_stall_timeout: Duration::from_secs(30),
+            write_stall_timeout: Duration::from_secs(60),
             handler_timeout: Duration::from_secs(60),
             linger_timeout: Duration::from_secs(5),
             max_lifetime: None,
