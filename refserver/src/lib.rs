@@ -137,6 +137,7 @@ mod dispatch;
 mod embed;
 mod exchange;
 mod listener;
+mod log_limit;
 mod response;
 mod route_kinds;
 mod router;

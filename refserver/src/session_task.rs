@@ -20,6 +20,7 @@
 use crate::access_log::Entry;
 use crate::dispatch;
 use crate::exchange::{BodyRoom, Started};
+use crate::log_limit::LogBudget;
 use crate::response::{ResponseSink, ResponseState};
 use crate::router::Route;
 use crate::server::Server;
@@ -335,6 +336,92 @@ impl<T: Transport> SessionTask<T> {
         }
     }
 }
+
+/// What a session leaves in the logs when it ends (no socket needed for that).
+impl<T> SessionTask<T> {
+    /// Logs the request in flight when the session ends before its response did (the
+    /// client left, a write stalled, session-core answered a timeout), with an error-log
+    /// line: the status session-core answered, else the one the head said, else 499 (the
+    /// client closed before any response, nginx's code); the body bytes actually written.
+    fn log_unfinished(&self, mut f: InFlight) {
+        let own = self.session.own_response();
+        let status = own
+            .filter(|o| o.for_request_in_flight)
+            .map(|o| o.status)
+            .or(f.response.status())
+            .unwrap_or(499);
+        let unwritten = self.session.pending_output().len() as u64;
+        let bytes = f.response.body_bytes().saturating_sub(unwritten);
+        if CLOSES.allow() {
+            tracing::info!(
+                "route {}: {} closed before the response ended (logged {status}, {bytes} body bytes written){}",
+                describe(f.route),
+                self.addrs
+                    .peer
+                    .map_or_else(|| "a client".to_owned(), |p| p.to_string()),
+                self.session
+                    .close_reason()
+                    .map_or_else(String::new, |r| format!(": {r:?}")),
+            );
+        }
+        if let Some(entry) = &mut f.log {
+            entry.status = status;
+            entry.bytes = bytes;
+            entry.time = SystemTime::now();
+        }
+        if let Some(entry) = f.log.take() {
+            self.server.access_log.log(*entry);
+        }
+    }
+
+    /// Logs the response session-core answered with itself to a request that never
+    /// reached a route (400 for garbage or a missing Host, 408, 413, 414, 431, 505).
+    fn log_own_response(&self) {
+        let Some(own) = self
+            .session
+            .own_response()
+            .filter(|o| !o.for_request_in_flight)
+        else {
+            return;
+        };
+        if CLOSES.allow() {
+            tracing::info!(
+                "{}: answered {} and closed: {}",
+                self.addrs
+                    .peer
+                    .map_or_else(|| "a client".to_owned(), |p| p.to_string()),
+                own.status,
+                self.session
+                    .close_reason()
+                    .map_or_else(String::new, |r| format!("{r:?}")),
+            );
+        }
+        if self.server.access_log.enabled() {
+            self.server.access_log.log(Entry {
+                remote: self.addrs.peer.map(|p| p.ip()),
+                time: SystemTime::now(),
+                request_line: own.request_line.clone(),
+                status: own.status,
+                bytes: own.body_bytes,
+                referer: None,
+                user_agent: None,
+            });
+        }
+    }
+}
+
+/// Every request leaves an access-log line, also one whose response never finished.
+impl<T> Drop for SessionTask<T> {
+    fn drop(&mut self) {
+        match self.in_flight.take() {
+            Some(f) => self.log_unfinished(f),
+            None => self.log_own_response(),
+        }
+    }
+}
+
+/// Error-log lines about connections closed early, for the whole process.
+static CLOSES: LogBudget = LogBudget::new();
 
 fn describe(route: Option<&'static Route>) -> String {
     route.map_or_else(|| "(none)".to_owned(), Route::describe)

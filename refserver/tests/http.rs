@@ -637,3 +637,64 @@ respond = { body = "public" }
         assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(raw));
     }
 }
+
+/// Every request leaves an access-log line, as with nginx: requests session-core answers
+/// itself (garbage, no Host, too long, too large, an unknown version) and a client that
+/// leaves before its response (499).
+#[test]
+fn every_request_leaves_an_access_log_line() {
+    let sleeper = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cgi-scripts");
+    let config = format!(
+        "[[route]]\nprefix = \"/cgi/\"\ncgi = {{ dir = {:?} }}\n[[route]]\nprefix = \"/\"\nrespond = {{ body = \"x\" }}\n",
+        sleeper.display().to_string()
+    );
+    let server = Server::start("accesslog-all", Some(&config), &[]);
+    let long_target = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(20_000));
+    let big_head = format!(
+        "GET /big HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(70_000)
+    );
+    let cases: [(&[u8], u16, &str); 5] = [
+        (b"HELLO THERE\r\n\r\n", 400, "\"HELLO THERE\" 400"),
+        (
+            b"GET /nohost HTTP/1.1\r\n\r\n",
+            400,
+            "\"GET /nohost HTTP/1.1\" 400",
+        ),
+        (long_target.as_bytes(), 414, "414"),
+        (big_head.as_bytes(), 431, "\"GET /big HTTP/1.1\" 431"),
+        (
+            b"GET /v HTTP/3.0\r\nHost: t\r\n\r\n",
+            505,
+            "\"GET /v HTTP/3.0\" 505",
+        ),
+    ];
+    for (raw, status, _) in &cases {
+        let mut s = server.connect();
+        let _ = s.write_all(raw);
+        let mut got = String::new();
+        let _ = s.read_to_string(&mut got);
+        assert!(got.starts_with(&format!("HTTP/1.1 {status} ")), "{got:.80}");
+    }
+    // A client that leaves while its CGI script runs.
+    let mut s = server.connect();
+    s.write_all(b"GET /cgi/sleeper.sh HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(s);
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let out = server.stdout.lock().unwrap().clone();
+        let missing: Vec<&str> = cases
+            .iter()
+            .map(|c| c.2)
+            .chain(["\"GET /cgi/sleeper.sh HTTP/1.1\" 499 -"])
+            .filter(|want| !out.lines().any(|l| l.contains(want)))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < until, "missing {missing:?} in\n{out}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -49,4 +49,4 @@ pub use phase::Phase;
 pub use registry::{
     Admission, OVERLOAD_RESPONSE, OverloadPolicy, Registry, RegistryConfig, Snapshot, Ticket,
 };
-pub use session::{CloseReason, Event, Session};
+pub use session::{CloseReason, Event, OwnResponse, Session};

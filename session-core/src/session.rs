@@ -144,6 +144,27 @@ pub struct Session {
     /// Close once the output is flushed.
     closing: Option<CloseReason>,
     closed: Option<CloseReason>,
+    /// The response session-core answered with itself, kept for the driver's access log
+    /// (boxed: sessions that never need one pay a pointer).
+    own_response: Option<Box<OwnResponse>>,
+}
+
+/// A response session-core wrote itself, without the handler: a malformed request (400,
+/// 414, 431, 505, ...), a timeout (408, 504), a body too large (413). What the driver needs
+/// to log it, since every request should leave an access-log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnResponse {
+    /// The status sent.
+    pub status: u16,
+    /// Body bytes of it.
+    pub body_bytes: u64,
+    /// The request-line as received (at most 2 KiB, without its CRLF; what the client sent
+    /// before the error when it was not one), or empty when nothing of it was there. Empty
+    /// too when the answer is for the request the handler has in flight (a handler
+    /// timeout): the driver has that one's line.
+    pub request_line: Bytes,
+    /// Whether the answer is for the request in flight at the handler.
+    pub for_request_in_flight: bool,
 }
 
 impl Session {
@@ -174,6 +195,7 @@ impl Session {
             drain_seen: false,
             closing: None,
             closed: None,
+            own_response: None,
         }
     }
 
@@ -231,6 +253,13 @@ impl Session {
     fn body_waits_for_handler(&self) -> bool {
         matches!(self.body_flow, BodyFlow::Undecided | BodyFlow::Held)
             && self.conn.their_state() == SideState::Body
+    }
+
+    /// The response session-core answered with itself, if it did (it closes the session
+    /// after one). The driver logs it: see [`OwnResponse`].
+    #[must_use]
+    pub fn own_response(&self) -> Option<&OwnResponse> {
+        self.own_response.as_deref()
     }
 
     /// Whether the client has closed its sending side (a read returned 0). Requests
@@ -502,6 +531,20 @@ impl Session {
     fn respond_and_close(&mut self, status: u16, reason: CloseReason, now: Instant) {
         let mut body = [0u8; 64];
         let text = error_body(status, &mut body);
+        let request_line = if self.in_flight {
+            Bytes::new()
+        } else {
+            let buf = self.conn.read_buf();
+            let line = buf[..].split(|&b| b == b'\n').next().unwrap_or_default();
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            Bytes::copy_from_slice(&line[..line.len().min(2048)])
+        };
+        self.own_response = Some(Box::new(OwnResponse {
+            status,
+            body_bytes: text.len() as u64,
+            request_line,
+            for_request_in_flight: self.in_flight,
+        }));
         let fields: [(&[u8], &[u8]); 1] = [(b"content-type", b"text/plain; charset=utf-8")];
         let response = Response::new(status)
             .headers(&fields)
