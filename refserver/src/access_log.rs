@@ -75,6 +75,11 @@ impl std::fmt::Debug for Message {
     }
 }
 
+/// Whether `target` can be opened for appending (created if missing, as at start).
+pub(crate) fn check_target(target: &str) -> io::Result<()> {
+    open_sink(target).map(drop)
+}
+
 /// The sink for a target: `None` for `"off"`.
 fn open_sink(target: &str) -> io::Result<Option<Box<dyn Write + Send>>> {
     Ok(match target {

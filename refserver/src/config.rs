@@ -17,8 +17,10 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Addresses to listen on: `"127.0.0.1:8080"`, `"[::1]:8080"`, `"unix:/run/refserver.sock"`.
-    #[serde(default = "default_listen")]
+    /// Addresses to listen on: `"127.0.0.1:8080"`, `"[::1]:8080"`, `"localhost:8080"`, a
+    /// bare port (`"8080"`: every IPv4 address, as nginx's `listen 8080`),
+    /// `"unix:/run/refserver.sock"`; one address may be given as a string.
+    #[serde(default = "default_listen", deserialize_with = "one_or_many")]
     pub(crate) listen: Vec<String>,
     /// Worker threads; 0 means one per core.
     #[serde(default)]
@@ -463,6 +465,20 @@ pub(crate) struct EchoConfig {
 #[serde(deny_unknown_fields)]
 pub(crate) struct StatusConfig {}
 
+/// `"a"` or `["a", "b"]`.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(one) => vec![one],
+        OneOrMany::Many(many) => many,
+    })
+}
+
 fn default_listen() -> Vec<String> {
     vec!["127.0.0.1:8080".to_owned()]
 }
@@ -515,7 +531,8 @@ pub(crate) enum ListenAddr {
 }
 
 impl ListenAddr {
-    /// Parses `host:port`, `[v6]:port` or `unix:/path`.
+    /// Parses `IP:PORT`, `[v6]:PORT`, `localhost:PORT` (or another name, resolved now:
+    /// its first address), a bare `PORT` (`0.0.0.0:PORT`) or `unix:/path`.
     pub(crate) fn parse(text: &str) -> Result<Self, ConfigError> {
         if let Some(path) = text.strip_prefix("unix:") {
             if path.is_empty() {
@@ -523,11 +540,28 @@ impl ListenAddr {
             }
             return Ok(Self::Unix(PathBuf::from(path)));
         }
-        text.parse().map(Self::Tcp).map_err(|_| {
+        if let Ok(port) = text.parse::<u16>() {
+            return Ok(Self::Tcp(SocketAddr::from(([0, 0, 0, 0], port))));
+        }
+        if let Ok(addr) = text.parse() {
+            return Ok(Self::Tcp(addr));
+        }
+        let wrong = || {
             ConfigError::new(format!(
-                "listen: `{text}` is not `IP:PORT`, `[IPv6]:PORT` or `unix:/path`"
+                "listen: `{text}` is not `IP:PORT`, `[IPv6]:PORT`, `HOST:PORT`, `PORT` or `unix:/path`"
             ))
-        })
+        };
+        // A name: resolved once, IPv4 first (`localhost` is 127.0.0.1, as nginx binds it).
+        let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(text)
+            .map_err(|_| wrong())?
+            .collect();
+        addrs
+            .iter()
+            .find(|a| a.is_ipv4())
+            .or(addrs.first())
+            .copied()
+            .map(Self::Tcp)
+            .ok_or_else(wrong)
     }
 }
 
@@ -638,8 +672,24 @@ impl Config {
         if self.limits.max_sessions == 0 {
             return Err(ConfigError::new("limits.max_sessions must be at least 1"));
         }
+        if self.routes.is_empty() {
+            return Err(ConfigError::new(
+                "no [[route]]: every request would be answered 404",
+            ));
+        }
         for (i, route) in self.routes.iter().enumerate() {
             let n = i + 1;
+            if let Some(prefix) = &route.prefix
+                && !prefix.starts_with('/')
+            {
+                return Err(ConfigError::new(format!(
+                    "route {n}: prefix `{prefix}` must start with `/` (paths always do)"
+                )));
+            }
+            if let Some(host) = &route.host {
+                crate::router::HostPattern::parse(host)
+                    .map_err(|e| ConfigError::new(format!("route {n}: host `{host}`: {e}")))?;
+            }
             let kinds = usize::from(route.respond.is_some())
                 + usize::from(route.static_files.is_some())
                 + usize::from(route.status.is_some())
@@ -1010,6 +1060,48 @@ static = { dir = "site/public", index = ["index.html"] }
         assert!(ListenAddr::parse("localhost").is_err());
         let bad = Config::parse("listen = [\"nope\"]").unwrap();
         assert!(bad.validate().is_err());
+        // nginx's forms: a bare port, a name, one string.
+        assert_eq!(
+            ListenAddr::parse("8080").unwrap(),
+            ListenAddr::Tcp("0.0.0.0:8080".parse().unwrap())
+        );
+        assert_eq!(
+            ListenAddr::parse("localhost:8080").unwrap(),
+            ListenAddr::Tcp("127.0.0.1:8080".parse().unwrap())
+        );
+        let one =
+            Config::parse("listen = \"127.0.0.1:81\"\n[[route]]\nprefix = \"/\"\nrespond = {}\n")
+                .unwrap();
+        assert_eq!(one.listen, ["127.0.0.1:81"]);
+    }
+
+    #[test]
+    fn mistakes_that_would_silently_do_nothing_are_errors() {
+        let check = |text: &str| {
+            Config::parse(text)
+                .and_then(|c| c.validate().map(|()| c))
+                .err()
+                .map(|e| e.to_string())
+        };
+        let none = check("listen = \"127.0.0.1:81\"\n").unwrap();
+        assert!(none.contains("no [[route]]"), "{none}");
+        let prefix = check("[[route]]\nprefix = \"static\"\nrespond = {}\n").unwrap();
+        assert!(prefix.contains("must start with `/`"), "{prefix}");
+        for host in ["*example.com", "www.*.com", "~^www", "a b"] {
+            let e = check(&format!("[[route]]\nhost = \"{host}\"\nrespond = {{}}\n")).unwrap();
+            assert!(e.contains("not a host name"), "{host}: {e}");
+        }
+        for host in [
+            "example.com",
+            "*.example.com",
+            ".example.com",
+            "www.example.*",
+        ] {
+            assert_eq!(
+                check(&format!("[[route]]\nhost = \"{host}\"\nrespond = {{}}\n")),
+                None
+            );
+        }
     }
 
     #[test]

@@ -160,6 +160,13 @@ impl Builder {
         }
         self.config.validate()?;
         Router::with_handlers(&self.config.routes, &self.handlers)?;
+        // As `nginx -t` does: a log that cannot be opened is found now, not at start.
+        crate::access_log::check_target(self.config.access_log()).map_err(|e| {
+            Error::Config(ConfigError::new(format!(
+                "access_log `{}`: {e}",
+                self.config.access_log()
+            )))
+        })?;
         Ok(())
     }
 

@@ -77,11 +77,97 @@ impl RouteTable {
     }
 }
 
+/// A route's `host`, as nginx's `server_name` takes it: an exact name (`example.com`), a
+/// leading wildcard (`*.example.com`: any name below it), a leading dot (`.example.com`:
+/// the name and any below it) or a trailing wildcard (`www.example.*`). Compared without
+/// case; other patterns (a `*` elsewhere, nginx's `~` regexes) are refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HostPattern {
+    Exact(Box<[u8]>),
+    /// `*.x` and `.x`: names ending in `.x`; `.x` also matches `x`.
+    Below {
+        suffix: Box<[u8]>,
+        itself: bool,
+    },
+    /// `x.*`: names starting with `x.`.
+    Above(Box<[u8]>),
+}
+
+impl HostPattern {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        let lower = text.to_ascii_lowercase();
+        let (pattern, star) = if let Some(rest) = lower.strip_prefix("*.") {
+            (
+                Self::Below {
+                    suffix: format!(".{rest}").into_bytes().into(),
+                    itself: false,
+                },
+                rest,
+            )
+        } else if let Some(rest) = lower.strip_prefix('.') {
+            (
+                Self::Below {
+                    suffix: format!(".{rest}").into_bytes().into(),
+                    itself: true,
+                },
+                rest,
+            )
+        } else if let Some(rest) = lower.strip_suffix(".*") {
+            (Self::Above(format!("{rest}.").into_bytes().into()), rest)
+        } else {
+            (Self::Exact(lower.as_bytes().into()), lower.as_str())
+        };
+        let ok = !star.is_empty()
+            && star
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b':');
+        if !ok {
+            return Err(
+                "not a host name or a `*.example.com`, `.example.com`, `www.example.*` wildcard"
+                    .to_owned(),
+            );
+        }
+        Ok(pattern)
+    }
+
+    /// Whether `host` (without its port) matches.
+    pub(crate) fn matches(&self, host: &[u8]) -> bool {
+        let lower = |b: &[u8]| b.to_ascii_lowercase();
+        match self {
+            Self::Exact(name) => host.eq_ignore_ascii_case(name),
+            Self::Below { suffix, itself } => {
+                let host = lower(host);
+                (host.ends_with(suffix) && host.len() > suffix.len())
+                    || (*itself && host == suffix[1..])
+            }
+            Self::Above(prefix) => {
+                let host = lower(host);
+                host.starts_with(prefix) && host.len() > prefix.len()
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Exact(name) => String::from_utf8_lossy(name).into_owned(),
+            Self::Below {
+                suffix,
+                itself: false,
+            } => format!("*{}", String::from_utf8_lossy(suffix)),
+            Self::Below {
+                suffix,
+                itself: true,
+            } => String::from_utf8_lossy(suffix).into_owned(),
+            Self::Above(prefix) => format!("{}*", String::from_utf8_lossy(prefix)),
+        }
+    }
+}
+
 /// One route: its matchers and what it does.
 pub(crate) struct Route {
     prefix: Option<Box<[u8]>>,
     suffix: Option<Box<[u8]>>,
-    host: Option<Box<[u8]>>,
+    host: Option<HostPattern>,
     /// What the route does.
     pub(crate) kind: RouteKind,
 }
@@ -175,7 +261,12 @@ impl Route {
         Ok(Self {
             prefix: config.prefix.as_deref().map(|p| p.as_bytes().into()),
             suffix: config.suffix.as_deref().map(|s| s.as_bytes().into()),
-            host: config.host.as_deref().map(|h| h.as_bytes().into()),
+            host: config
+                .host
+                .as_deref()
+                .map(HostPattern::parse)
+                .transpose()
+                .map_err(|e| ConfigError::new(format!("route {n}: host: {e}")))?,
             kind,
         })
     }
@@ -185,8 +276,8 @@ impl Route {
             && self.suffix.as_deref().is_none_or(|s| path.ends_with(s))
             && self
                 .host
-                .as_deref()
-                .is_none_or(|h| host.is_some_and(|got| got.eq_ignore_ascii_case(h)))
+                .as_ref()
+                .is_none_or(|h| host.is_some_and(|got| h.matches(got)))
     }
 
     /// The path after this route's prefix (the whole path when it has none), always
@@ -200,22 +291,20 @@ impl Route {
 
     /// A short description for logs: `prefix=/x suffix=.php host=a`.
     pub(crate) fn describe(&self) -> String {
-        let mut out = String::new();
-        for (name, value) in [
-            ("prefix", &self.prefix),
-            ("suffix", &self.suffix),
-            ("host", &self.host),
-        ] {
-            if let Some(v) = value {
-                if !out.is_empty() {
-                    out.push(' ');
-                }
-                out.push_str(name);
-                out.push('=');
-                out.push_str(&String::from_utf8_lossy(v));
-            }
-        }
-        out
+        let text = |v: &Option<Box<[u8]>>| {
+            v.as_deref()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        };
+        let parts = [
+            ("prefix", text(&self.prefix)),
+            ("suffix", text(&self.suffix)),
+            ("host", self.host.as_ref().map(HostPattern::describe)),
+        ];
+        parts
+            .into_iter()
+            .filter_map(|(name, value)| Some(format!("{name}={}", value?)))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -244,6 +333,26 @@ impl Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_patterns_match_as_nginx_server_name() {
+        let m = |pattern: &str, host: &str| {
+            HostPattern::parse(pattern)
+                .unwrap()
+                .matches(host.as_bytes())
+        };
+        assert!(m("Example.com", "example.COM"));
+        assert!(!m("example.com", "www.example.com"));
+        assert!(m("*.example.com", "www.example.com") && m("*.example.com", "a.b.example.com"));
+        assert!(!m("*.example.com", "example.com") && !m("*.example.com", "badexample.com"));
+        assert!(m(".example.com", "example.com") && m(".example.com", "www.example.com"));
+        assert!(m("www.example.*", "www.example.org") && !m("www.example.*", "www.example."));
+        assert!(!m("www.example.*", "www.examples.org"));
+        assert_eq!(
+            HostPattern::parse("*.Example.com").unwrap().describe(),
+            "*.example.com"
+        );
+    }
     use crate::config::Config;
 
     fn router(toml: &str) -> Router {

@@ -69,3 +69,44 @@ fn the_shipped_config_checks() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn check_refuses_what_would_silently_do_nothing() {
+    let dir = common::temp_dir("cli-mistakes");
+    let cases = [
+        ("listen = \"127.0.0.1:8080\"\n", "no [[route]]"),
+        (
+            "[[route]]\nprefix = \"img\"\nrespond = {}\n",
+            "must start with `/`",
+        ),
+        (
+            "[[route]]\nhost = \"*example.com\"\nrespond = {}\n",
+            "not a host name",
+        ),
+        (
+            "[[route]]\nprefix = \"/\"\nrespond = { status = 700 }\n",
+            "not a final status",
+        ),
+        (
+            "[[route]]\nprefix = \"/\"\ncgi = { dir = \"x\", colour = 1 }\n",
+            "unknown field `colour`",
+        ),
+        (
+            "[[route]]\nprefix = \"/\"\nfastcgi = { upstreams = [\"unix:/x\"], program = \"/x\", colour = 1 }\n",
+            "unknown field `colour`",
+        ),
+        (
+            "access_log = \"/nonexistent-dir/access.log\"\n[[route]]\nprefix = \"/\"\nrespond = {}\n",
+            "access_log `/nonexistent-dir/access.log`",
+        ),
+    ];
+    for (text, want) in cases {
+        let path = dir.join("refserver.toml");
+        std::fs::write(&path, text).unwrap();
+        let out = refserver(&["--check", "--config", path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{text} passed --check");
+        assert!(stderr.contains(want), "{text}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -22,9 +22,9 @@ impl FixedResponse {
     /// Compiles route `n`'s `respond` table. A status that cannot have a body (204, 304)
     /// with a body is refused: the client would never see it.
     pub(crate) fn new(n: usize, config: &RespondConfig) -> Result<Self, ConfigError> {
-        if !(200..=999).contains(&config.status) {
+        if !(200..=599).contains(&config.status) {
             return Err(ConfigError::new(format!(
-                "route {n}: respond.status {} is not a final status (200..=999)",
+                "route {n}: respond.status {} is not a final status (200..=599)",
                 config.status
             )));
         }
