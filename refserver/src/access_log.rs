@@ -9,6 +9,7 @@
 //! writes, and it serves every worker runtime alike.
 
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -40,6 +41,30 @@ pub(crate) struct Entry {
     pub(crate) referer: Option<Bytes>,
     /// `User-Agent` field.
     pub(crate) user_agent: Option<Bytes>,
+    /// The user of `Authorization: Basic` credentials (`$remote_user`).
+    pub(crate) user: Option<Bytes>,
+}
+
+/// How lines are written: `access_log_format`, `access_log_time`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogFormat {
+    /// The Combined Log Format (Apache's and nginx's default).
+    #[default]
+    Combined,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The clock of the access log's timestamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogTime {
+    /// The server's local time zone (nginx's `$time_local`).
+    #[default]
+    Local,
+    /// UTC.
+    Utc,
 }
 
 impl Entry {
@@ -53,7 +78,7 @@ impl Entry {
 
 enum Message {
     Entry(Box<Entry>),
-    Reopen(Box<dyn Write + Send>),
+    Reopen(Box<dyn Write + Send>, LogFormat, LogTime),
     Stop,
 }
 
@@ -96,13 +121,13 @@ fn open_sink(target: &str) -> io::Result<Option<Box<dyn Write + Send>>> {
 
 impl AccessLog {
     /// Starts the writer for `target`: `"stdout"`, `"off"`, or a file path (appended to).
-    pub(crate) fn start(target: &str) -> io::Result<Self> {
+    pub(crate) fn start(target: &str, format: LogFormat, time: LogTime) -> io::Result<Self> {
         let sink = open_sink(target)?;
         let enabled = AtomicBool::new(sink.is_some());
         let (tx, rx) = sync_channel(CHANNEL_CAPACITY);
         let writer = std::thread::Builder::new()
             .name("access-log".to_owned())
-            .spawn(move || write_entries(&rx, sink))?;
+            .spawn(move || write_entries(&rx, sink, format, time))?;
         Ok(Self {
             tx,
             enabled,
@@ -111,14 +136,14 @@ impl AccessLog {
         })
     }
 
-    /// Switches to `target` (also reopens the same file, after log rotation). Entries
-    /// queued before the switch go to the old sink.
-    pub(crate) fn reopen(&self, target: &str) -> io::Result<()> {
+    /// Switches to `target` (also reopens the same file, after log rotation) in `format`
+    /// and `time`. Entries queued before the switch go to the old sink.
+    pub(crate) fn reopen(&self, target: &str, format: LogFormat, time: LogTime) -> io::Result<()> {
         let sink = open_sink(target)?;
         let on = sink.is_some();
         if let Some(sink) = sink {
             self.tx
-                .send(Message::Reopen(sink))
+                .send(Message::Reopen(sink, format, time))
                 .map_err(|_| io::Error::other("access log writer is gone"))?;
         }
         self.enabled.store(on, Ordering::Relaxed);
@@ -157,10 +182,15 @@ impl AccessLog {
     }
 }
 
-fn write_entries(rx: &Receiver<Message>, sink: Option<Box<dyn Write + Send>>) {
+fn write_entries(
+    rx: &Receiver<Message>,
+    sink: Option<Box<dyn Write + Send>>,
+    mut format: LogFormat,
+    time: LogTime,
+) {
     let mut out = sink.map(|s| io::BufWriter::with_capacity(64 * 1024, s));
     let mut line = Vec::with_capacity(512);
-    let mut clock = ClfClock::default();
+    let mut clock = LogClock::new(time);
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         while let Some(message) = next {
@@ -168,17 +198,22 @@ fn write_entries(rx: &Receiver<Message>, sink: Option<Box<dyn Write + Send>>) {
                 Message::Entry(entry) => {
                     if let Some(out) = &mut out {
                         line.clear();
-                        format_entry(&entry, &mut clock, &mut line);
+                        match format {
+                            LogFormat::Combined => format_entry(&entry, &mut clock, &mut line),
+                            LogFormat::Json => format_json(&entry, &mut clock, &mut line),
+                        }
                         if let Err(e) = out.write_all(&line) {
                             tracing::error!("access log: write failed: {e}");
                         }
                     }
                 }
-                Message::Reopen(sink) => {
+                Message::Reopen(sink, new_format, new_time) => {
                     if let Some(old) = &mut out {
                         let _ = old.flush();
                     }
                     out = Some(io::BufWriter::with_capacity(64 * 1024, sink));
+                    format = new_format;
+                    clock = LogClock::new(new_time);
                 }
                 Message::Stop => {
                     if let Some(out) = &mut out {
@@ -199,11 +234,11 @@ fn write_entries(rx: &Receiver<Message>, sink: Option<Box<dyn Write + Send>>) {
     }
 }
 
-/// `host - - [day/Mon/year:HH:MM:SS +0000] "request" status bytes "referer" "agent"\n`.
+/// `host - user [day/Mon/year:HH:MM:SS +zone] "request" status bytes "referer" "agent"\n`.
 ///
 /// Formats straight into `out` (no intermediate strings); the timestamp is formatted once
 /// per second through `clock`.
-pub(crate) fn format_entry(e: &Entry, clock: &mut ClfClock, out: &mut Vec<u8>) {
+pub(crate) fn format_entry(e: &Entry, clock: &mut LogClock, out: &mut Vec<u8>) {
     use std::io::Write as _;
     match e.remote {
         Some(ip) => {
@@ -211,8 +246,13 @@ pub(crate) fn format_entry(e: &Entry, clock: &mut ClfClock, out: &mut Vec<u8>) {
         }
         None => out.push(b'-'),
     }
-    out.extend_from_slice(b" - - [");
-    out.extend_from_slice(clock.format(e.time));
+    out.extend_from_slice(b" - ");
+    match &e.user {
+        Some(user) => escape_into(user, out),
+        None => out.push(b'-'),
+    }
+    out.extend_from_slice(b" [");
+    out.extend_from_slice(clock.clf(e.time));
     out.extend_from_slice(b"] \"");
     escape_into(&e.request_line, out);
     let _ = write!(out, "\" {} ", e.status);
@@ -255,61 +295,74 @@ fn escape_into(value: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// The CLF timestamp of the current second, formatted once per second.
+/// The timestamps of the current second, formatted once per second: the CLF form
+/// (`10/Oct/2000:13:55:36 -0700`) and RFC 3339 (`2000-10-10T13:55:36-07:00`), in local time
+/// (nginx's `$time_local`) or UTC.
 #[derive(Debug, Default)]
-pub(crate) struct ClfClock {
+pub(crate) struct LogClock {
+    utc: bool,
     second: Option<u64>,
-    text: Vec<u8>,
+    clf: Vec<u8>,
+    iso: String,
 }
 
-impl ClfClock {
-    fn format(&mut self, time: SystemTime) -> &[u8] {
-        let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        if self.second != Some(secs) {
-            self.second = Some(secs);
-            self.text.clear();
-            format_clf_time(time, &mut self.text);
+impl LogClock {
+    fn new(time: LogTime) -> Self {
+        Self {
+            utc: time == LogTime::Utc,
+            ..Self::default()
         }
-        &self.text
+    }
+
+    fn tick(&mut self, time: SystemTime) {
+        let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        if self.second == Some(secs) {
+            return;
+        }
+        self.second = Some(secs);
+        let (clf, iso) = if self.utc {
+            let t = chrono::DateTime::<chrono::Utc>::from(time);
+            (
+                t.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+                t.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+            )
+        } else {
+            let t = chrono::DateTime::<chrono::Local>::from(time);
+            (
+                t.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+                t.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+            )
+        };
+        self.clf = clf.into_bytes();
+        self.iso = iso;
+    }
+
+    fn clf(&mut self, time: SystemTime) -> &[u8] {
+        self.tick(time);
+        &self.clf
+    }
+
+    fn iso(&mut self, time: SystemTime) -> &str {
+        self.tick(time);
+        &self.iso
     }
 }
 
-/// `10/Oct/2000:13:55:36 +0000` (UTC).
-fn format_clf_time(time: SystemTime, out: &mut Vec<u8>) {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    let text = format!(
-        "{day:02}/{}/{year}:{:02}:{:02}:{:02} +0000",
-        MONTHS[usize::from(month - 1)],
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    );
-    out.extend_from_slice(text.as_bytes());
-}
-
-/// Days since 1970-01-01 to (year, month 1..=12, day 1..=31), proleptic Gregorian
-/// (Howard Hinnant's `civil_from_days`, for non-negative days).
-fn civil_from_days(days: u64) -> (u64, u8, u8) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (
-        year,
-        u8::try_from(month).unwrap_or(1),
-        u8::try_from(day).unwrap_or(1),
-    )
+/// One JSON object per line: the combined format's fields, named as nginx's variables.
+pub(crate) fn format_json(e: &Entry, clock: &mut LogClock, out: &mut Vec<u8>) {
+    let text = |b: &Option<Bytes>| b.as_ref().map(|v| String::from_utf8_lossy(v).into_owned());
+    let value = serde_json::json!({
+        "time": clock.iso(e.time),
+        "remote_addr": e.remote.map(|ip| ip.to_string()),
+        "remote_user": text(&e.user),
+        "request": String::from_utf8_lossy(&e.request_line),
+        "status": e.status,
+        "body_bytes_sent": e.bytes,
+        "http_referer": text(&e.referer),
+        "http_user_agent": text(&e.user_agent),
+    });
+    let _ = serde_json::to_writer(&mut *out, &value);
+    out.push(b'\n');
 }
 
 #[cfg(test)]
@@ -326,16 +379,21 @@ mod tests {
             bytes: 2326,
             referer: Some(Bytes::from_static(b"http://www.example.com/start.html")),
             user_agent: Some(Bytes::from_static(b"Mozilla/4.08 [en] (Win98; I ;Nav)")),
+            user: Some(Bytes::from_static(b"frank")),
         }
+    }
+
+    fn utc() -> LogClock {
+        LogClock::new(LogTime::Utc)
     }
 
     #[test]
     fn lines_follow_the_combined_log_format() {
         let mut out = Vec::new();
-        format_entry(&entry(), &mut ClfClock::default(), &mut out);
+        format_entry(&entry(), &mut utc(), &mut out);
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "127.0.0.1 - - [10/Oct/2000:13:42:16 +0000] \"GET /apache_pb.gif HTTP/1.0\" 200 2326 \"http://www.example.com/start.html\" \"Mozilla/4.08 [en] (Win98; I ;Nav)\"\n"
+            "127.0.0.1 - frank [10/Oct/2000:13:42:16 +0000] \"GET /apache_pb.gif HTTP/1.0\" 200 2326 \"http://www.example.com/start.html\" \"Mozilla/4.08 [en] (Win98; I ;Nav)\"\n"
         );
     }
 
@@ -346,8 +404,9 @@ mod tests {
         e.bytes = 0;
         e.referer = None;
         e.user_agent = Some(Bytes::from_static(b"evil\" \n"));
+        e.user = None;
         let mut out = Vec::new();
-        format_entry(&e, &mut ClfClock::default(), &mut out);
+        format_entry(&e, &mut utc(), &mut out);
         let line = String::from_utf8(out).unwrap();
         assert!(line.starts_with("- - - ["), "{line}");
         assert!(
@@ -357,17 +416,35 @@ mod tests {
     }
 
     #[test]
+    fn json_lines_carry_the_same_fields() {
+        let mut out = Vec::new();
+        format_json(&entry(), &mut utc(), &mut out);
+        assert!(out.ends_with(b"\n"));
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["time"], "2000-10-10T13:42:16+00:00");
+        assert_eq!(v["remote_addr"], "127.0.0.1");
+        assert_eq!(v["remote_user"], "frank");
+        assert_eq!(v["request"], "GET /apache_pb.gif HTTP/1.0");
+        assert_eq!(v["status"], 200);
+        assert_eq!(v["body_bytes_sent"], 2326);
+        assert_eq!(v["http_referer"], "http://www.example.com/start.html");
+    }
+
+    #[test]
     fn dates_are_right_across_leap_years() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(20_598), (2026, 5, 25));
+        let mut clock = utc();
+        let day = |d: u64| UNIX_EPOCH + Duration::from_secs(d * 86_400);
+        assert_eq!(clock.clf(day(0)), b"01/Jan/1970:00:00:00 +0000");
+        assert_eq!(clock.clf(day(11_016)), b"29/Feb/2000:00:00:00 +0000");
+        assert_eq!(clock.iso(day(20_598)), "2026-05-25T00:00:00+00:00");
     }
 
     #[test]
     fn a_file_log_gets_every_entry_by_stop() {
         let path = std::env::temp_dir().join(format!("refserver-log-{}", std::process::id()));
         let _ = std::fs::remove_file(&path);
-        let log = AccessLog::start(path.to_str().unwrap()).unwrap();
+        let log =
+            AccessLog::start(path.to_str().unwrap(), LogFormat::Combined, LogTime::Utc).unwrap();
         for _ in 0..100 {
             log.log(entry());
         }
@@ -376,10 +453,11 @@ mod tests {
         assert_eq!(text.lines().count(), 100);
         assert_eq!(log.dropped(), 0);
         let _ = std::fs::remove_file(&path);
-        let off = AccessLog::start("off").unwrap();
+        let off = AccessLog::start("off", LogFormat::Combined, LogTime::Utc).unwrap();
         assert!(!off.enabled());
-        // A reload can turn it on.
-        off.reopen(path.to_str().unwrap()).unwrap();
+        // A reload can turn it on, in another format.
+        off.reopen(path.to_str().unwrap(), LogFormat::Json, LogTime::Local)
+            .unwrap();
         assert!(off.enabled());
         off.log(entry());
         off.stop();

@@ -5,6 +5,7 @@
 //! file written today keeps working when later issues add keys. Relative paths in a file
 //! (`static.dir`, `access_log`) are resolved against the file's directory.
 
+use crate::access_log::{LogFormat, LogTime};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::SocketAddr;
@@ -34,6 +35,12 @@ pub struct Config {
     /// `"stdout"`, `"off"`, or a file path (appended to).
     #[serde(default = "default_access_log")]
     pub(crate) access_log: String,
+    /// `"combined"` (the Combined Log Format) or `"json"` (one object per line).
+    #[serde(default)]
+    pub(crate) access_log_format: LogFormat,
+    /// Timestamps in `"local"` time (nginx's `$time_local`) or `"utc"`.
+    #[serde(default)]
+    pub(crate) access_log_time: LogTime,
     /// How long in-flight requests may run after SIGTERM/SIGINT before the process exits anyway.
     #[serde(default = "default_shutdown_timeout_ms")]
     pub(crate) shutdown_timeout_ms: u64,
@@ -896,6 +903,8 @@ impl Default for Config {
             runtime: RuntimeLayout::default(),
             backlog: default_backlog(),
             access_log: default_access_log(),
+            access_log_format: LogFormat::default(),
+            access_log_time: LogTime::default(),
             shutdown_timeout_ms: default_shutdown_timeout_ms(),
             limits: LimitsConfig::default(),
             routes: Vec::new(),

@@ -66,6 +66,11 @@ pub(crate) fn log_entry(
             bytes: 0,
             referer: head.headers().get_bytes("referer"),
             user_agent: head.headers().get_bytes("user-agent"),
+            user: head
+                .headers()
+                .get_bytes("authorization")
+                .and_then(|v| http_proto::semantics::basic_credentials(&v))
+                .map(|(user, _)| bytes::Bytes::from(user)),
         })
     })
 }

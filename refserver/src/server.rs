@@ -91,8 +91,12 @@ impl Server {
             fastcgi,
             registry: Registry::new(config.limits.registry_config()),
             limits: RwLock::new(Arc::new(config.limits.session_limits())),
-            access_log: AccessLog::start(&config.access_log)
-                .map_err(|e| format!("access_log `{}`: {e}", config.access_log))?,
+            access_log: AccessLog::start(
+                &config.access_log,
+                config.access_log_format,
+                config.access_log_time,
+            )
+            .map_err(|e| format!("access_log `{}`: {e}", config.access_log))?,
             started: Instant::now(),
             counters: Counters::default(),
             session_task_bytes: AtomicU64::new(0),
@@ -372,7 +376,11 @@ fn reload(server: &Server, running: &mut Config, mut new: Config) -> Result<(), 
     {
         needs_restart.push("limits.max_sessions/overload");
     }
-    if let Err(e) = server.access_log.reopen(&new.access_log) {
+    if let Err(e) =
+        server
+            .access_log
+            .reopen(&new.access_log, new.access_log_format, new.access_log_time)
+    {
         tracing::error!(
             "reload: access log `{}` not opened, keeping the current one: {e}",
             new.access_log

@@ -405,6 +405,7 @@ impl<T> SessionTask<T> {
                 bytes: own.body_bytes,
                 referer: None,
                 user_agent: None,
+                user: None,
             });
         }
     }

@@ -698,3 +698,32 @@ fn every_request_leaves_an_access_log_line() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// `access_log_format = "json"`: one object per line, with `remote_user` from Basic
+/// credentials; `access_log_time = "utc"`.
+#[test]
+fn the_access_log_can_be_json_lines_with_the_basic_user() {
+    let config = "access_log_format = \"json\"\naccess_log_time = \"utc\"\n[[route]]\nprefix = \"/\"\nrespond = { body = \"x\" }\n";
+    let server = Server::start("accesslog-json", Some(config), &[]);
+    let (r, _) = exchange(
+        &server,
+        b"GET /j?q=\"1\" HTTP/1.1\r\nHost: t\r\nAuthorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\nUser-Agent: it\r\n\r\n",
+    );
+    assert_eq!(r.status, 200);
+    let until = Instant::now() + Duration::from_secs(5);
+    let line = loop {
+        let out = server.stdout.lock().unwrap().clone();
+        if let Some(line) = out.lines().find(|l| l.starts_with('{')) {
+            break line.to_owned();
+        }
+        assert!(Instant::now() < until, "no JSON line in {out}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["request"], "GET /j?q=\"1\" HTTP/1.1", "{line}");
+    assert_eq!(v["remote_user"], "Aladdin");
+    assert_eq!(v["status"], 200);
+    assert_eq!(v["body_bytes_sent"], 1);
+    assert_eq!(v["http_user_agent"], "it");
+    assert!(v["time"].as_str().unwrap().ends_with("+00:00"), "{line}");
+}

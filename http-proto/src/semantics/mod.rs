@@ -13,6 +13,7 @@
 //! | what `%2F` means: a separator (routing, files) or a refusal (CGI scripts) | RFC 3875 §4.1.5 | [`normalize_path_with`], [`EncodedSlash`] |
 //! | a request-target's path, query and effective host, for all four forms (checked at parse time) | RFC 9112 §3.2, §3.3, RFC 9110 §4.2 | [`RequestHead::path`](crate::RequestHead::path), [`query`](crate::RequestHead::query), [`authority`](crate::RequestHead::authority) |
 //! | `Host` without its port | RFC 9110 §7.2, RFC 3986 §3.2.2 | [`host_without_port`], [`split_host_port`] |
+//! | the user of `Basic` credentials (`$remote_user`) | RFC 7617 §2 | [`basic_credentials`] |
 //!
 //! # Example: a static file's answer
 //!
@@ -33,6 +34,7 @@
 //! ```
 
 mod conditional;
+mod credentials;
 mod host;
 mod path;
 mod range;
@@ -41,6 +43,7 @@ pub use conditional::{
     EntityTag, Precondition, Preconditions, Validators, if_match_matches, if_none_match_matches,
     if_range_allows, parse_http_date_secs,
 };
+pub use credentials::basic_credentials;
 pub use host::{host_without_port, split_host_port};
 pub use path::{EncodedSlash, normalize_path, normalize_path_with};
 pub use range::{RangeOutcome, parse_range};
