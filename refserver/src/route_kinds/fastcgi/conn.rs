@@ -71,7 +71,11 @@ struct Slot {
     stdout: VecDeque<Bytes>,
     buffered: usize,
     end: Option<(u32, ProtocolStatus)>,
+    /// The exchange waiting for something to receive.
     waker: Option<Waker>,
+    /// The exchange waiting for send-buffer room for its body (woken by writes only, so
+    /// the requests multiplexed on a connection are not all woken by every write).
+    send_waker: Option<Waker>,
     /// The exchange is gone (since then): drop its output until `END_REQUEST`.
     abandoned: Option<Instant>,
     received_any: bool,
@@ -79,6 +83,18 @@ struct Slot {
     /// The script, for stderr lines.
     name: Arc<str>,
     stderr_lines: usize,
+}
+
+impl Slot {
+    /// Wakes the exchange whatever it waits for (its request ended, or can go no further).
+    fn wake_all(&mut self) {
+        for waker in [self.waker.take(), self.send_waker.take()]
+            .into_iter()
+            .flatten()
+        {
+            waker.wake();
+        }
+    }
 }
 
 struct Core {
@@ -185,6 +201,7 @@ impl Conn {
                 buffered: 0,
                 end: None,
                 waker: None,
+                send_waker: None,
                 abandoned: None,
                 received_any: false,
                 sent_stdin: false,
@@ -211,7 +228,7 @@ impl Conn {
         };
         if let Some(slot) = core.slots.get_mut(&ticket) {
             if n == 0 {
-                slot.waker = Some(cx.waker().clone());
+                slot.send_waker = Some(cx.waker().clone());
             } else {
                 slot.sent_stdin = true;
             }
@@ -285,6 +302,7 @@ impl Conn {
         slot.stdout.clear();
         slot.buffered = 0;
         slot.waker = None;
+        slot.send_waker = None;
         if core.fcgi.abort_request(id).is_ok() {
             core.wake_task();
         }
@@ -304,9 +322,7 @@ impl Conn {
         core.broken = Some(Arc::clone(&reason));
         let active = core.slots.values().filter(|s| s.end.is_none()).count();
         for slot in core.slots.values_mut() {
-            if let Some(waker) = slot.waker.take() {
-                waker.wake();
-            }
+            slot.wake_all();
         }
         drop(core);
         if active > 0 {
@@ -473,7 +489,7 @@ impl Core {
         }
         if wrote {
             for slot in self.slots.values_mut() {
-                if let Some(waker) = slot.waker.take() {
+                if let Some(waker) = slot.send_waker.take() {
                     waker.wake();
                 }
             }
@@ -531,9 +547,7 @@ impl Core {
                     }
                     slot.received_any = true;
                     slot.end = Some((app_status, protocol_status));
-                    if let Some(waker) = slot.waker.take() {
-                        waker.wake();
-                    }
+                    slot.wake_all();
                     upstream.request_slot_freed();
                 }
                 ServerEvent::GetValuesResult { values } => upstream.learn(&values),
