@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # The cost ladder on one trivial "Hello" answer: an in-process handler (the embedded
-# example's GET /hello) vs a `respond` route (its /plaintext, same process) vs a CGI shell
-# script (the refserver binary, /cgi-bin/hello.sh), beside hyper's hello-world
-# (benches/examples/hyper_plaintext.rs). One worker each, loopback only, alternating
-# handler, respond, cgi, hyper in every round, medians at the end. The FastCGI rung (the
-# fcgi-proto example app behind a `fastcgi` route) is added with the FastCGI gateway.
+# example's GET /hello) vs a `respond` route (its /plaintext, same process) vs FastCGI (the
+# refserver binary's `fastcgi` route, defaults, to fcgi-proto's example app echo_app over
+# a Unix socket, /fcgi/hello) vs a CGI shell script (the same binary, /cgi-bin/hello.sh),
+# beside hyper's hello-world (benches/examples/hyper_plaintext.rs). One worker each,
+# loopback only, alternating handler, respond, fastcgi, cgi, hyper in every round, medians
+# at the end. echo_app answers with the request's params (about 1 KiB), not "Hello": the
+# FastCGI rung moves a little more.
 #
 # Requests per second from wrk; server CPU microseconds per request from utime+stime
 # (fields 14, 15 of /proc/PID/stat) plus cutime+cstime (16, 17: reaped children, the CGI
-# scripts) before and after each run. CGI runs with CGI_CONNS connections (a process per
-# request; more would only queue), the others with CONNS.
+# scripts) before and after each run; the FastCGI rung adds the application's (echo_app,
+# all its threads: it is the handler there). CGI runs with CGI_CONNS connections (a process
+# per request; more would only queue), the others with CONNS.
 #
 #   cargo build --release -p refserver --example embedded -p benches --example hyper_plaintext
-#   cargo build --release -p refserver
+#   cargo build --release -p refserver -p fcgi-proto --example echo_app --bins
 #   refserver/scripts/compare_handlers.sh [runs] [seconds]
 #
-# Environment: CONNS (50), CGI_CONNS (8), EXAMPLE, BIN, HYPER (the release binaries),
-# EM_PORT, RS_PORT, HY_PORT (18190-18192). The script installs nothing and stops every
-# process it started when it exits.
+# Environment: CONNS (50), CGI_CONNS (8), EXAMPLE, BIN, HYPER, ECHO_APP (the release
+# binaries), EM_PORT, RS_PORT, HY_PORT (18190-18192). The script installs nothing and
+# stops every process it started when it exits.
 set -euo pipefail
 RUNS=${1:-5}
 SECS=${2:-5}
@@ -28,12 +31,13 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 EXAMPLE=${EXAMPLE:-$TARGET/release/examples/embedded}
 BIN=${BIN:-$TARGET/release/refserver}
 HYPER=${HYPER:-$TARGET/release/examples/hyper_plaintext}
+ECHO_APP=${ECHO_APP:-$TARGET/release/examples/echo_app}
 EM_PORT=${EM_PORT:-18190}
 RS_PORT=${RS_PORT:-18191}
 HY_PORT=${HY_PORT:-18192}
 
 missing=0
-for exe in "$EXAMPLE" "$BIN" "$HYPER"; do
+for exe in "$EXAMPLE" "$BIN" "$HYPER" "$ECHO_APP"; do
   if [ ! -x "$exe" ]; then
     echo "compare_handlers: $exe not built (see the build lines at the top)" >&2
     missing=1
@@ -74,11 +78,21 @@ shutdown_timeout_ms = 1000
 [[route]]
 prefix = "/cgi-bin/"
 cgi = { dir = "$TMP/cgi-bin" }
+[[route]]
+prefix = "/fcgi/"
+fastcgi = { upstreams = ["unix:$TMP/echo.sock"], program = "/hello" }
 CONF
 
 "$EXAMPLE" --listen 127.0.0.1:$EM_PORT --workers 1 --access-log off >"$TMP/em.out" 2>"$TMP/em.err" &
 EM_PID=$!
 PIDS+=("$EM_PID")
+"$ECHO_APP" "unix:$TMP/echo.sock" >"$TMP/echo.out" 2>"$TMP/echo.err" &
+ECHO_PID=$!
+PIDS+=("$ECHO_PID")
+for _ in $(seq 50); do
+  [ -S "$TMP/echo.sock" ] && break
+  sleep 0.1
+done
 "$BIN" --config "$TMP/refserver.toml" >"$TMP/rs.out" 2>"$TMP/rs.err" &
 RS_PID=$!
 PIDS+=("$RS_PID")
@@ -95,11 +109,11 @@ done
 cpu_ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"; }
 TCK=$(getconf CLK_TCK)
 
-run() { # name pid url conns
-  local before after out rps reqs us
-  before=$(cpu_ticks "$2")
+run() { # name "pids" url conns
+  local before=0 after=0 out rps reqs us pid
+  for pid in $2; do before=$((before + $(cpu_ticks "$pid"))); done
   out=$(wrk -t1 -c"$4" -d"${SECS}s" "$3")
-  after=$(cpu_ticks "$2")
+  for pid in $2; do after=$((after + $(cpu_ticks "$pid"))); done
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   us=$(awk -v t=$((after - before)) -v r="$reqs" -v h="$TCK" 'BEGIN {printf "%.2f", t * 1e6 / h / r}')
@@ -109,18 +123,20 @@ run() { # name pid url conns
 HANDLER_URL=http://127.0.0.1:$EM_PORT/hello
 RESPOND_URL=http://127.0.0.1:$EM_PORT/plaintext
 CGI_URL=http://127.0.0.1:$RS_PORT/cgi-bin/hello.sh
+FCGI_URL=http://127.0.0.1:$RS_PORT/fcgi/hello
 HYPER_URL=http://127.0.0.1:$HY_PORT/plaintext
-for url in "$HANDLER_URL" "$RESPOND_URL" "$HYPER_URL"; do wrk -t1 -c"$CONNS" -d1s "$url" >/dev/null; done
+for url in "$HANDLER_URL" "$RESPOND_URL" "$FCGI_URL" "$HYPER_URL"; do wrk -t1 -c"$CONNS" -d1s "$url" >/dev/null; done
 wrk -t1 -c"$CGI_CONNS" -d1s "$CGI_URL" >/dev/null
 echo "rung req/s cpu_us/req"
 for _ in $(seq "$RUNS"); do
   run handler "$EM_PID" "$HANDLER_URL" "$CONNS" | tee -a "$TMP/results"
   run respond "$EM_PID" "$RESPOND_URL" "$CONNS" | tee -a "$TMP/results"
+  run fastcgi "$RS_PID $ECHO_PID" "$FCGI_URL" "$CONNS" | tee -a "$TMP/results"
   run cgi "$RS_PID" "$CGI_URL" "$CGI_CONNS" | tee -a "$TMP/results"
   run hyper "$HY_PID" "$HYPER_URL" "$CONNS" | tee -a "$TMP/results"
 done
 echo "medians:"
-for name in handler respond cgi hyper; do
+for name in handler respond fastcgi cgi hyper; do
   grep "^$name " "$TMP/results" | awk '{print $2}' | sort -n | awk -v n="$name" '{a[NR]=$1} END {printf "%s req/s %s ", n, a[int((NR+1)/2)]}'
   grep "^$name " "$TMP/results" | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {printf "cpu_us/req %s\n", a[int((NR+1)/2)]}'
 done

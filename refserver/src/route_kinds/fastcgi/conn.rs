@@ -16,6 +16,7 @@ use bytes::Bytes;
 use fcgi_proto::{ProtocolStatus, Role, ServerConn, ServerEvent};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
+use std::os::fd::AsFd;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
@@ -25,6 +26,11 @@ use tokio::time::{Instant, Sleep};
 
 /// Response bytes held for one request before the connection stops reading.
 const STDOUT_BUFFER: usize = 64 * 1024;
+/// Room the receive buffer is given before a read when it has less than [`READ_MIN`]
+/// left: without it `BytesMut` grows by 64 bytes, and a small response takes several
+/// reads (a record's header, its rest, its end).
+const READ_CHUNK: usize = 16 * 1024;
+const READ_MIN: usize = 1024;
 /// An idle keep-alive connection is closed after this (nginx's upstream `keepalive_timeout`).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long an aborted request may take to end before its connection is closed.
@@ -65,7 +71,11 @@ struct Slot {
     stdout: VecDeque<Bytes>,
     buffered: usize,
     end: Option<(u32, ProtocolStatus)>,
+    /// The exchange waiting for something to receive.
     waker: Option<Waker>,
+    /// The exchange waiting for send-buffer room for its body (woken by writes only, so
+    /// the requests multiplexed on a connection are not all woken by every write).
+    send_waker: Option<Waker>,
     /// The exchange is gone (since then): drop its output until `END_REQUEST`.
     abandoned: Option<Instant>,
     received_any: bool,
@@ -73,6 +83,18 @@ struct Slot {
     /// The script, for stderr lines.
     name: Arc<str>,
     stderr_lines: usize,
+}
+
+impl Slot {
+    /// Wakes the exchange whatever it waits for (its request ended, or can go no further).
+    fn wake_all(&mut self) {
+        for waker in [self.waker.take(), self.send_waker.take()]
+            .into_iter()
+            .flatten()
+        {
+            waker.wake();
+        }
+    }
 }
 
 struct Core {
@@ -86,6 +108,8 @@ struct Core {
     broken: Option<Arc<str>>,
     /// No request since then.
     idle_since: Option<Instant>,
+    /// No write readiness seen yet: see [`Core::write`].
+    fresh: bool,
 }
 
 /// One FastCGI connection, shared by its requests and its task.
@@ -107,6 +131,7 @@ impl Conn {
                 task: None,
                 broken: None,
                 idle_since: None,
+                fresh: true,
             }),
             thread: std::thread::current().id(),
         })
@@ -176,6 +201,7 @@ impl Conn {
                 buffered: 0,
                 end: None,
                 waker: None,
+                send_waker: None,
                 abandoned: None,
                 received_any: false,
                 sent_stdin: false,
@@ -202,7 +228,7 @@ impl Conn {
         };
         if let Some(slot) = core.slots.get_mut(&ticket) {
             if n == 0 {
-                slot.waker = Some(cx.waker().clone());
+                slot.send_waker = Some(cx.waker().clone());
             } else {
                 slot.sent_stdin = true;
             }
@@ -276,6 +302,7 @@ impl Conn {
         slot.stdout.clear();
         slot.buffered = 0;
         slot.waker = None;
+        slot.send_waker = None;
         if core.fcgi.abort_request(id).is_ok() {
             core.wake_task();
         }
@@ -283,7 +310,11 @@ impl Conn {
 
     /// Drives the socket until the connection closes: writes what is queued, reads and
     /// hands out what arrives, closes after [`IDLE_TIMEOUT`] without requests.
-    pub(crate) async fn drive<S: Transport>(self: Arc<Self>, socket: S, upstream: Arc<Upstream>) {
+    pub(crate) async fn drive<S: Transport + AsFd>(
+        self: Arc<Self>,
+        socket: S,
+        upstream: Arc<Upstream>,
+    ) {
         let mut timer: Pin<Box<Sleep>> = Box::pin(tokio::time::sleep(IDLE_TIMEOUT));
         let reason =
             std::future::poll_fn(|cx| self.poll_io(&socket, &upstream, &mut timer, cx)).await;
@@ -291,9 +322,7 @@ impl Conn {
         core.broken = Some(Arc::clone(&reason));
         let active = core.slots.values().filter(|s| s.end.is_none()).count();
         for slot in core.slots.values_mut() {
-            if let Some(waker) = slot.waker.take() {
-                waker.wake();
-            }
+            slot.wake_all();
         }
         drop(core);
         if active > 0 {
@@ -305,7 +334,7 @@ impl Conn {
         upstream.closed(&self);
     }
 
-    fn poll_io<S: Transport>(
+    fn poll_io<S: Transport + AsFd>(
         &self,
         socket: &S,
         upstream: &Arc<Upstream>,
@@ -320,7 +349,11 @@ impl Conn {
             }
             let mut progressed = false;
             if !core.slots.values().any(|s| s.buffered >= STDOUT_BUFFER) {
-                match socket.try_read_buf(core.fcgi.receive_buffer()) {
+                let buf = core.fcgi.receive_buffer();
+                if buf.capacity() - buf.len() < READ_MIN {
+                    buf.reserve(READ_CHUNK);
+                }
+                match socket.try_read_buf(buf) {
                     Ok(0) => {
                         return Poll::Ready(Arc::from(if core.fcgi.has_partial_record() {
                             "closed by the application in the middle of a record"
@@ -346,7 +379,10 @@ impl Conn {
                     Err(e) => return Poll::Ready(Arc::from(format!("read: {e}"))),
                 }
             }
-            if !core.fcgi.is_reusable() && core.slots.is_empty() && core.unsent.is_empty() {
+            // Without keep-alive the connection is done once its request has ended (its
+            // slot may wait for the exchange to take the end): closed now rather than
+            // after reading the application's EOF (php-fpm reads until we close).
+            if !core.fcgi.is_reusable() && core.by_id.is_empty() && core.unsent.is_empty() {
                 return Poll::Ready(Arc::from("done (no keep-alive)"));
             }
             if let Some(reason) = core.poll_deadline(timer, cx) {
@@ -405,7 +441,16 @@ impl Core {
 
     /// Writes what fcgi-proto queued, as far as the socket takes it; wakes requests
     /// waiting for send-buffer room once some went out.
-    fn write<S: Transport>(&mut self, socket: &S, cx: &mut Context<'_>) -> std::io::Result<()> {
+    ///
+    /// tokio's `try_write` answers `WouldBlock` without a syscall until the reactor has
+    /// reported the socket writable, a turn after it was registered: on a fresh
+    /// connection the first records go out with a plain `send` instead, in the turn
+    /// that began the request (a php-fpm child waits on the connection meanwhile).
+    fn write<S: Transport + AsFd>(
+        &mut self,
+        socket: &S,
+        cx: &mut Context<'_>,
+    ) -> std::io::Result<()> {
         let mut wrote = false;
         loop {
             if self.unsent.is_empty() {
@@ -417,7 +462,13 @@ impl Core {
             let Some(front) = self.unsent.front_mut() else {
                 break;
             };
-            match socket.try_write(front) {
+            let written = match socket.try_write(front) {
+                Err(e) if self.fresh && e.kind() == std::io::ErrorKind::WouldBlock => {
+                    socket2::SockRef::from(socket).send_with_flags(front, libc::MSG_NOSIGNAL)
+                }
+                other => other,
+            };
+            match written {
                 Ok(n) => {
                     wrote = true;
                     let _ = front.split_to(n);
@@ -426,6 +477,7 @@ impl Core {
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    self.fresh = false;
                     match socket.poll_write_ready(cx) {
                         Poll::Ready(Ok(())) => {}
                         Poll::Ready(Err(e)) => return Err(e),
@@ -437,7 +489,7 @@ impl Core {
         }
         if wrote {
             for slot in self.slots.values_mut() {
-                if let Some(waker) = slot.waker.take() {
+                if let Some(waker) = slot.send_waker.take() {
                     waker.wake();
                 }
             }
@@ -495,9 +547,7 @@ impl Core {
                     }
                     slot.received_any = true;
                     slot.end = Some((app_status, protocol_status));
-                    if let Some(waker) = slot.waker.take() {
-                        waker.wake();
-                    }
+                    slot.wake_all();
                     upstream.request_slot_freed();
                 }
                 ServerEvent::GetValuesResult { values } => upstream.learn(&values),
