@@ -44,6 +44,53 @@ pub fn coding_quality<'a>(fields: impl IntoIterator<Item = &'a [u8]>, coding: &s
     named.or(wildcard).unwrap_or(0)
 }
 
+/// How much the client accepts the media type `media_type` (`type/subtype`), in
+/// thousandths, from its `Accept` field lines (RFC 9110 §12.5.1): the most specific
+/// matching range wins (`text/html` over `text/*` over `*/*`); media-type parameters
+/// are not compared. No field, or no matching range: 0 (a server choosing between its
+/// own forms asks which the client names, and falls back to its default).
+///
+/// ```
+/// use http_proto::semantics::media_type_quality;
+/// let accept: [&[u8]; 1] = [b"text/html, application/*;q=0.5, */*;q=0.1"];
+/// assert_eq!(media_type_quality(accept, "application/json"), 500);
+/// assert_eq!(media_type_quality(accept, "image/png"), 100);
+/// ```
+#[must_use]
+pub fn media_type_quality<'a>(fields: impl IntoIterator<Item = &'a [u8]>, media_type: &str) -> u16 {
+    let (ty, _) = media_type.split_once('/').unwrap_or((media_type, ""));
+    // (specificity, quality) of the best-matching range so far.
+    let mut best: Option<(u8, u16)> = None;
+    for member in fields
+        .into_iter()
+        .flat_map(|v| v.split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .filter(|m| !m.is_empty())
+    {
+        let Some((range, q)) = parse_member(member) else {
+            continue;
+        };
+        let specificity = if range.eq_ignore_ascii_case(media_type.as_bytes()) {
+            2
+        } else if range.len() == ty.len() + 2
+            && range
+                .get(..ty.len())
+                .is_some_and(|t| t.eq_ignore_ascii_case(ty.as_bytes()))
+            && range.ends_with(b"/*")
+        {
+            1
+        } else if range == b"*/*" {
+            0
+        } else {
+            continue;
+        };
+        if best.is_none_or(|(s, bq)| specificity > s || (specificity == s && q > bq)) {
+            best = Some((specificity, q));
+        }
+    }
+    best.map_or(0, |(_, q)| q)
+}
+
 /// The coding of `offered` the client accepts most (quality above 0); ties go to the
 /// earlier one in `offered` (the server's preference). `None` when it accepts none.
 #[must_use]
@@ -61,7 +108,8 @@ pub fn preferred_coding<'a, 'f>(
     best.map(|(c, _)| c)
 }
 
-/// `coding *( OWS ";" OWS parameter )`: the coding and its weight (1000 without `q`).
+/// `name *( OWS ";" OWS parameter )`: the coding or media range and its weight (1000
+/// without `q`; parameters other than `q` are skipped).
 fn parse_member(member: &[u8]) -> Option<(&[u8], u16)> {
     let mut parts = member.split(|&b| b == b';').map(<[u8]>::trim_ascii);
     let name = parts.next().filter(|n| !n.is_empty())?;
@@ -172,6 +220,29 @@ mod tests {
             preferred_coding(&[&b"gzip, br"[..]], &["gzip", "br"]),
             Some("gzip")
         );
+    }
+
+    #[test]
+    fn qualities_of_application_json() {
+        let table: &[(&[u8], u16)] = &[
+            (b"application/json", 1000),
+            (b"Application/JSON", 1000),
+            (b"application/json;q=0.7", 700),
+            (b"application/json; charset=utf-8", 1000),
+            (b"application/*;q=0.4", 400),
+            (b"*/*", 1000),
+            (b"*/*;q=0.1, application/json;q=0", 0),
+            (b"text/html", 0),
+            (b"applicationx/*", 0),
+            (b"", 0),
+        ];
+        for &(field, want) in table {
+            assert_eq!(
+                media_type_quality([field], "application/json"),
+                want,
+                "{field:?}"
+            );
+        }
     }
 
     proptest::proptest! {
