@@ -156,14 +156,13 @@ fn parse_expires(text: &str) -> Option<Expires> {
         let number: i64 = rest.get(..digits)?.parse().ok()?;
         rest = rest.get(digits..)?;
         let unit = match rest.bytes().next() {
-            Some(b's') => 1,
+            Some(b's') | None => 1,
             Some(b'm') => 60,
             Some(b'h') => 3_600,
             Some(b'd') => 86_400,
             Some(b'w') => 7 * 86_400,
             Some(b'M') => 30 * 86_400,
             Some(b'y') => 365 * 86_400,
-            None => 1,
             Some(_) => return None,
         };
         rest = rest.get(usize::from(!rest.is_empty())..)?.trim_start();
