@@ -13,7 +13,7 @@
 //! let mut out = Vec::new();
 //! for r in &ranges {
 //!     out.extend_from_slice(&body.part_head(r));
-//!     out.extend_from_slice(bytes_of(&data, r));
+//!     out.extend_from_slice(&data[r.start as usize..=r.end as usize]);
 //! }
 //! out.extend_from_slice(&body.closing());
 //! assert_eq!(out, b"\r\n--SEP\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/10\r\n\r\n01\
