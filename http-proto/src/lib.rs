@@ -80,6 +80,6 @@ pub use framing::{Framing, response_has_body};
 pub use head::{
     Headers, Method, RequestHead, RequestParser, ResponseHead, ResponseParser, TargetForm, Version,
 };
-pub use head::{is_field_name, is_field_value};
+pub use head::{is_connection_field, is_field_name, is_field_value};
 pub use limits::Limits;
 pub use write::{DateCache, Request, Response, reason_phrase};

@@ -271,7 +271,8 @@ pub(crate) struct RespondConfig {
     pub(crate) body: String,
 }
 
-/// `static = { dir = "site/public", index = ["index.html"] }`.
+/// `static = { dir = "site/public", index = ["index.html"] }`, with the nginx-style
+/// options (`gzip_static`, `autoindex`, `max_ranges`, `add_header`, `expires`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StaticConfig {
@@ -280,6 +281,64 @@ pub(crate) struct StaticConfig {
     /// Files tried, in order, when the path names a directory.
     #[serde(default = "default_index")]
     pub(crate) index: Vec<String>,
+    /// Precompressed variants looked for beside each file, in the server's order of
+    /// preference when the client accepts several equally: `"br"` (`a.css.br`) and
+    /// `"gzip"` (`a.css.gz`). Empty: none (nginx's `gzip_static off`).
+    #[serde(default)]
+    pub(crate) precompressed: Vec<Precompressed>,
+    /// A directory without an index file gets a listing (HTML, or JSON with
+    /// `?format=json` or `Accept: application/json`) instead of 403.
+    #[serde(default)]
+    pub(crate) autoindex: bool,
+    /// Listings include dot-files.
+    #[serde(default)]
+    pub(crate) autoindex_hidden: bool,
+    /// Ranges one request may ask for; more: the whole file (200), as nginx's
+    /// `max_ranges`. 1: single ranges only; 0: `Range` ignored.
+    #[serde(default = "default_max_ranges")]
+    pub(crate) max_ranges: usize,
+    /// Fields added to every response of the route, e.g. `{ "Cache-Control" = "max-age=3600" }`.
+    #[serde(default)]
+    pub(crate) headers: std::collections::BTreeMap<String, String>,
+    /// nginx's `expires`: `"off"`, a duration (`"30s"`, `"10m"`, `"1h"`, `"7d"`,
+    /// `"1d12h"`), `"max"` or `"epoch"`; sets `Expires` and `Cache-Control` on
+    /// successful and redirect responses.
+    #[serde(default = "default_expires")]
+    pub(crate) expires: String,
+}
+
+/// A precompressed variant of static files: its content coding and file suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Precompressed {
+    /// Brotli, `a.css.br`.
+    Br,
+    /// gzip, `a.css.gz`.
+    Gzip,
+}
+
+impl StaticConfig {
+    /// `dir` with every option at its default.
+    pub(crate) fn serving(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            index: default_index(),
+            precompressed: Vec::new(),
+            autoindex: false,
+            autoindex_hidden: false,
+            max_ranges: default_max_ranges(),
+            headers: std::collections::BTreeMap::new(),
+            expires: default_expires(),
+        }
+    }
+}
+
+fn default_max_ranges() -> usize {
+    16
+}
+
+fn default_expires() -> String {
+    "off".to_owned()
 }
 
 /// `cgi = { dir = "site/cgi-bin" }` or `cgi = { program = "/usr/lib/git-core/git-http-backend" }`,
@@ -803,10 +862,7 @@ impl Config {
         Self {
             routes: vec![RouteConfig {
                 prefix: Some("/".to_owned()),
-                static_files: Some(StaticConfig {
-                    dir: root,
-                    index: default_index(),
-                }),
+                static_files: Some(StaticConfig::serving(root)),
                 ..RouteConfig::empty()
             }],
             ..Self::default()

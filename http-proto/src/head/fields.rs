@@ -524,6 +524,29 @@ pub fn is_field_value(value: &[u8]) -> bool {
     field_value_len(value) == value.len()
 }
 
+/// Whether `name` is a field the connection owns, never one a route or application
+/// may set: the framing fields (Content-Length, Transfer-Encoding) and the hop-by-hop
+/// fields (Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade; RFC 9110 §7.6.1).
+///
+/// ```
+/// assert!(http_proto::is_connection_field(b"Transfer-Encoding"));
+/// assert!(!http_proto::is_connection_field(b"Cache-Control"));
+/// ```
+#[must_use]
+pub fn is_connection_field(name: &[u8]) -> bool {
+    const OWNED: [&[u8]; 8] = [
+        b"content-length",
+        b"transfer-encoding",
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"upgrade",
+    ];
+    OWNED.iter().any(|o| name.eq_ignore_ascii_case(o))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ mod response;
 pub(crate) mod scan;
 
 pub(crate) use fields::{FieldFacts, FieldSection, SectionEnd, list_elements, parse_fields};
-pub use fields::{Headers, is_field_name, is_field_value};
+pub use fields::{Headers, is_connection_field, is_field_name, is_field_value};
 pub use request::{Method, RequestHead, RequestParser, TargetForm};
 pub use response::{ResponseHead, ResponseParser};
 

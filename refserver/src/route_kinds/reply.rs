@@ -10,7 +10,9 @@ use crate::exchange::{Exchange, ExchangeError};
 use crate::response::ResponseSink;
 use bytes::Bytes;
 use http_proto::Response;
+use std::borrow::Cow;
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::task::{Context, Poll};
@@ -23,8 +25,9 @@ const FILE_CHUNK: usize = 64 * 1024;
 pub(crate) struct Reply {
     /// Status code.
     pub(crate) status: u16,
-    /// Fields other than framing and `Date`, in order.
-    pub(crate) headers: Vec<(&'static [u8], Vec<u8>)>,
+    /// Fields other than framing and `Date`, in order (names from the code are borrowed,
+    /// names from the configuration owned).
+    pub(crate) headers: Vec<(Cow<'static, [u8]>, Vec<u8>)>,
     /// The body's length as announced in `Content-Length` (also for HEAD, where no body goes out).
     pub(crate) body_len: u64,
     /// Where the body bytes come from.
@@ -47,6 +50,27 @@ pub(crate) enum Body {
         /// How many bytes to send.
         len: u64,
     },
+    /// In-memory pieces and ranges of `file`, in order (a `multipart/byteranges` body).
+    Segments {
+        /// The open file the ranges are read from.
+        file: File,
+        /// What is left to send.
+        segments: VecDeque<Segment>,
+    },
+}
+
+/// One piece of a [`Body::Segments`].
+#[derive(Debug)]
+pub(crate) enum Segment {
+    /// Bytes in memory (a part's delimiter and fields).
+    Bytes(Bytes),
+    /// `len` bytes of the file from `offset`.
+    File {
+        /// First byte to send.
+        offset: u64,
+        /// How many bytes to send.
+        len: u64,
+    },
 }
 
 impl Reply {
@@ -55,7 +79,7 @@ impl Reply {
         let body = body.into();
         Self {
             status,
-            headers: vec![(b"content-type", content_type.to_vec())],
+            headers: vec![(Cow::Borrowed(b"content-type"), content_type.to_vec())],
             body_len: body.len() as u64,
             body: Body::Bytes(body),
         }
@@ -77,7 +101,7 @@ impl Reply {
 
     /// Adds a field.
     pub(crate) fn with_header(mut self, name: &'static [u8], value: impl Into<Vec<u8>>) -> Self {
-        self.headers.push((name, value.into()));
+        self.headers.push((Cow::Borrowed(name), value.into()));
         self
     }
 
@@ -113,7 +137,7 @@ impl Exchange for ReplyExchange {
             let fields: Vec<(&[u8], &[u8])> = reply
                 .headers
                 .iter()
-                .map(|(n, v)| (*n, v.as_slice()))
+                .map(|(n, v)| (&n[..], v.as_slice()))
                 .collect();
             sink.head(
                 &Response::new(reply.status)
@@ -132,6 +156,28 @@ impl Exchange for ReplyExchange {
                     let n = send_file_chunk(sink, file, *offset, *len)?;
                     *offset += n;
                     *len -= n;
+                }
+            }
+            Body::Segments { file, segments } => {
+                while sink.wants_body()
+                    && let Some(segment) = segments.front_mut()
+                {
+                    if !sink.has_room() {
+                        return Poll::Pending;
+                    }
+                    match segment {
+                        Segment::Bytes(bytes) => sink.data(bytes)?,
+                        Segment::File { offset, len } if *len > 0 => {
+                            let n = send_file_chunk(sink, file, *offset, *len)?;
+                            *offset += n;
+                            *len -= n;
+                            if *len > 0 {
+                                continue;
+                            }
+                        }
+                        Segment::File { .. } => {}
+                    }
+                    segments.pop_front();
                 }
             }
         }

@@ -12,21 +12,37 @@
 //!
 //! The conditional (RFC 9110 §13) and range (RFC 9110 §14) rules are http-proto's
 //! ([`http_proto::semantics`]); this file only chooses the validators (the entity tag is
-//! `"mtime-len"` in hex, a policy) and acts on the outcomes.
+//! `"mtime-len"` in hex, with `-br`/`-gzip` for a precompressed variant: a policy) and
+//! acts on the outcomes.
+//!
+//! | job | file |
+//! |---|---|
+//! | resolving the path, the file's answer (validators, conditionals, ranges) | `mod.rs` |
+//! | `a.css.br`/`a.css.gz` beside `a.css` (`precompressed`) | `precompressed.rs` |
+//! | directory listings (`autoindex`) | `listing.rs` |
+//! | several ranges: `multipart/byteranges` and its caps | `ranges.rs` |
+//! | `headers` and `expires` added to every response | `route_fields.rs` |
+
+mod listing;
+mod precompressed;
+mod ranges;
+mod route_fields;
 
 use crate::route_kinds::reply::{Body, Reply};
 
-use crate::config::{ConfigError, StaticConfig};
+use crate::config::{ConfigError, Precompressed, StaticConfig};
 use crate::exchange::{Exchange, Request};
 use http_proto::semantics::{
-    Precondition, Preconditions, RangeOutcome, Validators, if_range_allows, parse_range,
+    Precondition, Preconditions, RangeSet, Validators, if_range_allows, parse_range_set,
 };
 use http_proto::{Method, RequestHead};
+use route_fields::RouteFields;
+use std::borrow::Cow;
 use std::fs::{File, Metadata};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A `static` route's directory, canonicalised at start-up.
 #[derive(Debug)]
@@ -35,6 +51,14 @@ pub(crate) struct StaticRoute {
     pub(crate) root: PathBuf,
     /// Index file names tried for a directory.
     pub(crate) index: Vec<String>,
+    /// Precompressed variants looked for, in the server's order of preference.
+    pub(crate) precompressed: Vec<Precompressed>,
+    /// Directory listings: `None` (403 without an index), or whether dot-files show.
+    pub(crate) autoindex: Option<bool>,
+    /// Ranges one request may ask for (more: the whole file).
+    pub(crate) max_ranges: usize,
+    /// `headers` and `expires`, checked.
+    pub(crate) fields: RouteFields,
 }
 
 impl StaticRoute {
@@ -55,6 +79,10 @@ impl StaticRoute {
         Ok(Self {
             root,
             index: config.index.clone(),
+            precompressed: config.precompressed.clone(),
+            autoindex: config.autoindex.then_some(config.autoindex_hidden),
+            max_ranges: config.max_ranges,
+            fields: RouteFields::new(n, config)?,
         })
     }
 }
@@ -65,8 +93,15 @@ pub(crate) fn start(route: &StaticRoute, request: &Request<'_>) -> Box<dyn Excha
 }
 
 /// Plans the answer for `rest` (the normalized path after the route's prefix: decoded, see
-/// [`normalize_path`](http_proto::semantics::normalize_path)) of request `head`.
+/// [`normalize_path`](http_proto::semantics::normalize_path)) of request `head`, with the
+/// route's added fields.
 pub(crate) fn plan(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Reply {
+    let mut reply = plan_resource(route, rest, head);
+    route.fields.apply(&mut reply, SystemTime::now());
+    reply
+}
+
+fn plan_resource(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Reply {
     let method = head.method();
     if !matches!(method, Method::Get | Method::Head) {
         return Reply::error(405).with_header(b"allow", "GET, HEAD");
@@ -91,10 +126,21 @@ pub(crate) fn plan(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Repl
             }
             return Reply::error(301).with_header(b"location", location);
         }
-        match find_index(&route.root, &found.0, &route.index) {
-            Some(found) => found,
-            None => return Reply::error(403),
+        match (
+            find_index(&route.root, &found.0, &route.index),
+            route.autoindex,
+        ) {
+            (Some(found), _) => found,
+            (None, Some(show_hidden)) => {
+                let url_path = http_proto::semantics::normalize_path(path)
+                    .map_or_else(|_| path.to_vec(), Cow::into_owned);
+                return listing::listing(&found.0, &url_path, show_hidden, head);
+            }
+            (None, None) => return Reply::error(403),
         }
+    } else if rest.ends_with(b"/") {
+        // A file is not a directory: `/file.txt/` names nothing (nginx answers 404).
+        return Reply::error(404);
     } else {
         found
     };
@@ -107,14 +153,53 @@ pub(crate) fn plan(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Repl
     if !meta.is_file() {
         return Reply::error(404);
     }
-    file_reply(file, &meta, &path, head)
+    let content_type = content_type(&path);
+    let negotiation = precompressed::negotiate(&route.root, &path, &route.precompressed, head);
+    let mut reply = match negotiation.chosen {
+        Some(variant) => {
+            let mut reply = file_reply(
+                variant.file,
+                &variant.meta,
+                &content_type,
+                Some(variant.coding.coding()),
+                head,
+                route.max_ranges,
+            );
+            if reply.status != 304 {
+                reply.headers.push((
+                    Cow::Borrowed(b"content-encoding"),
+                    variant.coding.coding().as_bytes().to_vec(),
+                ));
+            }
+            reply
+        }
+        None => file_reply(file, &meta, &content_type, None, head, route.max_ranges),
+    };
+    if negotiation.varies {
+        reply
+            .headers
+            .push((Cow::Borrowed(b"vary"), b"Accept-Encoding".to_vec()));
+    }
+    reply
 }
 
-fn file_reply(file: File, meta: &Metadata, path: &Path, head: &RequestHead) -> Reply {
+/// The answer from one file (the original or a precompressed variant, whose `coding`
+/// marks its entity tag): validators, conditionals, then the range or ranges asked for.
+fn file_reply(
+    file: File,
+    meta: &Metadata,
+    content_type: &str,
+    coding: Option<&str>,
+    head: &RequestHead,
+    max_ranges: usize,
+) -> Reply {
     let len = meta.len();
     let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
     let mtime_secs = mtime.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let etag = format!("\"{mtime_secs:x}-{len:x}\"");
+    let etag = match coding {
+        None => format!("\"{mtime_secs:x}-{len:x}\""),
+        Some(coding) => format!("\"{mtime_secs:x}-{len:x}-{coding}\""),
+    };
     let last_modified = httpdate::fmt_http_date(mtime);
     let conditions = Preconditions::from_headers(head.headers());
     let ours = Validators {
@@ -125,8 +210,11 @@ fn file_reply(file: File, meta: &Metadata, path: &Path, head: &RequestHead) -> R
     let validators = |status: u16| Reply {
         status,
         headers: vec![
-            (b"etag", etag.clone().into_bytes()),
-            (b"last-modified", last_modified.clone().into_bytes()),
+            (Cow::Borrowed(&b"etag"[..]), etag.clone().into_bytes()),
+            (
+                Cow::Borrowed(b"last-modified"),
+                last_modified.clone().into_bytes(),
+            ),
         ],
         body_len: 0,
         body: Body::Empty,
@@ -137,36 +225,56 @@ fn file_reply(file: File, meta: &Metadata, path: &Path, head: &RequestHead) -> R
         _ => {}
     }
 
-    let mut range = RangeOutcome::Full;
+    let mut ranges = RangeSet::Full;
     if head.method() == Method::Get
         && let Some(value) = head.headers().get("range")
         && if_range_allows(conditions.if_range, &ours)
     {
-        range = parse_range(value, len);
-    }
-    // Several ranges get the whole representation (RFC 9110 §14.2 lets a server ignore
-    // Range); multipart/byteranges is not worth its cost for static files.
-    if let (RangeOutcome::Unsatisfiable, Some(content_range)) = (range, range.content_range(len)) {
-        return Reply::error(416).with_header(b"content-range", content_range);
+        ranges = parse_range_set(value, len, max_ranges);
     }
 
     let mut reply = validators(200);
+    reply.headers.insert(
+        0,
+        (
+            Cow::Borrowed(b"content-type"),
+            content_type.as_bytes().to_vec(),
+        ),
+    );
     reply
         .headers
-        .insert(0, (b"content-type", content_type(path).into_bytes()));
-    reply.headers.push((b"accept-ranges", b"bytes".to_vec()));
-    let (offset, body_len) = match (range, range.partial_len(), range.content_range(len)) {
-        (RangeOutcome::Partial { start, .. }, Some(n), Some(content_range)) => {
+        .push((Cow::Borrowed(b"accept-ranges"), b"bytes".to_vec()));
+    let head_only = head.method() == Method::Head;
+    let (offset, body_len) = match ranges {
+        RangeSet::Unsatisfiable => {
+            return Reply::error(416).with_header(b"content-range", format!("bytes */{len}"));
+        }
+        RangeSet::Ranges(ranges) if ranges.len() == 1 => {
+            let range = ranges[0];
             reply.status = 206;
-            reply
-                .headers
-                .push((b"content-range", content_range.into_bytes()));
-            (start, n)
+            reply.headers.push((
+                Cow::Borrowed(b"content-range"),
+                range.content_range(len).into_bytes(),
+            ));
+            (range.start, range.len())
+        }
+        RangeSet::Ranges(ranges) => {
+            if let Some(multipart) = ranges::plan_multipart(&ranges, content_type.as_bytes(), len) {
+                reply.status = 206;
+                reply.headers[0].1 = multipart.content_type.into_bytes();
+                reply.body_len = multipart.body_len;
+                reply.body = Body::Segments {
+                    file,
+                    segments: multipart.segments,
+                };
+                return reply;
+            }
+            (0, len)
         }
         _ => (0, len),
     };
     reply.body_len = body_len;
-    reply.body = if head.method() == Method::Head || body_len == 0 {
+    reply.body = if head_only || body_len == 0 {
         Body::Empty
     } else {
         Body::File {
@@ -235,6 +343,7 @@ fn content_type(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::route_kinds::reply::Segment;
     use bytes::Bytes;
     use http_proto::Limits;
     use std::io::Write;
@@ -264,10 +373,7 @@ mod tests {
         std::fs::write(dir.join("secret"), "secret").unwrap();
         std::os::unix::fs::symlink(dir.join("secret"), root.join("escape")).unwrap();
         std::os::unix::fs::symlink(root.join("a b.txt"), root.join("inside")).unwrap();
-        let route = StaticRoute {
-            root: root.canonicalize().unwrap(),
-            index: vec!["index.html".to_owned()],
-        };
+        let route = StaticRoute::new(1, &StaticConfig::serving(root)).unwrap();
         Site { dir, route }
     }
 
@@ -291,13 +397,22 @@ mod tests {
         match &reply.body {
             Body::Empty => Vec::new(),
             Body::Bytes(b) => b.to_vec(),
-            Body::File { file, offset, len } => {
-                use std::os::unix::fs::FileExt;
-                let mut buf = vec![0; usize::try_from(*len).unwrap()];
-                file.read_exact_at(&mut buf, *offset).unwrap();
-                buf
-            }
+            Body::File { file, offset, len } => read_at(file, *offset, *len),
+            Body::Segments { file, segments } => segments
+                .iter()
+                .flat_map(|s| match s {
+                    Segment::Bytes(b) => b.to_vec(),
+                    Segment::File { offset, len } => read_at(file, *offset, *len),
+                })
+                .collect(),
         }
+    }
+
+    fn read_at(file: &File, offset: u64, len: u64) -> Vec<u8> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0; usize::try_from(len).unwrap()];
+        file.read_exact_at(&mut buf, offset).unwrap();
+        buf
     }
 
     #[test]
