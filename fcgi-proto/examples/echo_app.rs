@@ -266,12 +266,12 @@ pub fn run(addr: &str, ready: impl FnOnce(&str)) -> io::Result<()> {
         let _ = std::fs::remove_file(path);
         let listener = UnixListener::bind(path)?;
         ready(path);
-        serve_unix(&listener)
+        serve_all(listener.incoming())
     } else {
         let listener = TcpListener::bind(addr)?;
         let local = listener.local_addr()?.to_string();
         ready(&local);
-        serve_tcp(&listener)
+        serve_all(listener.incoming())
     }
 }
 
@@ -286,11 +286,11 @@ pub fn run_inherited() -> io::Result<()> {
     // error for anything else (a TCP socket, a pipe, a terminal).
     let unix = UnixListener::from(fd);
     if unix.local_addr().is_ok() {
-        return serve_unix(&unix);
+        return serve_all(unix.incoming());
     }
     let tcp = TcpListener::from(OwnedFd::from(unix));
     if tcp.local_addr().is_ok() {
-        return serve_tcp(&tcp);
+        return serve_all(tcp.incoming());
     }
     Err(io::Error::new(
         io::ErrorKind::InvalidInput,
@@ -298,20 +298,11 @@ pub fn run_inherited() -> io::Result<()> {
     ))
 }
 
-fn serve_unix(listener: &UnixListener) -> io::Result<()> {
-    for stream in listener.incoming() {
-        let stream = stream?;
-        thread::spawn(move || {
-            if let Err(e) = serve_connection(stream) {
-                eprintln!("echo_app: connection: {e}");
-            }
-        });
-    }
-    Ok(())
-}
-
-fn serve_tcp(listener: &TcpListener) -> io::Result<()> {
-    for stream in listener.incoming() {
+/// Serves every accepted connection on a thread of its own.
+fn serve_all<S: Read + Write + Send + 'static>(
+    incoming: impl Iterator<Item = io::Result<S>>,
+) -> io::Result<()> {
+    for stream in incoming {
         let stream = stream?;
         thread::spawn(move || {
             if let Err(e) = serve_connection(stream) {
