@@ -55,6 +55,7 @@ pub(crate) fn serve<T: Transport>(
         in_flight: None,
         shut_down: false,
         events: true,
+        client_gone: false,
     };
     async move {
         let first = task.session.poll_timeout().unwrap_or_else(Instant::now);
@@ -77,6 +78,8 @@ struct SessionTask<T> {
     /// Session-core may have events: something was read, written, timed out or decided
     /// since it last said `Idle`. (Polling it only then keeps a wake-up cheap.)
     events: bool,
+    /// The client closed or reset the connection (for the access log: 499).
+    client_gone: bool,
 }
 
 /// The request being answered: its exchange and what the task knows about it.
@@ -122,14 +125,14 @@ impl<T: Transport> SessionTask<T> {
             let mut wrote = false;
             while !self.session.pending_output().is_empty() {
                 match self.io.try_write(self.session.pending_output()) {
-                    Ok(0) => return Poll::Ready(()),
+                    Ok(0) => return self.peer_gone(),
                     Ok(n) => {
                         self.session.handle_written(n, now);
                         self.events = true;
                         wrote = true;
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(_) => return Poll::Ready(()),
+                    Err(_) => return self.peer_gone(),
                 }
             }
             if wrote {
@@ -145,7 +148,7 @@ impl<T: Transport> SessionTask<T> {
             if !self.session.pending_output().is_empty() {
                 match self.io.poll_write_ready(cx) {
                     Poll::Ready(Ok(())) => continue,
-                    Poll::Ready(Err(_)) => return Poll::Ready(()),
+                    Poll::Ready(Err(_)) => return self.peer_gone(),
                     Poll::Pending => {}
                 }
             }
@@ -158,7 +161,7 @@ impl<T: Transport> SessionTask<T> {
                                 self.events = true;
                                 if n == 0 && self.gateway_in_flight() {
                                     // The client left: the gateway's work is for nobody.
-                                    return Poll::Ready(());
+                                    return self.peer_gone();
                                 }
                             }
                             // Readiness was stale (seen right after accept, and on a
@@ -167,11 +170,11 @@ impl<T: Transport> SessionTask<T> {
                             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                                 self.session.handle_read_nothing();
                             }
-                            Err(_) => return Poll::Ready(()),
+                            Err(_) => return self.peer_gone(),
                         }
                         continue;
                     }
-                    Poll::Ready(Err(_)) => return Poll::Ready(()),
+                    Poll::Ready(Err(_)) => return self.peer_gone(),
                     Poll::Pending => {}
                 }
             }
@@ -193,6 +196,12 @@ impl<T: Transport> SessionTask<T> {
             }
             return Poll::Pending;
         }
+    }
+
+    /// Ends the task: the client closed or reset the connection.
+    fn peer_gone(&mut self) -> Poll<()> {
+        self.client_gone = true;
+        Poll::Ready(())
     }
 
     /// Whether the request in flight is a gateway's that should stop when the client goes.
@@ -340,16 +349,17 @@ impl<T: Transport> SessionTask<T> {
 /// What a session leaves in the logs when it ends (no socket needed for that).
 impl<T> SessionTask<T> {
     /// Logs the request in flight when the session ends before its response did (the
-    /// client left, a write stalled, session-core answered a timeout), with an error-log
-    /// line: the status session-core answered, else the one the head said, else 499 (the
-    /// client closed before any response, nginx's code); the body bytes actually written.
+    /// client left, a write stalled, session-core answered a timeout, the drain deadline
+    /// passed), with an error-log line: the status session-core answered, else the one the
+    /// head said, else 499 when the client closed first (nginx's code) or 503 when the
+    /// server gave up; the body bytes actually written.
     fn log_unfinished(&self, mut f: InFlight) {
         let own = self.session.own_response();
         let status = own
             .filter(|o| o.for_request_in_flight)
             .map(|o| o.status)
             .or(f.response.status())
-            .unwrap_or(499);
+            .unwrap_or(if self.client_gone { 499 } else { 503 });
         let unwritten = self.session.pending_output().len() as u64;
         let bytes = f.response.body_bytes().saturating_sub(unwritten);
         if CLOSES.allow() {

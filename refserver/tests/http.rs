@@ -727,3 +727,25 @@ fn the_access_log_can_be_json_lines_with_the_basic_user() {
     assert_eq!(v["http_user_agent"], "it");
     assert!(v["time"].as_str().unwrap().ends_with("+00:00"), "{line}");
 }
+
+/// A response the drain deadline cuts is logged too (503: the server gave up on it).
+#[test]
+fn a_request_cut_by_the_drain_deadline_is_logged() {
+    let scripts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cgi-scripts");
+    let config = format!(
+        "shutdown_timeout_ms = 300\n[[route]]\nprefix = \"/cgi/\"\ncgi = {{ dir = {:?} }}\n",
+        scripts.display().to_string()
+    );
+    let mut server = Server::start("accesslog-drain", Some(&config), &[]);
+    let mut s = server.connect();
+    s.write_all(b"GET /cgi/sleeper.sh HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    server.sigterm();
+    assert!(server.wait_exit(Duration::from_secs(10)).is_some());
+    let out = server.stdout.lock().unwrap().clone();
+    assert!(
+        out.contains("\"GET /cgi/sleeper.sh HTTP/1.1\" 503 -"),
+        "no line for the cut request in\n{out}"
+    );
+}
