@@ -212,6 +212,13 @@ pub(crate) struct RouteConfig {
     /// Matches only this host (the `Host` field without its port, case-insensitive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) host: Option<String>,
+    /// Only clients from these addresses or CIDR ranges (`"10.0.0.0/8"`, `"::1"`) may use
+    /// the route; others get 403. Empty: everyone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) allow: Vec<String>,
+    /// Clients from these addresses or ranges get 403 (checked before `allow`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) deny: Vec<String>,
     /// A fixed response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) respond: Option<RespondConfig>,
@@ -974,6 +981,8 @@ impl RouteConfig {
             prefix: None,
             suffix: None,
             host: None,
+            allow: Vec::new(),
+            deny: Vec::new(),
             respond: None,
             static_files: None,
             status: None,

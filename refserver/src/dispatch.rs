@@ -38,6 +38,14 @@ pub(crate) fn dispatch_redirected(
     let Some(route) = server.routes.get().find(head.authority(), &path) else {
         return (Reply::error(404).into_exchange().into(), None);
     };
+    route
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if let Some(access) = &route.access
+        && !access.allows(addrs.peer.map(|p| p.ip()))
+    {
+        return (Reply::error(403).into_exchange().into(), Some(route));
+    }
     let request = Request {
         head,
         path: &path,

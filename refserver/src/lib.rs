@@ -132,6 +132,7 @@
 
 mod accept;
 mod access_log;
+mod access_rules;
 mod config;
 mod dispatch;
 mod embed;
@@ -146,6 +147,7 @@ mod session_task;
 mod shutdown;
 #[cfg(test)]
 mod target_agreement;
+mod traffic;
 mod transport;
 pub mod visitor;
 

@@ -77,6 +77,33 @@ impl RouteTable {
     }
 }
 
+/// One route's request count and what it matches on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct RouteCount {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) prefix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) suffix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) host: Option<String>,
+    pub(crate) requests: u64,
+}
+
+impl RouteCount {
+    /// `prefix=/x host=a`, as log lines name routes.
+    pub(crate) fn describe(&self) -> String {
+        [
+            ("prefix", &self.prefix),
+            ("suffix", &self.suffix),
+            ("host", &self.host),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| Some(format!("{name}={}", v.as_ref()?)))
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+}
+
 /// A route's `host`, as nginx's `server_name` takes it: an exact name (`example.com`), a
 /// leading wildcard (`*.example.com`: any name below it), a leading dot (`.example.com`:
 /// the name and any below it) or a trailing wildcard (`www.example.*`). Compared without
@@ -168,6 +195,10 @@ pub(crate) struct Route {
     prefix: Option<Box<[u8]>>,
     suffix: Option<Box<[u8]>>,
     host: Option<HostPattern>,
+    /// Which clients may use it (`allow`/`deny`).
+    pub(crate) access: Option<crate::access_rules::AccessRules>,
+    /// Requests routed here since the routes were (re)loaded.
+    pub(crate) requests: AtomicU64,
     /// What the route does.
     pub(crate) kind: RouteKind,
 }
@@ -219,6 +250,23 @@ impl Router {
         Ok(Self { routes })
     }
 
+    /// Each route's matchers and request count, in order, for the status page.
+    pub(crate) fn route_counts(&self) -> Vec<RouteCount> {
+        let text = |v: &Option<Box<[u8]>>| {
+            v.as_deref()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        };
+        self.routes
+            .iter()
+            .map(|r| RouteCount {
+                prefix: text(&r.prefix),
+                suffix: text(&r.suffix),
+                host: r.host.as_ref().map(HostPattern::describe),
+                requests: r.requests.load(Relaxed),
+            })
+            .collect()
+    }
+
     /// The FastCGI routes, for the gateway to attach to its upstreams.
     pub(crate) fn fastcgi_routes(&self) -> impl Iterator<Item = &FastCgiRoute> {
         self.routes.iter().filter_map(|r| match &r.kind {
@@ -267,6 +315,9 @@ impl Route {
                 .map(HostPattern::parse)
                 .transpose()
                 .map_err(|e| ConfigError::new(format!("route {n}: host: {e}")))?,
+            access: crate::access_rules::AccessRules::new(&config.allow, &config.deny)
+                .map_err(|e| ConfigError::new(format!("route {n}: {e}")))?,
+            requests: AtomicU64::new(0),
             kind,
         })
     }
@@ -323,6 +374,8 @@ impl Router {
                 prefix: Some(prefix.as_bytes().into()),
                 suffix: None,
                 host: None,
+                access: None,
+                requests: AtomicU64::new(0),
                 kind: RouteKind::TestDouble(start),
             },
         );

@@ -17,6 +17,7 @@ use crate::route_kinds::handler::service::Handlers;
 use crate::route_kinds::status::{GatewaySnapshot, HandlerSnapshot, StatusSnapshot};
 use crate::router::{RouteTable, Router};
 use crate::shutdown::{self, SignalKindSeen};
+use crate::traffic::Traffic;
 use session_core::Registry;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
@@ -42,6 +43,10 @@ pub(crate) struct Server {
     /// FastCGI upstreams, their connection pools and the applications the server spawns,
     /// kept across reloads.
     pub(crate) fastcgi: Gateway,
+    /// Bytes in and out, responses by class, requests over the last minute.
+    pub(crate) traffic: Traffic,
+    /// Reloads applied since start.
+    pub(crate) reloads: AtomicU64,
     /// Size of one session task's future (it holds the `Session` inline), once known.
     pub(crate) session_task_bytes: AtomicU64,
     /// The in-process handlers and layers registered by name, with their counters.
@@ -100,6 +105,8 @@ impl Server {
             started: Instant::now(),
             counters: Counters::default(),
             session_task_bytes: AtomicU64::new(0),
+            traffic: Traffic::new(),
+            reloads: AtomicU64::new(0),
             handlers,
         })
     }
@@ -140,6 +147,9 @@ impl Server {
                 .collect(),
             idle_session_task_bytes: (task > 0).then_some(task),
             uptime_secs: self.started.elapsed().as_secs(),
+            traffic: self.traffic.snapshot(),
+            reloads: self.reloads.load(Relaxed),
+            routes: self.routes.get().route_counts(),
         }
     }
 }
@@ -389,6 +399,7 @@ fn reload(server: &Server, running: &mut Config, mut new: Config) -> Result<(), 
     }
     let routes = router.routes().len();
     server.routes.replace(router);
+    server.reloads.fetch_add(1, Relaxed);
     // Requests dispatched from now on use the new applications; the old ones go.
     server.fastcgi.retire();
     *server

@@ -127,6 +127,7 @@ impl<T: Transport> SessionTask<T> {
                 match self.io.try_write(self.session.pending_output()) {
                     Ok(0) => return self.peer_gone(),
                     Ok(n) => {
+                        self.server.traffic.wrote(n);
                         self.session.handle_written(n, now);
                         self.events = true;
                         wrote = true;
@@ -157,6 +158,7 @@ impl<T: Transport> SessionTask<T> {
                     Poll::Ready(Ok(())) => {
                         match self.io.try_read_buf(self.session.read_buf()) {
                             Ok(n) => {
+                                self.server.traffic.read(n);
                                 self.session.handle_read(n, Instant::now());
                                 self.events = true;
                                 if n == 0 && self.gateway_in_flight() {
@@ -337,6 +339,9 @@ impl<T: Transport> SessionTask<T> {
 
     /// Logs the request with what its response sent.
     fn finish_log(&self, f: InFlight) {
+        self.server
+            .traffic
+            .response(f.response.status().unwrap_or(0), Instant::now());
         if let Some(mut entry) = f.log {
             entry.status = f.response.status().unwrap_or(0);
             entry.bytes = f.response.body_bytes();
@@ -362,6 +367,7 @@ impl<T> SessionTask<T> {
             .unwrap_or(if self.client_gone { 499 } else { 503 });
         let unwritten = self.session.pending_output().len() as u64;
         let bytes = f.response.body_bytes().saturating_sub(unwritten);
+        self.server.traffic.response(status, Instant::now());
         if CLOSES.allow() {
             tracing::info!(
                 "route {}: {} closed before the response ended (logged {status}, {bytes} body bytes written){}",
@@ -387,11 +393,14 @@ impl<T> SessionTask<T> {
     /// Logs the response session-core answered with itself to a request that never
     /// reached a route (400 for garbage or a missing Host, 408, 413, 414, 431, 505).
     fn log_own_response(&self) {
-        let Some(own) = self
+        let own = self
             .session
             .own_response()
-            .filter(|o| !o.for_request_in_flight)
-        else {
+            .filter(|o| !o.for_request_in_flight);
+        if let Some(o) = own {
+            self.server.traffic.response(o.status, Instant::now());
+        }
+        let Some(own) = own else {
             return;
         };
         if CLOSES.allow() {

@@ -749,3 +749,79 @@ fn a_request_cut_by_the_drain_deadline_is_logged() {
         "no line for the cut request in\n{out}"
     );
 }
+
+/// The status page for operators: traffic, status classes, per-route counts, and the
+/// Prometheus text format read by a real parser; `allow`/`deny` keep a route private.
+#[test]
+fn the_status_page_speaks_prometheus_and_routes_can_be_private() {
+    let config = "access_log = \"off\"\n\
+        [[route]]\nprefix = \"/status\"\nstatus = {}\nallow = [\"127.0.0.0/8\", \"::1\"]\n\
+        [[route]]\nprefix = \"/private\"\nrespond = { body = \"secret\" }\nallow = [\"10.0.0.0/8\"]\n\
+        [[route]]\nprefix = \"/denied\"\nrespond = { body = \"no\" }\ndeny = [\"127.0.0.1\"]\n\
+        [[route]]\nprefix = \"/\"\nrespond = { body = \"hello\" }\n";
+    let server = Server::start("status-prometheus", Some(config), &[]);
+    for path in ["/", "/a", "/b"] {
+        let (r, _) = exchange(
+            &server,
+            format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes(),
+        );
+        assert_eq!(r.status, 200);
+    }
+    for path in ["/private", "/denied"] {
+        let (r, _) = exchange(
+            &server,
+            format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes(),
+        );
+        assert_eq!(r.status, 403, "{path}");
+    }
+    let (r, _) = exchange(
+        &server,
+        b"GET /status?format=prometheus HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
+    assert_eq!(r.status, 200);
+    let text = r.text();
+    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid exposition format");
+    let value = |name: &str, label: Option<(&str, &str)>| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) => v,
+                _ => f64::NAN,
+            })
+    };
+    assert_eq!(
+        value("refserver_responses_total", Some(("class", "2xx"))),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        value("refserver_responses_total", Some(("class", "4xx"))),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        value("refserver_route_requests_total", Some(("route", "4"))),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            "refserver_route_requests_total",
+            Some(("prefix", "/private"))
+        ),
+        Some(1.0)
+    );
+    assert!(value("refserver_received_bytes_total", None).unwrap() > 100.0);
+    assert!(value("refserver_sent_bytes_total", None).unwrap() > 100.0);
+    assert_eq!(value("refserver_reloads_total", None), Some(0.0));
+    assert!(
+        value(
+            "refserver_build_info",
+            Some(("version", env!("CARGO_PKG_VERSION")))
+        )
+        .is_some()
+    );
+}

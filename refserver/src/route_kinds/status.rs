@@ -4,11 +4,13 @@
 use crate::exchange::{Exchange, Request};
 use crate::route_kinds::fastcgi::spawn::AppSnapshot;
 use crate::route_kinds::reply::Reply;
+use crate::router::RouteCount;
+use crate::traffic::TrafficSnapshot;
 use http_proto::RequestHead;
 use serde::Serialize;
 
 /// Counters shown on the status page, gathered by the driver from session-core's registry.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(crate) struct StatusSnapshot {
     /// Sessions open now.
     pub(crate) active: u64,
@@ -35,6 +37,12 @@ pub(crate) struct StatusSnapshot {
     pub(crate) idle_session_task_bytes: Option<u64>,
     /// Seconds since start.
     pub(crate) uptime_secs: u64,
+    /// Bytes in and out, responses by class, requests per second over the last minute.
+    pub(crate) traffic: TrafficSnapshot,
+    /// Reloads applied since start.
+    pub(crate) reloads: u64,
+    /// Each route, in order, and the requests routed to it since the last reload.
+    pub(crate) routes: Vec<RouteCount>,
 }
 
 /// One gateway's counters.
@@ -113,9 +121,19 @@ pub(crate) fn start(request: &Request<'_>) -> Box<dyn Exchange> {
 
 /// The status page for this request, in the format it asks for.
 pub(crate) fn reply(snapshot: &StatusSnapshot, head: &RequestHead) -> Reply {
-    let json = head
-        .query()
-        .is_some_and(|q| q.split(|&b| b == b'&').any(|p| p == b"format=json"))
+    let asks = |format: &[u8]| {
+        head.query()
+            .is_some_and(|q| q.split(|&b| b == b'&').any(|p| p == format))
+    };
+    if asks(b"format=prometheus") {
+        return Reply::bytes(
+            200,
+            b"text/plain; version=0.0.4; charset=utf-8",
+            render_prometheus(snapshot),
+        )
+        .with_header(b"cache-control", "no-store");
+    }
+    let json = asks(b"format=json")
         || head
             .headers()
             .get("accept")
@@ -200,15 +218,169 @@ pub(crate) fn render_text(s: &StatusSnapshot) -> String {
             );
         }
     }
-    match s.idle_session_task_bytes {
-        Some(b) => {
-            let _ = writeln!(out, "Idle session task bytes: {b}");
-        }
-        None => {
-            let _ = writeln!(out, "Idle session task bytes: n/a");
-        }
+    let t = &s.traffic;
+    let _ = writeln!(out, "Bytes in: {} out: {}", t.bytes_in, t.bytes_out);
+    let _ = writeln!(
+        out,
+        "Responses: 1xx {} 2xx {} 3xx {} 4xx {} 5xx {}",
+        t.responses[0], t.responses[1], t.responses[2], t.responses[3], t.responses[4]
+    );
+    let _ = writeln!(
+        out,
+        "Requests per second (last minute): {:.2}",
+        t.requests_per_second
+    );
+    let _ = writeln!(out, "Routes:");
+    for r in &s.routes {
+        let _ = writeln!(out, " {}: requests {}", r.describe(), r.requests);
     }
+    let _ = writeln!(out, "Version: {}", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(out, "Reloads: {}", s.reloads);
     let _ = writeln!(out, "Uptime seconds: {}", s.uptime_secs);
+    out
+}
+
+/// The counters in the Prometheus text exposition format (0.0.4), for scraping.
+pub(crate) fn render_prometheus(s: &StatusSnapshot) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(2048);
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, String)]| {
+        let _ = writeln!(out, "# HELP refserver_{name} {help}");
+        let _ = writeln!(out, "# TYPE refserver_{name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "refserver_{name}{labels} {value}");
+        }
+    };
+    let one = |v: u64| vec![(String::new(), v.to_string())];
+    let label = |k: &str, v: &str| {
+        format!(
+            "{{{k}=\"{}\"}}",
+            v.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+        )
+    };
+    metric(
+        "connections_active",
+        "gauge",
+        "Sessions open now.",
+        &one(s.active),
+    );
+    metric(
+        "connections_accepted_total",
+        "counter",
+        "Connections accepted.",
+        &one(s.accepted),
+    );
+    metric(
+        "connections_handled_total",
+        "counter",
+        "Connections admitted.",
+        &one(s.handled),
+    );
+    metric(
+        "requests_total",
+        "counter",
+        "Requests received.",
+        &one(s.requests),
+    );
+    let phases: Vec<_> = s
+        .phases
+        .iter()
+        .map(|(p, n)| (label("phase", p), n.to_string()))
+        .collect();
+    metric("sessions", "gauge", "Open sessions by phase.", &phases);
+    let classes: Vec<_> = ["1xx", "2xx", "3xx", "4xx", "5xx"]
+        .iter()
+        .zip(s.traffic.responses)
+        .map(|(c, n)| (label("class", c), n.to_string()))
+        .collect();
+    metric(
+        "responses_total",
+        "counter",
+        "Responses by status class.",
+        &classes,
+    );
+    metric(
+        "received_bytes_total",
+        "counter",
+        "Bytes read from clients.",
+        &one(s.traffic.bytes_in),
+    );
+    metric(
+        "sent_bytes_total",
+        "counter",
+        "Bytes written to clients.",
+        &one(s.traffic.bytes_out),
+    );
+    metric(
+        "requests_per_second",
+        "gauge",
+        "Requests per second over the last minute.",
+        &[(
+            String::new(),
+            format!("{:.3}", s.traffic.requests_per_second),
+        )],
+    );
+    let routes: Vec<_> = s
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut labels = format!("route=\"{}\"", i + 1);
+            for (name, value) in [
+                ("prefix", &r.prefix),
+                ("suffix", &r.suffix),
+                ("host", &r.host),
+            ] {
+                if let Some(v) = value {
+                    let one = label(name, v);
+                    labels.push(',');
+                    labels.push_str(&one[1..one.len() - 1]);
+                }
+            }
+            (format!("{{{labels}}}"), r.requests.to_string())
+        })
+        .collect();
+    metric(
+        "route_requests_total",
+        "counter",
+        "Requests per route since the last reload.",
+        &routes,
+    );
+    for (name, pick) in [
+        (
+            "gateway_requests_total",
+            (|g: &GatewaySnapshot| g.requests) as fn(&GatewaySnapshot) -> u64,
+        ),
+        ("gateway_errors_total", |g| g.errors),
+        ("gateway_timeouts_total", |g| g.timeouts),
+    ] {
+        let samples: Vec<_> = s
+            .gateways
+            .iter()
+            .map(|g| (label("gateway", g.name), pick(g).to_string()))
+            .collect();
+        metric(name, "counter", "Per CGI/FastCGI gateway.", &samples);
+    }
+    metric(
+        "reloads_total",
+        "counter",
+        "Reloads applied.",
+        &one(s.reloads),
+    );
+    metric(
+        "uptime_seconds",
+        "gauge",
+        "Seconds since start.",
+        &one(s.uptime_secs),
+    );
+    metric(
+        "build_info",
+        "gauge",
+        "The running version.",
+        &[(label("version", env!("CARGO_PKG_VERSION")), "1".to_owned())],
+    );
     out
 }
 
@@ -231,6 +403,10 @@ pub(crate) fn render_json(s: &StatusSnapshot) -> String {
         "handlers": s.handlers,
         "idle_session_task_bytes": s.idle_session_task_bytes,
         "uptime_secs": s.uptime_secs,
+        "version": env!("CARGO_PKG_VERSION"),
+        "reloads": s.reloads,
+        "traffic": s.traffic,
+        "routes": s.routes,
     });
     let mut text = value.to_string();
     text.push('\n');
@@ -283,6 +459,26 @@ mod tests {
             }],
             idle_session_task_bytes: Some(512),
             uptime_secs: 7,
+            traffic: TrafficSnapshot {
+                bytes_in: 1000,
+                bytes_out: 20_000,
+                responses: [0, 40, 1, 2, 0],
+                requests_per_second: 0.7,
+            },
+            reloads: 2,
+            routes: vec![
+                RouteCount {
+                    prefix: Some("/status".to_owned()),
+                    requests: 3,
+                    ..RouteCount::default()
+                },
+                RouteCount {
+                    prefix: Some("/".to_owned()),
+                    host: Some("a\"b".to_owned()),
+                    requests: 39,
+                    ..RouteCount::default()
+                },
+            ],
         }
     }
 
@@ -304,7 +500,18 @@ mod tests {
         assert!(
             text.contains("Handlers:\n hello: requests 5 errors 1 panics 2 timeouts 1 running 1\n")
         );
-        assert!(text.contains("Idle session task bytes: 512\n"));
+        assert!(!text.contains("Idle session task bytes"), "JSON only");
+        assert!(text.contains("Bytes in: 1000 out: 20000\n"), "{text}");
+        assert!(
+            text.contains("Responses: 1xx 0 2xx 40 3xx 1 4xx 2 5xx 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Requests per second (last minute): 0.70\n"),
+            "{text}"
+        );
+        assert!(text.contains(" prefix=/status: requests 3\n"), "{text}");
+        assert!(text.contains("Reloads: 2\n"), "{text}");
         assert!(text.contains(
             " unix:/run/php.sock: down requests 5 errors 1 timeouts 0 active 2 connections 1\n"
         ));
@@ -322,6 +529,9 @@ mod tests {
         assert_eq!(v["handlers"][0]["name"], "hello");
         assert_eq!(v["handlers"][0]["panics"], 2);
         assert_eq!(v["idle_session_task_bytes"], 512);
+        assert_eq!(v["traffic"]["responses"][1], 40);
+        assert_eq!(v["routes"][1]["requests"], 39);
+        assert_eq!(v["reloads"], 2);
     }
 
     #[test]
@@ -339,5 +549,39 @@ mod tests {
             &head("/status", "Accept: application/json\r\n"),
         );
         assert_eq!(json.header("content-type"), Some(&b"application/json"[..]));
+    }
+
+    #[test]
+    fn prometheus_text_has_every_family_and_escapes_labels() {
+        let text = render_prometheus(&snapshot());
+        assert!(
+            text.contains("# TYPE refserver_requests_total counter\nrefserver_requests_total 42\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("refserver_responses_total{class=\"2xx\"} 40\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "refserver_route_requests_total{route=\"2\",prefix=\"/\",host=\"a\\\"b\"} 39\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("refserver_sessions{phase=\"idle\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("refserver_gateway_errors_total{gateway=\"cgi\"} 2\n"),
+            "{text}"
+        );
+        let reply = reply(&snapshot(), &head("/status?format=prometheus", ""));
+        assert!(
+            reply
+                .header("content-type")
+                .unwrap()
+                .starts_with(b"text/plain; version=0.0.4")
+        );
     }
 }
