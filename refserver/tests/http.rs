@@ -825,3 +825,46 @@ fn the_status_page_speaks_prometheus_and_routes_can_be_private() {
         .is_some()
     );
 }
+
+/// A client that stops reading is closed past `write_stall_timeout_ms`, and its request
+/// logged with the status sent and the bytes that went out; a head that never completes
+/// is answered 408 and logged with what arrived of its request-line.
+#[test]
+fn stalls_and_slow_heads_are_logged() {
+    let dir = common::temp_dir("accesslog-stall-site");
+    std::fs::write(dir.join("big.bin"), vec![b'x'; 32 << 20]).unwrap();
+    let config = format!(
+        "[limits]\nwrite_stall_timeout_ms = 300\nheader_timeout_ms = 300\n[[route]]\nprefix = \"/\"\nstatic = {{ dir = {:?} }}\n",
+        dir.display().to_string()
+    );
+    let server = Server::start("accesslog-stall", Some(&config), &[]);
+    let mut stalled = server.connect();
+    stalled
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let mut slow = server.connect();
+    slow.write_all(b"GET /slow-head HTTP/1.1\r\nHost: t\r\n")
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = server.stdout.lock().unwrap().clone();
+        let stall = out
+            .lines()
+            .find(|l| l.contains("\"GET /big.bin HTTP/1.1\" 200 "));
+        let head = out
+            .lines()
+            .find(|l| l.contains("\"GET /slow-head HTTP/1.1\" 408"));
+        if let (Some(stall), Some(_)) = (stall, head) {
+            let bytes: u64 = stall.split(' ').nth(9).unwrap().parse().unwrap();
+            assert!(
+                bytes < 32 << 20,
+                "the whole file cannot have gone out: {stall}"
+            );
+            break;
+        }
+        assert!(Instant::now() < until, "missing lines in\n{out}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop((stalled, slow));
+    let _ = std::fs::remove_dir_all(&dir);
+}
