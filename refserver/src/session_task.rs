@@ -333,15 +333,15 @@ impl<T: Transport> SessionTask<T> {
             }
         };
         let f = self.in_flight.take()?;
-        self.finish_log(f);
+        self.finish_log(f, now);
         Some(flow)
     }
 
     /// Logs the request with what its response sent.
-    fn finish_log(&self, f: InFlight) {
+    fn finish_log(&self, f: InFlight, now: Instant) {
         self.server
             .traffic
-            .response(f.response.status().unwrap_or(0), Instant::now());
+            .response(f.response.status().unwrap_or(0), now);
         if let Some(mut entry) = f.log {
             entry.status = f.response.status().unwrap_or(0);
             entry.bytes = f.response.body_bytes();
