@@ -605,7 +605,8 @@ pub(crate) enum ListenAddr {
 
 impl ListenAddr {
     /// Parses `IP:PORT`, `[v6]:PORT`, `localhost:PORT` (or another name, resolved now:
-    /// its first address), a bare `PORT` (`0.0.0.0:PORT`) or `unix:/path`.
+    /// its first address; port 80 without one), a bare `PORT` (`0.0.0.0:PORT`) or
+    /// `unix:/path`.
     pub(crate) fn parse(text: &str) -> Result<Self, ConfigError> {
         if let Some(path) = text.strip_prefix("unix:") {
             if path.is_empty() {
@@ -624,8 +625,14 @@ impl ListenAddr {
                 "listen: `{text}` is not `IP:PORT`, `[IPv6]:PORT`, `HOST:PORT`, `PORT` or `unix:/path`"
             ))
         };
-        // A name: resolved once, IPv4 first (`localhost` is 127.0.0.1, as nginx binds it).
-        let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(text)
+        // A name: resolved once, IPv4 first (`localhost` is 127.0.0.1, as nginx binds it);
+        // without a port, 80 (nginx's `listen localhost`).
+        let with_port = if text.contains(':') {
+            text.to_owned()
+        } else {
+            format!("{text}:80")
+        };
+        let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(with_port.as_str())
             .map_err(|_| wrong())?
             .collect();
         addrs
@@ -1131,8 +1138,12 @@ static = { dir = "site/public", index = ["index.html"] }
             ListenAddr::parse("unix:/tmp/x.sock").unwrap(),
             ListenAddr::Unix(PathBuf::from("/tmp/x.sock"))
         );
-        assert!(ListenAddr::parse("localhost").is_err());
-        let bad = Config::parse("listen = [\"nope\"]").unwrap();
+        assert_eq!(
+            ListenAddr::parse("localhost").unwrap(),
+            ListenAddr::Tcp("127.0.0.1:80".parse().unwrap())
+        );
+        assert!(ListenAddr::parse("host:notaport").is_err());
+        let bad = Config::parse("listen = [\"nope:notaport\"]").unwrap();
         assert!(bad.validate().is_err());
         // nginx's forms: a bare port, a name, one string.
         assert_eq!(
