@@ -783,6 +783,31 @@ fn the_demo_site_serves_its_spawned_fastcgi_application() {
     assert!(text.ends_with("\nhello"), "{text}");
     let apps = status(&server)["fastcgi_apps"].clone();
     assert_eq!(apps[0]["running"], 2, "{apps}");
+
+    // A server killed outright takes its applications with it (parent-death signal):
+    // nothing is left holding the socket.
+    let children: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let after = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
+            after.split(' ').nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(server.pid())
+                && std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| c.windows(18).any(|w| w == b"--fastcgi-echo-app"))
+        })
+        .collect();
+    assert_eq!(children.len(), 2, "{children:?}");
+    let _ = Command::new("kill")
+        .args(["-KILL", &server.pid().to_string()])
+        .status();
+    assert!(
+        eventually(Duration::from_secs(5), || children
+            .iter()
+            .all(|p| !Path::new(&format!("/proc/{p}")).exists())),
+        "spawned applications outlived a killed server: {children:?}"
+    );
 }
 
 #[test]

@@ -667,14 +667,23 @@ impl App {
         }
         self.policy.apply_to(&mut cmd);
         let limits = self.policy.has_limits().then_some(self.policy.limits);
+        let server = nix::unistd::getpid();
         // SAFETY: the closure runs in the forked child before exec, where only
-        // async-signal-safe calls are allowed: it makes nothing but close_range(2) and
-        // setrlimit(2) system calls (no allocation, no lock), on values copied in before
-        // the fork.
+        // async-signal-safe calls are allowed: it makes nothing but close_range(2),
+        // prctl(2), getppid(2) and setrlimit(2) system calls (no allocation, no lock), on
+        // values copied in before the fork.
         #[allow(unsafe_code)]
         unsafe {
             cmd.pre_exec(move || {
                 mark_inherited_fds_cloexec();
+                // The application goes with the server, even one killed with SIGKILL
+                // (nothing is left to stop it then): SIGTERM when this slot's thread, the
+                // one that forks it and waits for it, ends. A server already gone by now
+                // is caught by its pid.
+                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(io::Error::from)?;
+                if nix::unistd::getppid() != server {
+                    return Err(io::Error::other("the server exited"));
+                }
                 limits.as_ref().map_or(Ok(()), apply_limits)
             });
         }
