@@ -51,26 +51,15 @@ impl CgiResponse {
     }
 
     /// The script's fields the HTTP connection may pass on, in order: all but the framing
-    /// and hop-by-hop fields the connection owns (Content-Length, Transfer-Encoding,
-    /// Connection, Keep-Alive, Proxy-Connection, TE, Upgrade; RFC 9110 §7.6.1).
+    /// and hop-by-hop fields the connection owns, as http-proto names them
+    /// ([`http_proto::is_connection_field`]: Content-Length, Transfer-Encoding, Trailer,
+    /// Connection, Keep-Alive, Proxy-Connection, TE, Upgrade; RFC 9110 §7.6.1). A script
+    /// sends no trailers, so a `Trailer` field would announce some that never come.
     #[must_use]
     pub fn http_fields(&self) -> Vec<(&[u8], &[u8])> {
-        const OWNED_BY_CONNECTION: [&[u8]; 7] = [
-            b"content-length",
-            b"transfer-encoding",
-            b"connection",
-            b"keep-alive",
-            b"proxy-connection",
-            b"te",
-            b"upgrade",
-        ];
         self.headers
             .iter()
-            .filter(|(n, _)| {
-                !OWNED_BY_CONNECTION
-                    .iter()
-                    .any(|o| n.eq_ignore_ascii_case(o))
-            })
+            .filter(|(n, _)| !http_proto::is_connection_field(n))
             .map(|(n, v)| (&n[..], &v[..]))
             .collect()
     }

@@ -509,3 +509,13 @@ fn error_messages_name_the_fault() {
             .contains("Content-Type")
     );
 }
+
+#[test]
+fn fields_the_connection_owns_are_not_passed_on() {
+    let head = head_of(
+        b"Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\nConnection: close\r\nX-Kept: 1\r\n\r\n",
+    );
+    let fields = head.http_fields();
+    let names: Vec<&[u8]> = fields.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, [&b"Content-Type"[..], b"X-Kept"]);
+}
