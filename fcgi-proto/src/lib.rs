@@ -89,4 +89,6 @@ pub use error::Error;
 pub use limits::Limits;
 pub use params::Param;
 pub use record::{ProtocolStatus, RecordType, Role};
-pub use server_side::{FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS, ServerConn, ServerEvent};
+pub use server_side::{
+    AppValues, FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS, ServerConn, ServerEvent,
+};

@@ -21,6 +21,46 @@ pub const FCGI_MAX_REQS: &str = "FCGI_MAX_REQS";
 /// "1" when the application multiplexes connections (§4.1).
 pub const FCGI_MPXS_CONNS: &str = "FCGI_MPXS_CONNS";
 
+/// What an application said of itself in a `GET_VALUES_RESULT` (§4.1): each value a
+/// decimal number, absent when it did not answer for it (or the value is not a number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AppValues {
+    /// `FCGI_MAX_CONNS`: transport connections it accepts at once.
+    pub max_conns: Option<usize>,
+    /// `FCGI_MAX_REQS`: requests it accepts at once.
+    pub max_reqs: Option<usize>,
+    /// `FCGI_MPXS_CONNS`: whether it multiplexes requests on a connection (non-zero).
+    pub mpxs_conns: Option<bool>,
+}
+
+impl AppValues {
+    /// Reads the pairs of a [`ServerEvent::GetValuesResult`].
+    ///
+    /// ```
+    /// use fcgi_proto::{AppValues, Param};
+    /// let pairs = [Param { name: "FCGI_MPXS_CONNS".into(), value: "1".into() },
+    ///              Param { name: "FCGI_MAX_REQS".into(), value: " 50 ".into() }];
+    /// let v = AppValues::from_pairs(&pairs);
+    /// assert_eq!((v.max_conns, v.max_reqs, v.mpxs_conns), (None, Some(50), Some(true)));
+    /// ```
+    #[must_use]
+    pub fn from_pairs(values: &[Param]) -> Self {
+        let number = |name: &str| {
+            let p = values.iter().find(|p| &p.name[..] == name.as_bytes())?;
+            std::str::from_utf8(&p.value)
+                .ok()?
+                .trim()
+                .parse::<usize>()
+                .ok()
+        };
+        Self {
+            max_conns: number(FCGI_MAX_CONNS),
+            max_reqs: number(FCGI_MAX_REQS),
+            mpxs_conns: number(FCGI_MPXS_CONNS).map(|n| n != 0),
+        }
+    }
+}
+
 /// What the application said or did, as [`ServerConn::poll_event`] hands it out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerEvent {
@@ -548,22 +588,12 @@ impl ServerConn {
     }
 
     fn apply_values(&mut self, values: &[Param]) {
-        let parse =
-            |v: &[u8]| -> Option<usize> { std::str::from_utf8(v).ok()?.trim().parse().ok() };
-        let mut mpxs = None;
-        let mut max_reqs = None;
-        for p in values {
-            if &p.name[..] == FCGI_MPXS_CONNS.as_bytes() {
-                mpxs = parse(&p.value);
-            } else if &p.name[..] == FCGI_MAX_REQS.as_bytes() {
-                max_reqs = parse(&p.value);
-            }
-        }
-        match (mpxs, max_reqs) {
-            (Some(0), _) => self.app_max_requests = 1,
-            (Some(_), Some(n)) => self.app_max_requests = n.max(1),
+        let values = AppValues::from_pairs(values);
+        match (values.mpxs_conns, values.max_reqs) {
+            (Some(false), _) => self.app_max_requests = 1,
+            (Some(true), Some(n)) => self.app_max_requests = n.max(1),
             // Multiplexes but did not say how much: our own limit decides.
-            (Some(_), None) => self.app_max_requests = usize::MAX,
+            (Some(true), None) => self.app_max_requests = usize::MAX,
             (None, _) => {}
         }
     }

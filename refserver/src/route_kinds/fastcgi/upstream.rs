@@ -18,7 +18,7 @@
 use super::conn::Conn;
 use crate::route_kinds::status::UpstreamSnapshot;
 use bytes::Bytes;
-use fcgi_proto::{FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS, Param, ServerConn};
+use fcgi_proto::{AppValues, Param, ServerConn};
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -200,26 +200,15 @@ impl Upstream {
 
     /// The application's `GET_VALUES` answer (`&[]`: it gave none).
     pub(crate) fn learn(&self, answer: &[Param]) {
-        let parse = |name: &str| {
-            answer
-                .iter()
-                .find(|p| &p.name[..] == name.as_bytes())
-                .and_then(|p| {
-                    std::str::from_utf8(&p.value)
-                        .ok()?
-                        .trim()
-                        .parse::<usize>()
-                        .ok()
-                })
-        };
+        let answer = AppValues::from_pairs(answer);
         let mut values = lock(&self.values);
         if values.known {
             return;
         }
         values.known = true;
-        values.max_conns = parse(FCGI_MAX_CONNS).filter(|&n| n > 0);
-        values.max_reqs = parse(FCGI_MAX_REQS).filter(|&n| n > 0);
-        values.mpxs = parse(FCGI_MPXS_CONNS).is_some_and(|n| n > 0);
+        values.max_conns = answer.max_conns.filter(|&n| n > 0);
+        values.max_reqs = answer.max_reqs.filter(|&n| n > 0);
+        values.mpxs = answer.mpxs_conns == Some(true);
         let v = *values;
         drop(values);
         tracing::info!(
