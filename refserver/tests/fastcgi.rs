@@ -17,6 +17,7 @@ mod common;
 
 use common::fcgi_app::TestApp;
 use common::php_fpm::{PhpFpm, scripts};
+use common::procs::processes;
 use common::{Resp, Server, TempDir, body_of, eventually, git, read_whole_response};
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
@@ -605,23 +606,12 @@ fn fcgiwrap() -> Option<&'static str> {
     None
 }
 
-/// Pids of the fcgiwrap processes the server `ppid` spawned.
+/// Pids of the fcgiwrap processes the server `ppid` spawned (live ones, zombies left out).
 fn spawned_pids(ppid: u32) -> Vec<u32> {
-    let mut pids: Vec<u32> = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let after = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
-            let mut fields = after.split(' ');
-            let state = fields.next();
-            let parent = fields.next().and_then(|p| p.parse::<u32>().ok());
-            parent == Some(ppid)
-                && state != Some("Z")
-                && std::fs::read(format!("/proc/{pid}/cmdline"))
-                    .is_ok_and(|c| c.starts_with(b"/usr/sbin/fcgiwrap"))
-        })
+    let mut pids: Vec<u32> = processes()
+        .into_iter()
+        .filter(|p| p.ppid == ppid && p.state != 'Z' && p.cmdline.starts_with("/usr/sbin/fcgiwrap"))
+        .map(|p| p.pid)
         .collect();
     pids.sort_unstable();
     pids
@@ -786,17 +776,10 @@ fn the_demo_site_serves_its_spawned_fastcgi_application() {
 
     // A server killed outright takes its applications with it (parent-death signal):
     // nothing is left holding the socket.
-    let children: Vec<u32> = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let after = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
-            after.split(' ').nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(server.pid())
-                && std::fs::read(format!("/proc/{pid}/cmdline"))
-                    .is_ok_and(|c| c.windows(18).any(|w| w == b"--fastcgi-echo-app"))
-        })
+    let children: Vec<u32> = processes()
+        .into_iter()
+        .filter(|p| p.ppid == server.pid() && p.cmdline.contains("--fastcgi-echo-app"))
+        .map(|p| p.pid)
         .collect();
     assert_eq!(children.len(), 2, "{children:?}");
     let _ = Command::new("kill")

@@ -4,6 +4,7 @@
 pub mod fcgi_app;
 pub mod git;
 pub mod php_fpm;
+pub mod procs;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
