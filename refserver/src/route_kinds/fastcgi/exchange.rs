@@ -156,8 +156,10 @@ impl FastCgiExchange {
         exchange
     }
 
-    /// Starts on the next upstream to try, or fails when none is left.
+    /// Starts on the next upstream to try, or fails when none is left. The new request's
+    /// STDIN is its own: ended again once the body is sent, whatever an earlier attempt did.
     fn connect_next(&mut self) -> State {
+        self.stdin_ended = false;
         let params = match self.params.clone() {
             Some(params) => params,
             None => {
@@ -415,8 +417,6 @@ impl FastCgiExchange {
                         // A keep-alive connection the application had just closed: once more.
                         self.retried_stale = true;
                         self.tried -= 1;
-                        // Its STDIN ended on the lost connection; the new request's must too.
-                        self.stdin_ended = false;
                         self.state = self.connect_next();
                         self.advance(cx);
                         self.flush_stdin(cx);
