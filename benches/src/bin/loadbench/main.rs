@@ -143,6 +143,18 @@ fn run(options: &Options) -> Result<(), String> {
     }
     println!("{md}");
     progress.say(&format!("report: {}", out.join("report.md").display()));
+    let mut problems = scenarios::left_out();
+    problems.extend(sections.iter().filter_map(|s| match &s.body {
+        Body::Skipped(why) => Some(format!("{}: {why}", s.scenario)),
+        _ => None,
+    }));
+    // In CI a peer that is missing is a failure, never a silent skip.
+    if std::env::var("CI").is_ok_and(|v| v == "true") && !problems.is_empty() {
+        return Err(format!(
+            "CI=true and not everything ran: {}",
+            problems.join("; ")
+        ));
+    }
     Ok(())
 }
 

@@ -40,7 +40,11 @@ pub(crate) fn stop_everything() {
             let _ = fs::remove_dir(dir);
         }
     }
-    for dir in TEMP_DIRS.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+    for dir in TEMP_DIRS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .drain(..)
+    {
         let _ = fs::remove_dir_all(dir);
     }
 }

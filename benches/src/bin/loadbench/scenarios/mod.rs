@@ -77,10 +77,26 @@ pub(crate) const ALL: [Scenario; 8] = [
     },
 ];
 
+/// Every peer a scenario ran without, for the exit status (`CI=true`: a failure).
+static NOT_RUN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
 /// A peer that could not be started: noted (the report says why), the scenario goes on
 /// without it.
 pub(crate) fn optional(started: io::Result<Server>, missing: &mut Vec<String>) -> Option<Server> {
-    started.map_err(|e| missing.push(e.to_string())).ok()
+    started
+        .map_err(|e| {
+            NOT_RUN
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(e.to_string());
+            missing.push(e.to_string());
+        })
+        .ok()
+}
+
+/// The peers left out so far.
+pub(crate) fn left_out() -> Vec<String> {
+    NOT_RUN.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// The sentence a section adds for peers it ran without.
