@@ -15,6 +15,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// Bytes of a file body read per chunk.
@@ -43,8 +44,8 @@ pub(crate) enum Body {
     Bytes(Bytes),
     /// `len` bytes of `file` from `offset`, read and sent in chunks.
     File {
-        /// The open file.
-        file: File,
+        /// The open file (shared with the open-file cache).
+        file: Arc<File>,
         /// First byte to send.
         offset: u64,
         /// How many bytes to send.
@@ -53,7 +54,7 @@ pub(crate) enum Body {
     /// In-memory pieces and ranges of `file`, in order (a `multipart/byteranges` body).
     Segments {
         /// The open file the ranges are read from.
-        file: File,
+        file: Arc<File>,
         /// What is left to send.
         segments: VecDeque<Segment>,
     },

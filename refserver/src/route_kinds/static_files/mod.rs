@@ -22,8 +22,10 @@
 //! | directory listings (`autoindex`) | `listing.rs` |
 //! | several ranges: `multipart/byteranges` and its caps | `ranges.rs` |
 //! | `headers` and `expires` added to every response | `route_fields.rs` |
+//! | open files and their fields kept per worker, checked by one `stat` | `open_files.rs` |
 
 mod listing;
+mod open_files;
 mod precompressed;
 mod ranges;
 mod route_fields;
@@ -36,13 +38,15 @@ use http_proto::semantics::{
     Precondition, Preconditions, RangeSet, Validators, if_range_allows, parse_range_set,
 };
 use http_proto::{Method, RequestHead};
+use open_files::OpenFile;
 use route_fields::RouteFields;
 use std::borrow::Cow;
 use std::fs::{File, Metadata};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::SystemTime;
 
 /// A `static` route's directory, canonicalised at start-up.
 #[derive(Debug)]
@@ -106,6 +110,12 @@ fn plan_resource(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Reply 
     if !matches!(method, Method::Get | Method::Head) {
         return Reply::error(405).with_header(b"allow", "GET, HEAD");
     }
+    // A file named by its own path (not a directory's index), with no variants to look
+    // for: the open-file cache answers it.
+    let cacheable = route.precompressed.is_empty() && !rest.is_empty() && !rest.ends_with(b"/");
+    if cacheable && let Some(open) = open_files::lookup(&route.root, rest) {
+        return file_reply(&open, head, route.max_ranges);
+    }
     let relative = match decode_relative_path(rest) {
         Ok(p) => p,
         Err(status) => return Reply::error(status),
@@ -114,7 +124,8 @@ fn plan_resource(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Reply 
         Ok(found) => found,
         Err(status) => return Reply::error(status),
     };
-    let (path, meta) = if found.1.is_dir() {
+    let is_dir = found.1.is_dir();
+    let (path, meta) = if is_dir {
         let path = head.path();
         if !path.ends_with(b"/") {
             // A relative link in the index must resolve inside the directory.
@@ -157,23 +168,32 @@ fn plan_resource(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Reply 
     let negotiation = precompressed::negotiate(&route.root, &path, &route.precompressed, head);
     let mut reply = match negotiation.chosen {
         Some(variant) => {
-            let mut reply = file_reply(
+            let coding = variant.coding.coding();
+            let open = OpenFile::new(
+                variant.path,
                 variant.file,
                 &variant.meta,
-                &content_type,
-                Some(variant.coding.coding()),
-                head,
-                route.max_ranges,
+                content_type,
+                Some(coding),
             );
+            let mut reply = file_reply(&Arc::new(open), head, route.max_ranges);
             if reply.status != 304 {
                 reply.headers.push((
                     Cow::Borrowed(b"content-encoding"),
-                    variant.coding.coding().as_bytes().to_vec(),
+                    coding.as_bytes().to_vec(),
                 ));
             }
             reply
         }
-        None => file_reply(file, &meta, &content_type, None, head, route.max_ranges),
+        None => {
+            let open = OpenFile::new(path, file, &meta, content_type, None);
+            let open = if cacheable && !is_dir {
+                open_files::insert(&route.root, rest, open)
+            } else {
+                Arc::new(open)
+            };
+            file_reply(&open, head, route.max_ranges)
+        }
     };
     if negotiation.varies {
         reply
@@ -183,37 +203,23 @@ fn plan_resource(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Reply 
     reply
 }
 
-/// The answer from one file (the original or a precompressed variant, whose `coding`
-/// marks its entity tag): validators, conditionals, then the range or ranges asked for.
-fn file_reply(
-    file: File,
-    meta: &Metadata,
-    content_type: &str,
-    coding: Option<&str>,
-    head: &RequestHead,
-    max_ranges: usize,
-) -> Reply {
-    let len = meta.len();
-    let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
-    let mtime_secs = mtime.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let etag = match coding {
-        None => format!("\"{mtime_secs:x}-{len:x}\""),
-        Some(coding) => format!("\"{mtime_secs:x}-{len:x}-{coding}\""),
-    };
-    let last_modified = httpdate::fmt_http_date(mtime);
+/// The answer from one open file (the original or a precompressed variant):
+/// validators, conditionals, then the range or ranges asked for.
+fn file_reply(open: &Arc<OpenFile>, head: &RequestHead, max_ranges: usize) -> Reply {
+    let len = open.len;
     let conditions = Preconditions::from_headers(head.headers());
     let ours = Validators {
-        etag: Some(etag.as_bytes()),
-        last_modified: Some(mtime_secs),
+        etag: Some(open.etag.as_bytes()),
+        last_modified: Some(open.mtime_secs),
     };
 
     let validators = |status: u16| Reply {
         status,
         headers: vec![
-            (Cow::Borrowed(&b"etag"[..]), etag.clone().into_bytes()),
+            (Cow::Borrowed(&b"etag"[..]), open.etag.as_bytes().to_vec()),
             (
                 Cow::Borrowed(b"last-modified"),
-                last_modified.clone().into_bytes(),
+                open.last_modified.as_bytes().to_vec(),
             ),
         ],
         body_len: 0,
@@ -238,7 +244,7 @@ fn file_reply(
         0,
         (
             Cow::Borrowed(b"content-type"),
-            content_type.as_bytes().to_vec(),
+            open.content_type.as_bytes().to_vec(),
         ),
     );
     reply
@@ -259,12 +265,14 @@ fn file_reply(
             (range.start, range.len())
         }
         RangeSet::Ranges(ranges) => {
-            if let Some(multipart) = ranges::plan_multipart(&ranges, content_type.as_bytes(), len) {
+            if let Some(multipart) =
+                ranges::plan_multipart(&ranges, open.content_type.as_bytes(), len)
+            {
                 reply.status = 206;
                 reply.headers[0].1 = multipart.content_type.into_bytes();
                 reply.body_len = multipart.body_len;
                 reply.body = Body::Segments {
-                    file,
+                    file: Arc::clone(&open.file),
                     segments: multipart.segments,
                 };
                 return reply;
@@ -276,9 +284,16 @@ fn file_reply(
     reply.body_len = body_len;
     reply.body = if head_only || body_len == 0 {
         Body::Empty
+    } else if let Some(contents) = open
+        .contents
+        .as_ref()
+        .filter(|c| usize::try_from(offset + body_len).is_ok_and(|end| end <= c.len()))
+    {
+        let start = usize::try_from(offset).unwrap_or(0);
+        Body::Bytes(contents.slice(start..start + usize::try_from(body_len).unwrap_or(0)))
     } else {
         Body::File {
-            file,
+            file: Arc::clone(&open.file),
             offset,
             len: body_len,
         }
@@ -574,5 +589,61 @@ mod tests {
             r.header("content-type"),
             Some(&b"application/octet-stream"[..])
         );
+    }
+
+    #[test]
+    fn a_file_is_served_from_the_open_file_cache_until_it_changes() {
+        let s = site("cache");
+        let before = open_files::len();
+        let first = get(&s, "/a%20b.txt", "");
+        assert_eq!(open_files::len(), before + 1);
+        let again = get(&s, "/a%20b.txt", "");
+        assert_eq!(open_files::len(), before + 1);
+        assert_eq!(body_of(&again), b"0123456789");
+        assert_eq!(again.header("etag"), first.header("etag"));
+        assert!(
+            matches!(again.body, Body::Bytes(_)),
+            "a small file's bytes are kept"
+        );
+
+        // Same length, new bytes: the change time moves, so the entry is dropped.
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        std::fs::write(s.route.root.join("a b.txt"), "abcdefghij").unwrap();
+        assert_eq!(body_of(&get(&s, "/a%20b.txt", "")), b"abcdefghij");
+        // A new length: new validators.
+        std::fs::write(s.route.root.join("a b.txt"), "short").unwrap();
+        let changed = get(&s, "/a%20b.txt", "");
+        assert_eq!(body_of(&changed), b"short");
+        assert_ne!(changed.header("etag"), first.header("etag"));
+        // A range of a cached file comes from the kept bytes.
+        let range = get(&s, "/a%20b.txt", "Range: bytes=1-2\n");
+        assert_eq!((range.status, body_of(&range)), (206, b"ho".to_vec()));
+    }
+
+    #[test]
+    fn a_cached_file_that_is_deleted_or_replaced_by_an_escaping_symlink_is_seen_at_once() {
+        let s = site("cache-gone");
+        assert_eq!(get(&s, "/style.css", "").status, 200);
+        std::fs::remove_file(s.route.root.join("style.css")).unwrap();
+        assert_eq!(get(&s, "/style.css", "").status, 404);
+
+        assert_eq!(get(&s, "/a%20b.txt", "").status, 200);
+        std::fs::remove_file(s.route.root.join("a b.txt")).unwrap();
+        std::os::unix::fs::symlink(s.dir.join("secret"), s.route.root.join("a b.txt")).unwrap();
+        assert_eq!(get(&s, "/a%20b.txt", "").status, 403);
+    }
+
+    #[test]
+    fn directory_indexes_and_large_files_keep_no_bytes_in_memory() {
+        let s = site("cache-dirs");
+        let before = open_files::len();
+        assert_eq!(get(&s, "/sub/", "").status, 200);
+        assert_eq!(open_files::len(), before, "an index file is not cached");
+        let big = vec![1u8; usize::try_from(open_files::SMALL_FILE).unwrap() + 1];
+        std::fs::write(s.route.root.join("big.bin"), &big).unwrap();
+        get(&s, "/big.bin", "");
+        let again = get(&s, "/big.bin", "");
+        assert!(matches!(again.body, Body::File { .. }));
+        assert_eq!(body_of(&again), big);
     }
 }

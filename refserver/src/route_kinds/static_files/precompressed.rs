@@ -33,6 +33,8 @@ impl Precompressed {
 /// A variant chosen for the response.
 #[derive(Debug)]
 pub(super) struct Variant {
+    /// The variant's canonical path.
+    pub(super) path: PathBuf,
     /// The open variant file.
     pub(super) file: File,
     /// Its metadata (its own length and date make its validators).
@@ -81,6 +83,7 @@ pub(super) fn negotiate(
         let file = File::open(path).ok()?;
         let meta = file.metadata().ok().filter(Metadata::is_file)?;
         Some(Variant {
+            path: path.clone(),
             file,
             meta,
             coding: *coding,
