@@ -87,7 +87,10 @@ pub(crate) struct LimitsConfig {
     pub(crate) max_sessions: usize,
     /// What to do with a connection past `max_sessions`: `"reject503"` or `"close"`.
     pub(crate) overload: OverloadConfig,
-    /// From accept to the first byte of the first request. Past it: silent close.
+    /// On a TLS listener: from accept to the end of the TLS handshake. Past it: silent close.
+    pub(crate) handshake_timeout_ms: u64,
+    /// From accept (or the end of the TLS handshake) to the first byte of the first
+    /// request. Past it: silent close.
     pub(crate) first_byte_timeout_ms: u64,
     /// From a head's first byte to its last (the slowloris bound). Past it: 408.
     pub(crate) header_timeout_ms: u64,
@@ -141,6 +144,7 @@ impl Default for LimitsConfig {
                 session_core::OverloadPolicy::Close => OverloadConfig::Close,
                 _ => OverloadConfig::Reject503,
             },
+            handshake_timeout_ms: millis(s.handshake_timeout),
             first_byte_timeout_ms: millis(s.first_byte_timeout),
             header_timeout_ms: millis(s.header_timeout),
             body_rate_window_ms: millis(s.body_rate_window),
@@ -168,6 +172,7 @@ impl LimitsConfig {
     pub(crate) fn session_limits(&self) -> session_core::Limits {
         let ms = Duration::from_millis;
         let mut l = session_core::Limits::default();
+        l.handshake_timeout = ms(self.handshake_timeout_ms);
         l.first_byte_timeout = ms(self.first_byte_timeout_ms);
         l.header_timeout = ms(self.header_timeout_ms);
         l.body_rate_window = ms(self.body_rate_window_ms);
