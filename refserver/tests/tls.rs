@@ -531,3 +531,55 @@ fn check_refuses_a_mismatched_key_an_expired_certificate_and_a_missing_file() {
         "{e}"
     );
 }
+
+#[test]
+fn handlers_read_the_sni_name_and_protocol_from_the_request() {
+    use refserver::handler::{ConnectionInfo, Request, TlsInfo, handler_fn};
+    let pki = Pki::new("tls-handler");
+    let (cert, key) = pki.leaf("site", "localhost", &["localhost", "app.test"], false);
+    let config = refserver::Config::parse(&format!(
+        "listen = [{}, \"127.0.0.1:0\"]\nworkers = 1\naccess_log = \"off\"\n\
+         [[route]]\nprefix = \"/\"\nhandler = {{ name = \"who\" }}\n",
+        tls_listen(&cert, &key, "")
+    ))
+    .unwrap();
+    let who = handler_fn(|request: Request| async move {
+        let tls = request.extensions().get::<TlsInfo>().map_or_else(
+            || "plain".to_owned(),
+            |t| {
+                format!(
+                    "{} {} {}",
+                    t.server_name.as_deref().unwrap_or("-"),
+                    t.protocol,
+                    t.alpn.unwrap_or("-")
+                )
+            },
+        );
+        let local = request
+            .extensions()
+            .get::<ConnectionInfo>()
+            .and_then(|c| c.local);
+        http::Response::new(format!("{tls} {}", local.map_or(0, |a| a.port())))
+    });
+    let running = refserver::Builder::new(config)
+        .handler("who", who)
+        .start()
+        .unwrap();
+    let [
+        refserver::Listening::Tls(tls),
+        refserver::Listening::Tcp(plain),
+    ] = running.listeners()
+    else {
+        panic!("{:?}", running.listeners())
+    };
+    let (tls, plain) = (*tls, *plain);
+    let (status, body) = TlsClient::connect(&pki, tls, "app.test").get("/");
+    assert_eq!(status, 200);
+    assert_eq!(body, format!("app.test TLSv1.3 http/1.1 {}", tls.port()));
+    let mut s = TcpStream::connect(plain).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let r = common::read_whole_response(&mut s, false);
+    assert_eq!(r.text(), format!("plain {}", plain.port()));
+    running.shutdown();
+}
