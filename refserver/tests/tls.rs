@@ -195,7 +195,7 @@ fn curl_fetches_static_files_cgi_and_10_mib_over_tls() {
     std::fs::write(site.join("hello.txt"), "hello over tls\n").unwrap();
     // 10 MiB that is not all one byte, so a misplaced record shows.
     let big: Vec<u8> = (0..10 * 1024 * 1024u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13).to_le_bytes()[0])
         .collect();
     std::fs::write(site.join("big.bin"), &big).unwrap();
     let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cgi-scripts");

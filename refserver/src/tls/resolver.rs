@@ -27,10 +27,7 @@ impl SniResolver {
             return default;
         };
         let name = name.trim_end_matches('.').to_ascii_lowercase();
-        let exact = self
-            .certs
-            .iter()
-            .find(|c| c.names.iter().any(|n| *n == name));
+        let exact = self.certs.iter().find(|c| c.names.contains(&name));
         exact
             .or_else(|| {
                 self.certs
