@@ -6,7 +6,9 @@ use crate::listener::{self, AcceptError};
 use crate::server::{Server, StdListener};
 use crate::session_task;
 use crate::shutdown::ShutdownSignal;
-use crate::transport::{Addrs, Transport};
+use crate::tls::acceptor::TlsAcceptor;
+use crate::tls::transport::TlsStream;
+use crate::transport::{ConnInfo, Transport};
 use session_core::{Admission, OverloadPolicy, Session, Ticket};
 use std::io;
 use std::net::SocketAddr;
@@ -26,11 +28,18 @@ pub(crate) async fn worker(
         let server = Arc::clone(&server);
         let signal = signal.clone();
         match l {
-            StdListener::Tcp(l) => match TcpListener::from_std(l) {
-                Ok(l) => {
+            StdListener::Tcp(l, serving) => match (TcpListener::from_std(l), serving) {
+                (Ok(tcp), Serving::Tls(tls)) => {
+                    tokio::spawn(accept_loop(TlsListener { tcp, tls }, server, signal));
+                }
+                (Ok(tcp), Serving::Plain { redirect_https }) => {
+                    let l = PlainTcp {
+                        tcp,
+                        redirect_https,
+                    };
                     tokio::spawn(accept_loop(l, server, signal));
                 }
-                Err(e) => tracing::error!("cannot register listener: {e}"),
+                (Err(e), _) => tracing::error!("cannot register listener: {e}"),
             },
             StdListener::Unix(l) => match UnixListener::from_std(l) {
                 Ok(l) => {
@@ -45,19 +54,71 @@ pub(crate) async fn worker(
     signal.over().await;
 }
 
+/// What a TCP listener serves.
+#[derive(Debug, Clone)]
+pub(crate) enum Serving {
+    /// Plain HTTP; with `redirect_https`, every request is answered 301 to HTTPS on that
+    /// port.
+    Plain {
+        /// The HTTPS port redirected to.
+        redirect_https: Option<u16>,
+    },
+    /// HTTPS with this listener's certificates.
+    Tls(Arc<TlsAcceptor>),
+}
+
 /// A listening socket an accept loop takes connections from.
 trait Listener {
     type Stream: Transport + Send + Sync + 'static;
     /// The next connection and, for TCP, the client's address; with `TCP_NODELAY` set.
     fn accept(&self) -> impl Future<Output = io::Result<(Self::Stream, Option<SocketAddr>)>>;
+    /// What the listener tells every connection's routes (a redirect, the HSTS field).
+    fn conn_info(&self) -> ConnInfo {
+        ConnInfo::default()
+    }
 }
 
-impl Listener for TcpListener {
+/// A plain TCP listener.
+struct PlainTcp {
+    tcp: TcpListener,
+    redirect_https: Option<u16>,
+}
+
+impl Listener for PlainTcp {
     type Stream = TcpStream;
     async fn accept(&self) -> io::Result<(TcpStream, Option<SocketAddr>)> {
-        let (stream, peer) = TcpListener::accept(self).await?;
+        let (stream, peer) = self.tcp.accept().await?;
         let _ = stream.set_nodelay(true);
         Ok((stream, Some(peer)))
+    }
+    fn conn_info(&self) -> ConnInfo {
+        ConnInfo {
+            redirect_https: self.redirect_https,
+            ..ConnInfo::default()
+        }
+    }
+}
+
+/// A TLS listener: each connection starts with the certificates in force when accepted.
+struct TlsListener {
+    tcp: TcpListener,
+    tls: Arc<TlsAcceptor>,
+}
+
+impl Listener for TlsListener {
+    type Stream = TlsStream;
+    async fn accept(&self) -> io::Result<(TlsStream, Option<SocketAddr>)> {
+        let (stream, peer) = self.tcp.accept().await?;
+        let _ = stream.set_nodelay(true);
+        let config = self.tls.current().config;
+        let stream = TlsStream::new(stream, config, Arc::clone(&self.tls.counters))?;
+        Ok((stream, Some(peer)))
+    }
+    fn conn_info(&self) -> ConnInfo {
+        ConnInfo {
+            hsts: self.tls.current().hsts,
+            ..ConnInfo::default()
+        }
     }
 }
 
@@ -78,10 +139,15 @@ async fn accept_loop<L: Listener>(listener: L, server: Arc<Server>, mut signal: 
             r = listener.accept() => r,
         };
         match accepted {
-            Ok((stream, peer)) => {
+            Ok((mut stream, peer)) => {
                 accept_recovered(&mut streak);
-                if let Some(ticket) = admit(&server, &stream) {
-                    spawn_session(stream, peer, &server, ticket);
+                if let Some(ticket) = admit(&server, &mut stream) {
+                    let conn = ConnInfo {
+                        peer,
+                        local: stream.local_ip_addr(),
+                        ..listener.conn_info()
+                    };
+                    spawn_session(stream, conn, &server, ticket);
                 }
             }
             Err(e) => accept_failed(&e, &mut streak).await,
@@ -119,12 +185,11 @@ fn accept_recovered(streak: &mut u64) {
 }
 
 /// Registry admission; a rejected connection gets the 503 bytes (or nothing) and is dropped.
-fn admit<T: Transport>(server: &Server, stream: &T) -> Option<Ticket> {
+fn admit<T: Transport>(server: &Server, stream: &mut T) -> Option<Ticket> {
     match server.registry.admit() {
         Admission::Accepted(ticket) => Some(ticket),
         Admission::Rejected(OverloadPolicy::Reject503) => {
-            // A fresh socket's send buffer takes these bytes in one write.
-            let _ = stream.try_write(session_core::OVERLOAD_RESPONSE);
+            stream.refuse_overloaded();
             None
         }
         Admission::Rejected(_) => None,
@@ -133,17 +198,17 @@ fn admit<T: Transport>(server: &Server, stream: &T) -> Option<Ticket> {
 
 fn spawn_session<T: Transport + Send + Sync + 'static>(
     io: T,
-    peer: Option<SocketAddr>,
+    conn: ConnInfo,
     server: &Arc<Server>,
     ticket: Ticket,
 ) {
     let limits = Arc::clone(&server.limits.read().unwrap_or_else(PoisonError::into_inner));
-    let session = Session::new(limits, ticket, Instant::now());
-    let addrs = Addrs {
-        peer,
-        local: io.local_ip_addr(),
+    let session = if io.is_handshaking() {
+        Session::with_handshake(limits, ticket, Instant::now())
+    } else {
+        Session::new(limits, ticket, Instant::now())
     };
-    let task = session_task::serve(io, addrs, Arc::clone(server), session);
+    let task = session_task::serve(io, conn, Arc::clone(server), session);
     if server.session_task_bytes.load(Relaxed) == 0 {
         server
             .session_task_bytes

@@ -43,15 +43,22 @@ pub(crate) struct Entry {
     pub(crate) user_agent: Option<Bytes>,
     /// The user of `Authorization: Basic` credentials (`$remote_user`).
     pub(crate) user: Option<Bytes>,
+    /// On a TLS connection: the protocol version and cipher suite (`$ssl_protocol`,
+    /// `$ssl_cipher`).
+    pub(crate) tls: Option<(&'static str, &'static str)>,
 }
 
 /// How lines are written: `access_log_format`, `access_log_time`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum LogFormat {
     /// The Combined Log Format (Apache's and nginx's default).
     #[default]
     Combined,
+    /// The Combined Log Format and two more quoted fields: the TLS protocol and cipher
+    /// suite (`"TLSv1.3" "TLS13_AES_256_GCM_SHA384"`; `"-" "-"` on plain connections), as
+    /// nginx's `$ssl_protocol $ssl_cipher` appended to `combined`.
+    CombinedTls,
     /// One JSON object per line.
     Json,
 }
@@ -200,6 +207,10 @@ fn write_entries(
                         line.clear();
                         match format {
                             LogFormat::Combined => format_entry(&entry, &mut clock, &mut line),
+                            LogFormat::CombinedTls => {
+                                format_entry(&entry, &mut clock, &mut line);
+                                append_tls(&entry, &mut line);
+                            }
                             LogFormat::Json => format_json(&entry, &mut clock, &mut line),
                         }
                         if let Err(e) = out.write_all(&line) {
@@ -267,6 +278,18 @@ pub(crate) fn format_entry(e: &Entry, clock: &mut LogClock, out: &mut Vec<u8>) {
             Some(v) => escape_into(v, out),
             None => out.push(b'-'),
         }
+        out.push(b'"');
+    }
+    out.push(b'\n');
+}
+
+/// ` "TLSv1.3" "TLS13_AES_256_GCM_SHA384"` before the line's end (`"-" "-"` without TLS).
+fn append_tls(e: &Entry, out: &mut Vec<u8>) {
+    out.pop(); // the newline
+    let (protocol, cipher) = e.tls.unwrap_or(("-", "-"));
+    for field in [protocol, cipher] {
+        out.extend_from_slice(b" \"");
+        out.extend_from_slice(field.as_bytes());
         out.push(b'"');
     }
     out.push(b'\n');
@@ -360,6 +383,8 @@ pub(crate) fn format_json(e: &Entry, clock: &mut LogClock, out: &mut Vec<u8>) {
         "body_bytes_sent": e.bytes,
         "http_referer": text(&e.referer),
         "http_user_agent": text(&e.user_agent),
+        "ssl_protocol": e.tls.map(|(protocol, _)| protocol),
+        "ssl_cipher": e.tls.map(|(_, cipher)| cipher),
     });
     let _ = serde_json::to_writer(&mut *out, &value);
     out.push(b'\n');
@@ -380,7 +405,26 @@ mod tests {
             referer: Some(Bytes::from_static(b"http://www.example.com/start.html")),
             user_agent: Some(Bytes::from_static(b"Mozilla/4.08 [en] (Win98; I ;Nav)")),
             user: Some(Bytes::from_static(b"frank")),
+            tls: None,
         }
+    }
+
+    #[test]
+    fn combined_tls_adds_the_protocol_and_cipher() {
+        let mut e = entry();
+        let mut out = Vec::new();
+        format_entry(&e, &mut utc(), &mut out);
+        append_tls(&e, &mut out);
+        assert!(out.ends_with(b"(Win98; I ;Nav)\" \"-\" \"-\"\n"));
+        e.tls = Some(("TLSv1.3", "TLS13_AES_128_GCM_SHA256"));
+        out.clear();
+        format_entry(&e, &mut utc(), &mut out);
+        append_tls(&e, &mut out);
+        assert!(out.ends_with(b"\" \"TLSv1.3\" \"TLS13_AES_128_GCM_SHA256\"\n"));
+        out.clear();
+        format_json(&e, &mut utc(), &mut out);
+        let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(json["ssl_protocol"], "TLSv1.3");
     }
 
     fn utc() -> LogClock {

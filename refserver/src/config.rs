@@ -20,9 +20,11 @@ use std::time::Duration;
 pub struct Config {
     /// Addresses to listen on: `"127.0.0.1:8080"`, `"[::1]:8080"`, `"localhost:8080"`, a
     /// bare port (`"8080"`: every IPv4 address, as nginx's `listen 8080`),
-    /// `"unix:/run/refserver.sock"`; one address may be given as a string.
+    /// `"unix:/run/refserver.sock"`, or a table with TLS or a redirect to HTTPS
+    /// (`{ addr = "443", tls = { cert = "fullchain.pem", key = "key.pem" } }`); one
+    /// address may be given alone.
     #[serde(default = "default_listen", deserialize_with = "one_or_many")]
-    pub(crate) listen: Vec<String>,
+    pub(crate) listen: Vec<ListenConfig>,
     /// Worker threads; 0 means one per core.
     #[serde(default)]
     pub(crate) workers: usize,
@@ -85,7 +87,10 @@ pub(crate) struct LimitsConfig {
     pub(crate) max_sessions: usize,
     /// What to do with a connection past `max_sessions`: `"reject503"` or `"close"`.
     pub(crate) overload: OverloadConfig,
-    /// From accept to the first byte of the first request. Past it: silent close.
+    /// On a TLS listener: from accept to the end of the TLS handshake. Past it: silent close.
+    pub(crate) handshake_timeout_ms: u64,
+    /// From accept (or the end of the TLS handshake) to the first byte of the first
+    /// request. Past it: silent close.
     pub(crate) first_byte_timeout_ms: u64,
     /// From a head's first byte to its last (the slowloris bound). Past it: 408.
     pub(crate) header_timeout_ms: u64,
@@ -139,6 +144,7 @@ impl Default for LimitsConfig {
                 session_core::OverloadPolicy::Close => OverloadConfig::Close,
                 _ => OverloadConfig::Reject503,
             },
+            handshake_timeout_ms: millis(s.handshake_timeout),
             first_byte_timeout_ms: millis(s.first_byte_timeout),
             header_timeout_ms: millis(s.header_timeout),
             body_rate_window_ms: millis(s.body_rate_window),
@@ -166,6 +172,7 @@ impl LimitsConfig {
     pub(crate) fn session_limits(&self) -> session_core::Limits {
         let ms = Duration::from_millis;
         let mut l = session_core::Limits::default();
+        l.handshake_timeout = ms(self.handshake_timeout_ms);
         l.first_byte_timeout = ms(self.first_byte_timeout_ms);
         l.header_timeout = ms(self.header_timeout_ms);
         l.body_rate_window = ms(self.body_rate_window_ms);
@@ -539,12 +546,95 @@ pub(crate) struct EchoConfig {
 pub(crate) struct StatusConfig {}
 
 /// `"a"` or `["a", "b"]`.
-fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+/// One `listen` entry: an address, or a table with what the listener serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum ListenConfig {
+    /// `"127.0.0.1:8080"`, `"8080"`, `"unix:/path"`: plain HTTP.
+    Addr(String),
+    /// `{ addr = "443", tls = { .. } }` or `{ addr = "80", redirect_https = true }`.
+    Table(ListenTable),
+}
+
+/// A `listen` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListenTable {
+    /// The address, in any of the string forms.
+    pub(crate) addr: String,
+    /// Serve HTTPS with these certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) tls: Option<crate::tls::TlsConfig>,
+    /// Answer every plain-text request with 301 to the same host and target over HTTPS.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) redirect_https: bool,
+    /// The port `redirect_https` sends clients to (443, the default, is left out of the URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) https_port: Option<u16>,
+}
+
+impl ListenConfig {
+    /// The address as written.
+    pub(crate) fn addr(&self) -> &str {
+        match self {
+            Self::Addr(addr) => addr,
+            Self::Table(t) => &t.addr,
+        }
+    }
+
+    /// The TLS table, on a TLS listener.
+    pub(crate) fn tls(&self) -> Option<&crate::tls::TlsConfig> {
+        match self {
+            Self::Addr(_) => None,
+            Self::Table(t) => t.tls.as_ref(),
+        }
+    }
+
+    /// The HTTPS port a redirecting listener sends clients to.
+    pub(crate) fn redirect_https(&self) -> Option<u16> {
+        match self {
+            Self::Table(t) if t.redirect_https => Some(t.https_port.unwrap_or(443)),
+            _ => None,
+        }
+    }
+
+    /// What a reload cannot change without a restart: the address, TLS or not, the
+    /// redirect. (Certificates and `hsts` reload.)
+    pub(crate) fn shape(&self) -> (&str, bool, Option<u16>) {
+        (self.addr(), self.tls().is_some(), self.redirect_https())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let addr = ListenAddr::parse(self.addr())?;
+        let Self::Table(t) = self else {
+            return Ok(());
+        };
+        let fail = |m: String| Err(ConfigError::new(format!("listen `{}`: {m}", t.addr)));
+        if let Some(tls) = &t.tls {
+            if matches!(addr, ListenAddr::Unix(_)) {
+                return fail("TLS is for TCP listeners".to_owned());
+            }
+            if t.redirect_https {
+                return fail("a TLS listener cannot redirect to HTTPS".to_owned());
+            }
+            if let Err(e) = tls.validate() {
+                return fail(e);
+            }
+        }
+        if t.https_port.is_some() && !t.redirect_https {
+            return fail("`https_port` is for `redirect_https = true`".to_owned());
+        }
+        Ok(())
+    }
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ListenConfig>, D::Error> {
+    // Many first: serde reads a struct from a sequence too, so `["a"]` would be one table.
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
+        Many(Vec<ListenConfig>),
+        One(ListenConfig),
     }
     Ok(match OneOrMany::deserialize(d)? {
         OneOrMany::One(one) => vec![one],
@@ -552,8 +642,8 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
     })
 }
 
-fn default_listen() -> Vec<String> {
-    vec!["127.0.0.1:8080".to_owned()]
+fn default_listen() -> Vec<ListenConfig> {
+    vec![ListenConfig::Addr("127.0.0.1:8080".to_owned())]
 }
 fn default_backlog() -> u32 {
     1024
@@ -729,6 +819,11 @@ impl Config {
                 }
             }
         }
+        for listen in &mut self.listen {
+            if let ListenConfig::Table(ListenTable { tls: Some(tls), .. }) = listen {
+                tls.resolve_paths(base);
+            }
+        }
         if !matches!(self.access_log.as_str(), "stdout" | "off")
             && Path::new(&self.access_log).is_relative()
         {
@@ -746,8 +841,8 @@ impl Config {
         if self.listen.is_empty() {
             return Err(ConfigError::new("listen: at least one address is needed"));
         }
-        for addr in &self.listen {
-            ListenAddr::parse(addr)?;
+        for listen in &self.listen {
+            listen.validate()?;
         }
         if self.limits.max_sessions == 0 {
             return Err(ConfigError::new("limits.max_sessions must be at least 1"));
@@ -793,7 +888,10 @@ impl Config {
 
     /// The listening addresses, parsed (valid after [`validate`](Self::validate)).
     pub(crate) fn listen_addrs(&self) -> Result<Vec<ListenAddr>, ConfigError> {
-        self.listen.iter().map(|a| ListenAddr::parse(a)).collect()
+        self.listen
+            .iter()
+            .map(|l| ListenAddr::parse(l.addr()))
+            .collect()
     }
 
     /// Worker threads to run: `workers`, or one per core when 0.
@@ -918,17 +1016,17 @@ impl Config {
         Ok(())
     }
 
-    /// The addresses to listen on.
+    /// The addresses to listen on (TLS or not).
     #[must_use]
-    pub fn listen(&self) -> &[String] {
-        &self.listen
+    pub fn listen(&self) -> Vec<&str> {
+        self.listen.iter().map(ListenConfig::addr).collect()
     }
 
     /// Replaces the addresses to listen on: `127.0.0.1:8080`, `[::1]:8080`,
     /// `unix:/path`; port 0 picks a free port ([`Running::listeners`](crate::Running::listeners)
     /// says which).
     pub fn set_listen(&mut self, addrs: Vec<String>) {
-        self.listen = addrs;
+        self.listen = addrs.into_iter().map(ListenConfig::Addr).collect();
     }
 
     /// Worker threads (0: one per core).
@@ -1157,7 +1255,57 @@ static = { dir = "site/public", index = ["index.html"] }
         let one =
             Config::parse("listen = \"127.0.0.1:81\"\n[[route]]\nprefix = \"/\"\nrespond = {}\n")
                 .unwrap();
-        assert_eq!(one.listen, ["127.0.0.1:81"]);
+        assert_eq!(one.listen(), ["127.0.0.1:81"]);
+    }
+
+    #[test]
+    fn listeners_carry_tls_or_a_redirect() {
+        let text = r#"
+listen = [{ addr = "127.0.0.1:8443", tls = { cert = "fullchain.pem", key = "key.pem", hsts = "max-age=60" } },
+          { addr = "127.0.0.1:8444", tls = { certs = [{ cert = "a.pem", key = "a.key" }, { cert = "b.pem", key = "b.key" }] } },
+          { addr = "8080", redirect_https = true, https_port = 8443 },
+          "unix:/tmp/x.sock"]
+[[route]]
+prefix = "/"
+respond = {}
+"#;
+        let mut config = Config::parse(text).unwrap();
+        config.validate().unwrap();
+        assert_eq!(
+            config.listen(),
+            [
+                "127.0.0.1:8443",
+                "127.0.0.1:8444",
+                "8080",
+                "unix:/tmp/x.sock"
+            ]
+        );
+        assert_eq!(config.listen[2].redirect_https(), Some(8443));
+        assert_eq!(config.listen[1].tls().unwrap().pairs().len(), 2);
+        let printed = config.to_toml();
+        assert_eq!(Config::parse(&printed).unwrap(), config, "{printed}");
+        config.resolve_paths(Path::new("/etc/refserver"));
+        assert_eq!(
+            config.listen[0].tls().unwrap().cert.as_deref(),
+            Some(Path::new("/etc/refserver/fullchain.pem"))
+        );
+        let check = |text: &str| {
+            Config::parse(&format!(
+                "{text}\n[[route]]\nprefix = \"/\"\nrespond = {{}}\n"
+            ))
+            .and_then(|c| c.validate())
+            .unwrap_err()
+            .to_string()
+        };
+        let e = check(r#"listen = { addr = "unix:/x", tls = { cert = "a", key = "b" } }"#);
+        assert!(e.contains("TLS is for TCP"), "{e}");
+        let e = check(r#"listen = { addr = "1", tls = { cert = "a" } }"#);
+        assert!(e.contains("needs its `key`"), "{e}");
+        let e = check(r#"listen = { addr = "1", tls = {} }"#);
+        assert!(e.contains("needs `cert` and `key`"), "{e}");
+        let e = check(r#"listen = { addr = "1", https_port = 8443 }"#);
+        assert!(e.contains("https_port"), "{e}");
+        assert!(Config::parse(r#"listen = { addr = "1", tsl = {} }"#).is_err());
     }
 
     #[test]

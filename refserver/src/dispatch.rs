@@ -7,9 +7,8 @@ use crate::exchange::{Redirect, Request, Started};
 use crate::route_kinds::{self, reply::Reply};
 use crate::router::Route;
 use crate::server::Server;
-use crate::transport::Addrs;
+use crate::transport::ConnInfo;
 use http_proto::RequestHead;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -17,9 +16,59 @@ use std::time::SystemTime;
 pub(crate) fn dispatch(
     server: &Arc<Server>,
     head: &RequestHead,
-    addrs: Addrs,
+    conn: &ConnInfo,
 ) -> (Started, Option<&'static Route>) {
-    dispatch_redirected(server, head, addrs, None)
+    if let Some(port) = conn.redirect_https {
+        return (
+            redirect_https(head, conn, port).into_exchange().into(),
+            None,
+        );
+    }
+    dispatch_redirected(server, head, conn, None)
+}
+
+/// A plain-text listener's answer to every request: 301 to the same host and target over
+/// HTTPS on `port` (443 is left out of the URL).
+fn redirect_https(head: &RequestHead, conn: &ConnInfo, port: u16) -> Reply {
+    let host = head.authority().map_or_else(
+        || {
+            // HTTP/1.0 without Host: the address the client reached.
+            conn.local.map_or_else(
+                || "localhost".to_owned(),
+                |a| match a {
+                    std::net::SocketAddr::V4(v4) => v4.ip().to_string(),
+                    std::net::SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
+                },
+            )
+        },
+        |authority| String::from_utf8_lossy(host_without_port(authority)).into_owned(),
+    );
+    let mut location = format!("https://{host}");
+    if port != 443 {
+        location.push_str(&format!(":{port}"));
+    }
+    location.push_str(&String::from_utf8_lossy(head.path()));
+    if let Some(query) = head.query() {
+        location.push('?');
+        location.push_str(&String::from_utf8_lossy(query));
+    }
+    let body = format!("301 Moved Permanently: {location}\n");
+    Reply::bytes(301, b"text/plain; charset=utf-8", body).with_header(b"location", location)
+}
+
+/// `example.com` of `example.com:8080`, `[::1]` of `[::1]:8080`.
+fn host_without_port(authority: &[u8]) -> &[u8] {
+    if authority.starts_with(b"[") {
+        let end = authority
+            .iter()
+            .position(|&b| b == b']')
+            .map_or(authority.len(), |i| i + 1);
+        return &authority[..end];
+    }
+    match authority.iter().rposition(|&b| b == b':') {
+        Some(colon) => &authority[..colon],
+        None => authority,
+    }
 }
 
 /// [`dispatch`] for a request an exchange redirected inside the server (a CGI local
@@ -27,7 +76,7 @@ pub(crate) fn dispatch(
 pub(crate) fn dispatch_redirected(
     server: &Arc<Server>,
     head: &RequestHead,
-    addrs: Addrs,
+    conn: &ConnInfo,
     redirect: Option<&Redirect>,
 ) -> (Started, Option<&'static Route>) {
     let path = match http_proto::semantics::normalize_path(head.path()) {
@@ -42,7 +91,7 @@ pub(crate) fn dispatch_redirected(
         .requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if let Some(access) = &route.access
-        && !access.allows(addrs.peer.map(|p| p.ip()))
+        && !access.allows(conn.peer.map(|p| p.ip()))
     {
         return (Reply::error(403).into_exchange().into(), Some(route));
     }
@@ -50,8 +99,9 @@ pub(crate) fn dispatch_redirected(
         head,
         path: &path,
         route,
-        peer: addrs.peer,
-        local: addrs.local,
+        peer: conn.peer,
+        local: conn.local,
+        tls: conn.tls.clone(),
         server,
         redirect,
     };
@@ -63,11 +113,12 @@ pub(crate) fn dispatch_redirected(
 pub(crate) fn log_entry(
     server: &Server,
     head: &RequestHead,
-    peer: Option<SocketAddr>,
+    conn: &ConnInfo,
 ) -> Option<Box<Entry>> {
     server.access_log.enabled().then(|| {
         Box::new(Entry {
-            remote: peer.map(|p| p.ip()),
+            remote: conn.peer.map(|p| p.ip()),
+            tls: conn.tls.as_ref().map(|t| (t.protocol, t.cipher)),
             time: SystemTime::UNIX_EPOCH, // set when the response ends
             request_line: Entry::request_line_of(head),
             status: 0,
@@ -81,4 +132,38 @@ pub(crate) fn log_entry(
                 .map(|(user, _)| bytes::Bytes::from(user)),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(raw: &[u8]) -> RequestHead {
+        let raw = bytes::Bytes::copy_from_slice(raw);
+        RequestHead::parse(&raw, &http_proto::Limits::default())
+            .unwrap()
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn redirects_keep_host_and_target_and_name_the_https_port() {
+        let conn = ConnInfo::default();
+        let r = redirect_https(
+            &head(b"GET /a/b?x=1 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n"),
+            &conn,
+            443,
+        );
+        assert_eq!(r.status, 301);
+        assert_eq!(
+            r.header("location"),
+            Some(&b"https://example.com/a/b?x=1"[..])
+        );
+        let r = redirect_https(
+            &head(b"GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n"),
+            &conn,
+            8443,
+        );
+        assert_eq!(r.header("location"), Some(&b"https://[::1]:8443/"[..]));
+    }
 }

@@ -160,6 +160,14 @@ impl Builder {
         }
         self.config.validate()?;
         Router::with_handlers(&self.config.routes, &self.handlers)?;
+        // Certificates and keys are read and checked (match, validity) as `start` will.
+        for listen in &self.config.listen {
+            if let Some(tls) = listen.tls() {
+                crate::tls::acceptor::build(tls).map_err(|e| {
+                    Error::Config(ConfigError::new(format!("listen `{}`: {e}", listen.addr())))
+                })?;
+            }
+        }
         // As `nginx -t` does: a log that cannot be opened is found now, not at start.
         crate::access_log::check_target(self.config.access_log()).map_err(|e| {
             Error::Config(ConfigError::new(format!(
@@ -212,15 +220,19 @@ pub struct Running {
 pub enum Listening {
     /// A TCP address, with the port the kernel picked for port 0.
     Tcp(SocketAddr),
+    /// A TCP address serving HTTPS.
+    Tls(SocketAddr),
     /// A Unix socket at this path.
     Unix(PathBuf),
 }
 
 impl fmt::Display for Listening {
-    /// `http://127.0.0.1:8080/` or `unix:/path`, as the binary prints it.
+    /// `http://127.0.0.1:8080/`, `https://127.0.0.1:8443/` or `unix:/path`, as the
+    /// binary prints it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Tcp(addr) => write!(f, "http://{addr}/"),
+            Self::Tls(addr) => write!(f, "https://{addr}/"),
             Self::Unix(path) => write!(f, "unix:{}", path.display()),
         }
     }
@@ -237,7 +249,7 @@ impl Running {
     #[must_use]
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.listeners.iter().find_map(|l| match l {
-            Listening::Tcp(addr) => Some(*addr),
+            Listening::Tcp(addr) | Listening::Tls(addr) => Some(*addr),
             Listening::Unix(_) => None,
         })
     }

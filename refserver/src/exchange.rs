@@ -51,6 +51,8 @@ pub(crate) struct Request<'a> {
     pub(crate) peer: Option<SocketAddr>,
     /// The server's address on this connection (`None` on a Unix socket).
     pub(crate) local: Option<SocketAddr>,
+    /// What TLS negotiated, on a TLS connection.
+    pub(crate) tls: Option<Arc<crate::tls::TlsInfo>>,
     /// State shared by every session of the server.
     pub(crate) server: &'a Arc<Server>,
     /// Set when an exchange redirected this request inside the server.
@@ -75,6 +77,16 @@ impl Redirect {
 }
 
 impl Request<'_> {
+    /// The connection's facts an exchange keeps (for a local redirect's dispatch).
+    pub(crate) fn conn_info(&self) -> crate::transport::ConnInfo {
+        crate::transport::ConnInfo {
+            peer: self.peer,
+            local: self.local,
+            tls: self.tls.clone(),
+            ..crate::transport::ConnInfo::default()
+        }
+    }
+
     /// The path after the route's prefix.
     pub(crate) fn rest(&self) -> &[u8] {
         self.route.rest_of(self.path)

@@ -147,6 +147,7 @@ mod session_task;
 mod shutdown;
 #[cfg(test)]
 mod target_agreement;
+mod tls;
 mod traffic;
 mod transport;
 pub mod visitor;

@@ -55,6 +55,8 @@ pub(crate) struct ResponseSink<'a> {
     session: &'a mut Session,
     state: &'a mut ResponseState,
     now: Instant,
+    /// The `Strict-Transport-Security` value of a TLS listener that sets one.
+    hsts: Option<&'a [u8]>,
 }
 
 impl<'a> ResponseSink<'a> {
@@ -67,7 +69,15 @@ impl<'a> ResponseSink<'a> {
             session,
             state,
             now,
+            hsts: None,
         }
+    }
+
+    /// Adds `Strict-Transport-Security: value` to the head (RFC 6797 §7.2: only over
+    /// TLS, which is where the session task passes one).
+    pub(crate) fn with_hsts(mut self, value: Option<&'a [u8]>) -> Self {
+        self.hsts = value;
+        self
     }
 
     /// Whether the output can take more now. A producer stops writing when this turns
@@ -103,6 +113,9 @@ impl<'a> ResponseSink<'a> {
         let mut fields: SmallVec<[(&[u8], &[u8]); 16]> = SmallVec::new();
         fields.push(SERVER_FIELD);
         fields.extend_from_slice(response.headers);
+        if let Some(hsts) = self.hsts {
+            fields.push((b"strict-transport-security", hsts));
+        }
         let sent = with_date(|date| {
             let mut full = Response::new(response.status).headers(&fields).date(date);
             full.reason = response.reason;

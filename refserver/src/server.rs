@@ -7,7 +7,7 @@
 //! routing a request to its route kind (`dispatch.rs`), and the seam every route kind
 //! answers through (`exchange.rs`, `response.rs`, `route_kinds/`).
 
-use crate::accept;
+use crate::accept::{self, Serving};
 use crate::access_log::AccessLog;
 use crate::config::{Config, ListenAddr, RuntimeLayout};
 use crate::embed::Listening;
@@ -17,11 +17,13 @@ use crate::route_kinds::handler::service::Handlers;
 use crate::route_kinds::status::{GatewaySnapshot, HandlerSnapshot, StatusSnapshot};
 use crate::router::{RouteTable, Router};
 use crate::shutdown::{self, SignalKindSeen};
+use crate::tls::TlsCounters;
+use crate::tls::acceptor::TlsAcceptor;
 use crate::traffic::Traffic;
 use session_core::Registry;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 /// What every session task shares, and where route kinds keep state shared by all
@@ -51,6 +53,11 @@ pub(crate) struct Server {
     pub(crate) session_task_bytes: AtomicU64,
     /// The in-process handlers and layers registered by name, with their counters.
     pub(crate) handlers: Arc<Handlers>,
+    /// Handshakes on every TLS listener.
+    pub(crate) tls: Arc<TlsCounters>,
+    /// The TLS listeners by address as configured, for the reload to re-read their
+    /// certificates.
+    pub(crate) tls_listeners: Mutex<Vec<(String, Arc<TlsAcceptor>)>>,
 }
 
 /// The gateways' counters.
@@ -108,6 +115,8 @@ impl Server {
             traffic: Traffic::new(),
             reloads: AtomicU64::new(0),
             handlers,
+            tls: Arc::default(),
+            tls_listeners: Mutex::default(),
         })
     }
 
@@ -150,7 +159,17 @@ impl Server {
             traffic: self.traffic.snapshot(),
             reloads: self.reloads.load(Relaxed),
             routes: self.routes.get().route_counts(),
+            tls: self.has_tls().then(|| self.tls.snapshot()),
         }
+    }
+
+    /// Whether any listener serves TLS.
+    fn has_tls(&self) -> bool {
+        !self
+            .tls_listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
     }
 }
 
@@ -210,18 +229,36 @@ pub(crate) fn start(
     let sets = if per_worker { workers } else { 1 };
     let mut listeners: Vec<Vec<StdListener>> = (0..sets).map(|_| Vec::new()).collect();
     let mut bound = Vec::new();
-    for addr in config.listen_addrs()? {
+    for (listen, addr) in config.listen.iter().zip(config.listen_addrs()?) {
         match addr {
             ListenAddr::Tcp(addr) => {
+                // Certificates first: a bad file fails the start before a port is taken.
+                let serving = match listen.tls() {
+                    Some(tls) => {
+                        let acceptor = Arc::new(TlsAcceptor::new(tls, Arc::clone(&server.tls))?);
+                        server
+                            .tls_listeners
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .push((listen.addr().to_owned(), Arc::clone(&acceptor)));
+                        Serving::Tls(acceptor)
+                    }
+                    None => Serving::Plain {
+                        redirect_https: listen.redirect_https(),
+                    },
+                };
                 let first = listener::bind_tcp(addr, config.backlog, per_worker)
                     .map_err(|e| format!("listen {addr}: {e}"))?;
                 let local = first.local_addr()?;
-                bound.push(Listening::Tcp(local));
-                listeners[0].push(StdListener::Tcp(first));
+                bound.push(match serving {
+                    Serving::Tls(_) => Listening::Tls(local),
+                    Serving::Plain { .. } => Listening::Tcp(local),
+                });
+                listeners[0].push(StdListener::Tcp(first, serving.clone()));
                 for set in &mut listeners[1..] {
                     let more = listener::bind_tcp_sibling(local, config.backlog)
                         .map_err(|e| format!("listen {local}: {e}"))?;
-                    set.push(StdListener::Tcp(more));
+                    set.push(StdListener::Tcp(more, serving.clone()));
                 }
             }
             ListenAddr::Unix(path) => {
@@ -369,9 +406,19 @@ fn reload(server: &Server, running: &mut Config, mut new: Config) -> Result<(), 
         return Err(e);
     }
     let mut needs_restart = Vec::new();
-    if new.listen != running.listen {
+    let shapes = |c: &Config| {
+        c.listen
+            .iter()
+            .map(|l| {
+                let (addr, tls, redirect) = l.shape();
+                (addr.to_owned(), tls, redirect)
+            })
+            .collect::<Vec<_>>()
+    };
+    if shapes(&new) != shapes(running) {
         needs_restart.push("listen");
     }
+    reload_certificates(server, &new);
     if new.workers != running.workers {
         needs_restart.push("workers");
     }
@@ -424,6 +471,32 @@ fn reload(server: &Server, running: &mut Config, mut new: Config) -> Result<(), 
     Ok(())
 }
 
+/// Reads every TLS listener's certificates again, from the files `new` names for its
+/// address: new sessions get them, open ones keep theirs. A listener whose new files do not
+/// load keeps its running certificates, and the error log says why.
+fn reload_certificates(server: &Server, new: &Config) {
+    let listeners = server
+        .tls_listeners
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    for (addr, acceptor) in listeners.iter() {
+        let Some(tls) = new
+            .listen
+            .iter()
+            .find(|l| l.addr() == addr)
+            .and_then(|l| l.tls())
+        else {
+            continue; // no longer TLS: a restart's business, warned about with `listen`
+        };
+        match acceptor.reload(tls) {
+            Ok(()) => tracing::info!("reload: listen {addr}: certificates reloaded"),
+            Err(e) => tracing::error!(
+                "reload: listen {addr}: certificates not reloaded, the running ones stay: {e}"
+            ),
+        }
+    }
+}
+
 /// Sessions the drain waits for: those with a request in flight or output to flush.
 ///
 /// Idle and head-reading sessions are not counted: session-core closes them at once when
@@ -450,8 +523,8 @@ fn busy_sessions(registry: &Registry) -> usize {
 /// A listening socket before it is registered with a runtime.
 #[derive(Debug)]
 pub(crate) enum StdListener {
-    /// TCP.
-    Tcp(std::net::TcpListener),
+    /// TCP, plain or TLS.
+    Tcp(std::net::TcpListener, Serving),
     /// A Unix domain socket.
     Unix(std::os::unix::net::UnixListener),
 }

@@ -8,7 +8,12 @@ use std::time::Duration;
 pub struct Limits {
     /// HTTP parsing limits (head size, header count, body size, leniencies).
     pub http: http_proto::Limits,
-    /// From accept to the first byte of the first request. Past it: silent close.
+    /// From accept to the end of the transport's handshake (TLS), for a session made with
+    /// [`Session::with_handshake`](crate::Session::with_handshake). Past it: silent close
+    /// (no HTTP can be spoken yet), like a stalled head.
+    pub handshake_timeout: Duration,
+    /// From accept (or the end of the handshake) to the first byte of the first request.
+    /// Past it: silent close.
     pub first_byte_timeout: Duration,
     /// From a head's first byte to its last (the slowloris bound). Past it: 408.
     pub header_timeout: Duration,
@@ -51,6 +56,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             http: http_proto::Limits::default(),
+            handshake_timeout: Duration::from_secs(10),
             first_byte_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(10),
             body_rate_window: Duration::from_secs(10),

@@ -3,6 +3,8 @@
 /// Where a client session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Phase {
+    /// The transport's handshake (TLS) is under way: no HTTP yet.
+    Handshaking,
     /// Waiting for, or reading, a request head.
     ReadingHead,
     /// Reading a request body.
@@ -20,10 +22,11 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub(crate) const COUNT: usize = 7;
+    pub(crate) const COUNT: usize = 8;
 
     /// Every phase, in order.
     pub const ALL: [Phase; Self::COUNT] = [
+        Self::Handshaking,
         Self::ReadingHead,
         Self::ReadingBody,
         Self::Handling,
@@ -41,6 +44,7 @@ impl Phase {
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
+            Self::Handshaking => "handshaking",
             Self::ReadingHead => "reading_head",
             Self::ReadingBody => "reading_body",
             Self::Handling => "handling",

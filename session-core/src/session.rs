@@ -41,6 +41,8 @@ pub enum Event {
 pub enum CloseReason {
     /// The client closed the connection.
     ClientClosed,
+    /// The transport's handshake did not complete within `handshake_timeout`.
+    HandshakeTimeout,
     /// No byte arrived within `first_byte_timeout` of accept.
     FirstByteTimeout,
     /// A head did not complete within `header_timeout` (answered 408).
@@ -117,6 +119,10 @@ pub struct Session {
     ticket: Ticket,
     phase: Phase,
     created: Instant,
+    /// While the transport's handshake runs: when it must be over.
+    handshake_until: Option<Instant>,
+    /// When HTTP could begin: accept, or the end of the handshake (the first-byte clock).
+    opened: Instant,
     /// When the first byte of the head being read arrived.
     head_started: Option<Instant>,
     /// When the session last became idle (or was accepted).
@@ -179,6 +185,8 @@ impl Session {
             ticket,
             phase: Phase::ReadingHead,
             created: now,
+            handshake_until: None,
+            opened: now,
             head_started: None,
             idle_since: now,
             body_window: None,
@@ -197,6 +205,38 @@ impl Session {
             closed: None,
             own_response: None,
         }
+    }
+
+    /// A session for a connection accepted at `now` whose transport first runs a
+    /// handshake (TLS): [`Phase::Handshaking`] until the driver calls
+    /// [`handshake_done`](Self::handshake_done), bounded by `handshake_timeout` (past it the
+    /// session closes with [`CloseReason::HandshakeTimeout`]). The first-byte deadline
+    /// starts when the handshake ends. The handshake's bytes are the driver's: session-core
+    /// sees only what comes after it.
+    #[must_use]
+    pub fn with_handshake(limits: Arc<Limits>, ticket: Ticket, now: Instant) -> Self {
+        let mut session = Self::new(limits, ticket, now);
+        session.handshake_until = Some(now + session.limits.handshake_timeout);
+        session.update_phase(now);
+        session
+    }
+
+    /// The transport's handshake completed at `now`: HTTP begins, and the first-byte
+    /// deadline runs from here. Does nothing for a session without a handshake, or twice.
+    pub fn handshake_done(&mut self, now: Instant) {
+        if self.handshake_until.take().is_some() {
+            self.opened = now;
+            self.idle_since = now;
+            self.update_phase(now);
+        }
+    }
+
+    /// Whether the transport's handshake is still under way (see
+    /// [`with_handshake`](Self::with_handshake)). Changes after
+    /// [`handshake_done`](Self::handshake_done) and a read of request bytes.
+    #[must_use]
+    pub fn is_handshaking(&self) -> bool {
+        self.handshake_until.is_some()
     }
 
     /// The phase now.
@@ -373,6 +413,10 @@ impl Session {
 
     /// `n` bytes were read into [`read_buf`](Self::read_buf); 0 means the client closed.
     pub fn handle_read(&mut self, n: usize, now: Instant) {
+        if n > 0 {
+            // Request bytes come only after a handshake: it is over, whatever was said.
+            self.handshake_done(now);
+        }
         if n == 0 {
             self.eof = true;
             self.conn.feed_eof();
@@ -690,7 +734,9 @@ impl Session {
         if let (Some((start, _)), true) = (self.body_window, l.body_min_rate > 0) {
             consider(start + l.body_rate_window);
         }
-        if let Some(until) = self.linger_until {
+        if let Some(until) = self.handshake_until {
+            consider(until);
+        } else if let Some(until) = self.linger_until {
             consider(until);
         } else if self.in_flight {
             consider(self.handler_progress + l.handler_timeout);
@@ -705,7 +751,7 @@ impl Session {
         let l = &self.limits;
         match self.head_started {
             Some(start) => start + l.header_timeout,
-            None if self.requests == 0 => self.created + l.first_byte_timeout,
+            None if self.requests == 0 => self.opened + l.first_byte_timeout,
             None => self.idle_since + l.keepalive_timeout,
         }
     }
@@ -737,6 +783,13 @@ impl Session {
         }
         if !self.out.is_empty() && now >= self.write_progress + l.write_stall_timeout {
             self.closed = Some(CloseReason::WriteStalled);
+            return;
+        }
+        if let Some(until) = self.handshake_until {
+            if now >= until {
+                // Nothing to answer: no HTTP has been spoken (a stalled head's 408 cannot be).
+                self.closed = Some(CloseReason::HandshakeTimeout);
+            }
             return;
         }
         if let Some(until) = self.linger_until {
@@ -816,6 +869,8 @@ impl Session {
     fn update_phase(&mut self, now: Instant) {
         let phase = if self.closed.is_some() {
             Phase::Closed
+        } else if self.handshake_until.is_some() {
+            Phase::Handshaking
         } else if self.closing.is_some() || (self.last_response.is_some() && self.drain_seen) {
             Phase::Draining
         } else if !self.out.is_empty() || self.conn.our_state() == SideState::Body {

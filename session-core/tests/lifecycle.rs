@@ -154,6 +154,67 @@ fn silent_close_when_no_byte_arrives() {
     assert!(sim.received.is_empty(), "idle: nothing is said");
 }
 
+/// A fake driver for a session whose transport shakes hands first (TLS), within 3 s.
+fn handshaking() -> Sim {
+    let mut limits = Limits::default();
+    limits.handshake_timeout = Duration::from_secs(3);
+    let mut sim = Sim::new(limits.clone());
+    sim.s = Session::with_handshake(Arc::new(limits), Ticket::detached(), sim.now);
+    sim
+}
+
+#[test]
+fn a_stalled_handshake_closes_silently_at_its_deadline() {
+    let mut sim = handshaking();
+    assert_eq!(sim.s.phase(), Phase::Handshaking);
+    assert!(sim.s.is_handshaking() && sim.s.wants_read());
+    sim.advance(Duration::from_millis(2900));
+    assert!(!sim.closed);
+    sim.advance(Duration::from_millis(200));
+    assert!(sim.closed);
+    assert_eq!(sim.s.close_reason(), Some(CloseReason::HandshakeTimeout));
+    assert!(sim.received.is_empty(), "no HTTP yet: nothing to answer");
+}
+
+#[test]
+fn after_the_handshake_the_first_byte_deadline_runs_from_its_end() {
+    let mut sim = handshaking();
+    sim.advance(Duration::from_secs(2));
+    sim.s.handshake_done(sim.now);
+    assert_eq!(sim.s.phase(), Phase::ReadingHead);
+    assert!(!sim.s.is_handshaking());
+    // The handshake deadline is gone; the 10 s first-byte one counts from now.
+    sim.advance(Duration::from_secs(9));
+    assert!(!sim.closed);
+    sim.send(GET);
+    assert!(sim.received_text().starts_with("HTTP/1.1 200 OK\r\n"));
+    sim.advance(Duration::from_secs(76));
+    assert_eq!(sim.s.close_reason(), Some(CloseReason::IdleTimeout));
+}
+
+#[test]
+fn request_bytes_end_a_handshake_the_driver_did_not_report() {
+    let mut sim = handshaking();
+    sim.send(GET);
+    assert!(!sim.s.is_handshaking());
+    assert!(sim.received_text().starts_with("HTTP/1.1 200 OK\r\n"));
+}
+
+#[test]
+fn a_drain_closes_a_session_still_shaking_hands() {
+    let registry = Registry::new(RegistryConfig::default());
+    let Admission::Accepted(ticket) = registry.admit() else {
+        panic!("admitted")
+    };
+    let now = Instant::now();
+    let mut s = Session::with_handshake(Arc::new(Limits::default()), ticket, now);
+    assert_eq!(registry.snapshot().by_phase[0], (Phase::Handshaking, 1));
+    registry.start_drain();
+    s.handle_timeout(now);
+    assert_eq!(s.poll_event(now), Event::Close);
+    assert_eq!(s.close_reason(), Some(CloseReason::Drained));
+}
+
 #[test]
 fn slowloris_gets_408_after_the_header_timeout() {
     let mut sim = Sim::new(Limits::default());

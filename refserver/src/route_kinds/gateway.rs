@@ -9,7 +9,7 @@ use crate::response::ResponseSink;
 use crate::route_kinds::reply::Reply;
 use crate::server::GatewayCounters;
 use crate::server::Server;
-use crate::transport::Addrs;
+use crate::transport::ConnInfo;
 use bytes::Bytes;
 use cgi_env::{
     CgiRequest, Environment, ResponseEvent, ResponseKind, ResponseParser, ScriptResolution,
@@ -186,7 +186,7 @@ impl GatewayOutput {
 pub(crate) fn local_redirect(
     server: &Arc<Server>,
     head: &RequestHead,
-    addrs: Addrs,
+    conn: &ConnInfo,
     depth: u8,
     location: &[u8],
 ) -> Result<Started, String> {
@@ -230,7 +230,7 @@ pub(crate) fn local_redirect(
         query: head.query().map(Bytes::copy_from_slice),
     };
     let (mut started, _) =
-        dispatch::dispatch_redirected(server, &redirected, addrs, Some(&redirect));
+        dispatch::dispatch_redirected(server, &redirected, conn, Some(&redirect));
     started.get().body_end();
     Ok(started)
 }
@@ -250,6 +250,7 @@ pub(crate) fn environment(
         remote_addr: request.peer.unwrap_or(unspecified),
         server_addr: request.local.unwrap_or(unspecified),
         server_software: concat!("refserver/", env!("CARGO_PKG_VERSION")).as_bytes(),
+        https: request.tls.is_some(),
         ..CgiRequest::from_head(head)
     };
     let mut env = Environment::build(&cgi_request, script, head.headers().iter())

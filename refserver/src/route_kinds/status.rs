@@ -43,6 +43,8 @@ pub(crate) struct StatusSnapshot {
     pub(crate) reloads: u64,
     /// Each route, in order, and the requests routed to it since the last reload.
     pub(crate) routes: Vec<RouteCount>,
+    /// TLS handshakes, failures by reason, timeouts; `None` without a TLS listener.
+    pub(crate) tls: Option<crate::tls::TlsSnapshot>,
 }
 
 /// One gateway's counters.
@@ -218,6 +220,18 @@ pub(crate) fn render_text(s: &StatusSnapshot) -> String {
             );
         }
     }
+    if let Some(tls) = &s.tls {
+        let _ = writeln!(
+            out,
+            "TLS: handshakes {} timeouts {}",
+            tls.handshakes, tls.timeouts
+        );
+        let _ = write!(out, "TLS handshake failures:");
+        for (reason, n) in &tls.failures {
+            let _ = write!(out, " {reason} {n}");
+        }
+        let _ = writeln!(out);
+    }
     let t = &s.traffic;
     let _ = writeln!(out, "Bytes in: {} out: {}", t.bytes_in, t.bytes_out);
     let _ = writeln!(
@@ -363,6 +377,31 @@ pub(crate) fn render_prometheus(s: &StatusSnapshot) -> String {
             .collect();
         metric(name, "counter", "Per CGI/FastCGI gateway.", &samples);
     }
+    if let Some(tls) = &s.tls {
+        metric(
+            "tls_handshakes_total",
+            "counter",
+            "TLS handshakes completed.",
+            &one(tls.handshakes),
+        );
+        let failures: Vec<_> = tls
+            .failures
+            .iter()
+            .map(|(reason, n)| (label("reason", reason), n.to_string()))
+            .collect();
+        metric(
+            "tls_handshake_failures_total",
+            "counter",
+            "TLS handshakes failed, by reason.",
+            &failures,
+        );
+        metric(
+            "tls_handshake_timeouts_total",
+            "counter",
+            "TLS sessions closed at the handshake deadline.",
+            &one(tls.timeouts),
+        );
+    }
     metric(
         "reloads_total",
         "counter",
@@ -402,6 +441,11 @@ pub(crate) fn render_json(s: &StatusSnapshot) -> String {
         "fastcgi_apps": s.fastcgi_apps,
         "handlers": s.handlers,
         "idle_session_task_bytes": s.idle_session_task_bytes,
+        "tls": s.tls.as_ref().map(|t| serde_json::json!({
+            "handshakes": t.handshakes,
+            "timeouts": t.timeouts,
+            "failures": t.failures.iter().map(|(r, n)| ((*r).to_owned(), serde_json::Value::from(*n))).collect::<serde_json::Map<_, _>>(),
+        })),
         "uptime_secs": s.uptime_secs,
         "version": env!("CARGO_PKG_VERSION"),
         "reloads": s.reloads,
@@ -479,6 +523,11 @@ mod tests {
                     ..RouteCount::default()
                 },
             ],
+            tls: Some(crate::tls::TlsSnapshot {
+                handshakes: 5,
+                failures: vec![("not_tls", 1), ("closed", 2)],
+                timeouts: 1,
+            }),
         }
     }
 

@@ -498,3 +498,66 @@ impl Server {
         Self::run(cmd, dir, None, extra, stderr.into())
     }
 }
+
+impl Server {
+    /// Starts the server with `config` as written (its own `listen`, no `--listen`
+    /// override: TLS listeners, several addresses) and waits for `listeners` `listening on`
+    /// lines; `addr` is the first. Its stderr (at `info`) goes to
+    /// [`stderr_log`](Self::stderr_log).
+    pub fn start_own_listen(name: &str, config: &str, listeners: usize) -> Self {
+        let dir = temp_dir(name);
+        let path = dir.join("refserver.toml");
+        std::fs::write(&path, config).unwrap();
+        let stderr = std::fs::File::create(dir.join("stderr.log")).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_refserver"))
+            .env("RUST_LOG", "info")
+            .arg("--config")
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn refserver");
+        let stdout = child.stdout.take().unwrap();
+        let captured = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&captured);
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                sink.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
+        let mut server = Self {
+            child: Some(child),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            stdout: captured,
+            dir,
+        };
+        let up = eventually(Duration::from_secs(20), || {
+            server.listening_lines().len() >= listeners
+        });
+        assert!(
+            up,
+            "the server did not print {listeners} `listening on` lines; its log:\n{}",
+            server.stderr_log()
+        );
+        server.addr = server.listening_addrs()[0];
+        server
+    }
+
+    /// The addresses of the `listening on http://ADDR/` and `https://ADDR/` lines.
+    pub fn listening_addrs(&self) -> Vec<SocketAddr> {
+        self.listening_lines()
+            .iter()
+            .filter_map(|l| {
+                let rest = l.strip_prefix("listening on ")?;
+                let rest = rest
+                    .strip_prefix("https://")
+                    .or_else(|| rest.strip_prefix("http://"))?;
+                rest.trim_end_matches('/').parse().ok()
+            })
+            .collect()
+    }
+}

@@ -24,7 +24,7 @@ use crate::config::{CgiConfig, ConfigError, UnknownLength};
 use crate::exchange::{BodyRoom, Exchange, ExchangeError, Request, Started};
 use crate::response::ResponseSink;
 use crate::route_kinds::gateway::{self, GatewayOutput, Pumped, Spool};
-use crate::transport::Addrs;
+use crate::transport::ConnInfo;
 use bytes::{Buf, Bytes};
 use cgi_env::{Environment, ScriptResolver};
 use child::{ChildProcess, EnvBlock, Launch, Policy, Spawned, Stdin};
@@ -167,10 +167,7 @@ impl CgiRoute {
         let mut exchange = CgiExchange {
             route: self,
             head: head.clone(),
-            addrs: Addrs {
-                peer: request.peer,
-                local: request.local,
-            },
+            conn: request.conn_info(),
             depth: request.redirect.map_or(0, |r| r.depth),
             name,
             state: State::Starting,
@@ -268,7 +265,7 @@ struct CgiExchange {
     route: &'static CgiRoute,
     /// The request, for a local redirect.
     head: RequestHead,
-    addrs: Addrs,
+    conn: ConnInfo,
     /// Local redirects that led to this request.
     depth: u8,
     /// The script, for log lines.
@@ -407,7 +404,7 @@ impl CgiExchange {
     /// answers it replaces the child.
     fn redirect(&mut self, location: &[u8]) -> Result<(), String> {
         let started =
-            gateway::local_redirect(&self.server, &self.head, self.addrs, self.depth, location)?;
+            gateway::local_redirect(&self.server, &self.head, &self.conn, self.depth, location)?;
         // Dropping the running child kills what is left of its process group, and its
         // slot is free for the exchange that answers now.
         self.state = State::Redirected(Box::new(started));

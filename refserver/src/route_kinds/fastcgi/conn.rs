@@ -312,12 +312,12 @@ impl Conn {
     /// hands out what arrives, closes after [`IDLE_TIMEOUT`] without requests.
     pub(crate) async fn drive<S: Transport + AsFd>(
         self: Arc<Self>,
-        socket: S,
+        mut socket: S,
         upstream: Arc<Upstream>,
     ) {
         let mut timer: Pin<Box<Sleep>> = Box::pin(tokio::time::sleep(IDLE_TIMEOUT));
         let reason =
-            std::future::poll_fn(|cx| self.poll_io(&socket, &upstream, &mut timer, cx)).await;
+            std::future::poll_fn(|cx| self.poll_io(&mut socket, &upstream, &mut timer, cx)).await;
         let mut core = self.lock();
         core.broken = Some(Arc::clone(&reason));
         let active = core.slots.values().filter(|s| s.end.is_none()).count();
@@ -336,7 +336,7 @@ impl Conn {
 
     fn poll_io<S: Transport + AsFd>(
         &self,
-        socket: &S,
+        socket: &mut S,
         upstream: &Arc<Upstream>,
         timer: &mut Pin<Box<Sleep>>,
         cx: &mut Context<'_>,
@@ -448,7 +448,7 @@ impl Core {
     /// that began the request (a php-fpm child waits on the connection meanwhile).
     fn write<S: Transport + AsFd>(
         &mut self,
-        socket: &S,
+        socket: &mut S,
         cx: &mut Context<'_>,
     ) -> std::io::Result<()> {
         let mut wrote = false;
@@ -464,7 +464,7 @@ impl Core {
             };
             let written = match socket.try_write(front) {
                 Err(e) if self.fresh && e.kind() == std::io::ErrorKind::WouldBlock => {
-                    socket2::SockRef::from(socket).send_with_flags(front, libc::MSG_NOSIGNAL)
+                    socket2::SockRef::from(&*socket).send_with_flags(front, libc::MSG_NOSIGNAL)
                 }
                 other => other,
             };

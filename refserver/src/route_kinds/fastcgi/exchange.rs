@@ -19,7 +19,7 @@ use crate::exchange::{BodyRoom, Exchange, ExchangeError, Request, Started};
 use crate::response::ResponseSink;
 use crate::route_kinds::gateway::{self, GatewayOutput, Pumped, Spool};
 use crate::server::Server;
-use crate::transport::Addrs;
+use crate::transport::ConnInfo;
 use bytes::{Bytes, BytesMut};
 use cgi_env::Environment;
 use fcgi_proto::ProtocolStatus;
@@ -83,7 +83,7 @@ impl Drop for Busy {
 pub(crate) struct FastCgiExchange {
     route: &'static FastCgiRoute,
     head: RequestHead,
-    addrs: Addrs,
+    conn: ConnInfo,
     depth: u8,
     /// The script, for log lines.
     name: Arc<str>,
@@ -123,10 +123,7 @@ impl FastCgiExchange {
         let mut exchange = Self {
             route,
             head: head.clone(),
-            addrs: Addrs {
-                peer: request.peer,
-                local: request.local,
-            },
+            conn: request.conn_info(),
             depth: request.redirect.map_or(0, |r| r.depth),
             name: Arc::from(name),
             env: Some(env),
@@ -353,7 +350,7 @@ impl FastCgiExchange {
                     let started = match gateway::local_redirect(
                         &self.server,
                         &self.head,
-                        self.addrs,
+                        &self.conn,
                         self.depth,
                         &location,
                     ) {

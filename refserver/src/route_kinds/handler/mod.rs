@@ -1,5 +1,5 @@
 //! In-process handlers, the ISAPI/NSAPI way, as `tower` services: what a handler
-//! receives ([`Request`], its [`Body`], [`ConnectionInfo`]) and answers (any
+//! receives ([`Request`], its [`Body`], [`ConnectionInfo`], [`TlsInfo`] on a TLS connection) and answers (any
 //! `http::Response` with an `http_body::Body`, boxed as [`ResponseBody`]), and
 //! [`handler_fn`] for a plain `async fn`. Register them with
 //! [`Builder::handler`](crate::Builder::handler).
@@ -21,6 +21,7 @@ mod body;
 mod exchange;
 pub(crate) mod service;
 
+pub use crate::tls::TlsInfo;
 pub use body::{Body, BodyError};
 pub use service::{
     BoxError, HandlerFn, HandlerService, InfallibleFuture, Request, ResponseBody, handler_fn,
@@ -127,6 +128,9 @@ impl HandlerRoute {
             peer: request.peer,
             local: request.local,
         });
+        if let Some(tls) = &request.tls {
+            http_request.extensions_mut().insert(TlsInfo::clone(tls));
+        }
         Box::new(exchange::HandlerExchange::new(
             self,
             request.route,
