@@ -319,6 +319,11 @@ pub(crate) struct StaticConfig {
     /// successful and redirect responses.
     #[serde(default = "default_expires")]
     pub(crate) expires: String,
+    /// How long a file kept open by the worker's open-file cache is trusted before its
+    /// path is checked again with a `stat` (nginx's `open_file_cache_valid`, h2o's cache
+    /// of the event loop's turn). 0: checked on every request.
+    #[serde(default = "default_file_cache_valid_ms")]
+    pub(crate) file_cache_valid_ms: u64,
 }
 
 /// A precompressed variant of static files: its content coding and file suffix.
@@ -343,8 +348,13 @@ impl StaticConfig {
             max_ranges: default_max_ranges(),
             headers: std::collections::BTreeMap::new(),
             expires: default_expires(),
+            file_cache_valid_ms: default_file_cache_valid_ms(),
         }
     }
+}
+
+fn default_file_cache_valid_ms() -> u64 {
+    1000
 }
 
 fn default_max_ranges() -> usize {

@@ -33,6 +33,10 @@ pub(crate) const PHP_FPM: Peer = Peer {
     programs: &["php-fpm8.2", "php-fpm"],
     package: "php-fpm",
 };
+pub(crate) const OPENSSL: Peer = Peer {
+    programs: &["openssl"],
+    package: "openssl",
+};
 pub(crate) const FCGIWRAP: Peer = Peer {
     programs: &["fcgiwrap"],
     package: "fcgiwrap",

@@ -2,7 +2,7 @@
 //! one worker: refserver, nginx, lighttpd, h2o, hyper, and the applications behind them
 //! (php-fpm pools, fcgiwrap).
 
-use crate::peers::{FCGIWRAP, H2O, LIGHTTPD, NGINX, PHP_FPM, Peer};
+use crate::peers::{FCGIWRAP, H2O, LIGHTTPD, NGINX, OPENSSL, PHP_FPM, Peer};
 use crate::procs::Group;
 use std::fmt::Write as _;
 use std::fs;
@@ -103,6 +103,8 @@ pub(crate) struct Server {
     pub(crate) port: u16,
     /// The web server first, then the applications it talks to.
     pub(crate) groups: Vec<Group>,
+    /// It listens with TLS (`https://localhost:port`).
+    pub(crate) tls: bool,
 }
 
 impl Server {
@@ -132,11 +134,17 @@ pub(crate) fn free_port() -> io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// Waits (bounded) until `GET path` on the port answers 200.
+/// Waits (bounded) until `GET path` on the port answers 200 (a TLS server: until it
+/// accepts connections; wrk's warm-up is its first request).
 fn ready(site: &Site, server: &mut Server, path: &str) -> io::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        if get_status(server.port, path).ok() == Some(200) {
+        let up = if server.tls {
+            TcpStream::connect(("127.0.0.1", server.port)).is_ok()
+        } else {
+            get_status(server.port, path).ok() == Some(200)
+        };
+        if up {
             return Ok(());
         }
         if !server.running() || Instant::now() > deadline {
@@ -194,6 +202,65 @@ pub(crate) fn refserver(
     refserver_build(site, &site.refserver, name, routes, ready_path)
 }
 
+/// A certificate for `localhost` and its key (ECDSA P-256, made by openssl), the same
+/// for every TLS server of a run.
+#[derive(Debug, Clone)]
+pub(crate) struct Certificate {
+    pub(crate) cert: PathBuf,
+    pub(crate) key: PathBuf,
+}
+
+/// Makes the run's certificate.
+pub(crate) fn certificate(site: &Site) -> io::Result<Certificate> {
+    let openssl = find(&OPENSSL)?;
+    let c = Certificate {
+        cert: site.path("run/cert.pem"),
+        key: site.path("run/key.pem"),
+    };
+    let out = std::process::Command::new(openssl)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost", "-keyout"])
+        .arg(&c.key)
+        .arg("-out")
+        .arg(&c.cert)
+        .output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!(
+            "openssl req: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(c)
+}
+
+/// refserver with one TLS listener and these routes.
+pub(crate) fn refserver_tls(
+    site: &Site,
+    name: &str,
+    tls: &Certificate,
+    routes: &str,
+) -> io::Result<Server> {
+    let port = free_port()?;
+    let config = format!(
+        "listen = [{{ addr = \"127.0.0.1:{port}\", tls = {{ cert = \"{}\", key = \"{}\" }} }}]\n\
+         workers = 1\naccess_log = \"off\"\nshutdown_timeout_ms = 1000\n[limits]\nmax_sessions = 19000\n\n{routes}",
+        tls.cert.display(),
+        tls.key.display()
+    );
+    let file = site.path(&format!("run/{name}.toml"));
+    fs::write(&file, config)?;
+    let group = start(site, name, &site.refserver, &["--config", path_str(&file)])?;
+    serve_as(site, name, port, vec![group], "", true)
+}
+
 /// The same, from a given binary (the current build or the baseline).
 pub(crate) fn refserver_build(
     site: &Site,
@@ -230,10 +297,22 @@ pub(crate) fn hyper(site: &Site) -> io::Result<Server> {
 }
 
 fn serve(site: &Site, name: &str, port: u16, groups: Vec<Group>, path: &str) -> io::Result<Server> {
+    serve_as(site, name, port, groups, path, false)
+}
+
+fn serve_as(
+    site: &Site,
+    name: &str,
+    port: u16,
+    groups: Vec<Group>,
+    path: &str,
+    tls: bool,
+) -> io::Result<Server> {
     let mut server = Server {
         name: name.to_owned(),
         port,
         groups,
+        tls,
     };
     ready(site, &mut server, path)?;
     Ok(server)
@@ -245,6 +324,28 @@ fn serve(site: &Site, name: &str, port: u16, groups: Vec<Group>, path: &str) -> 
 pub(crate) fn nginx(
     site: &Site,
     name: &str,
+    http: &str,
+    body: &str,
+    apps: Vec<Group>,
+    ready_path: &str,
+) -> io::Result<Server> {
+    nginx_on(site, name, None, http, body, apps, ready_path)
+}
+
+/// The same on a TLS listener (TLS 1.2 and 1.3).
+pub(crate) fn nginx_tls(
+    site: &Site,
+    name: &str,
+    tls: &Certificate,
+    body: &str,
+) -> io::Result<Server> {
+    nginx_on(site, name, Some(tls), "", body, Vec::new(), "")
+}
+
+fn nginx_on(
+    site: &Site,
+    name: &str,
+    tls: Option<&Certificate>,
     http: &str,
     body: &str,
     apps: Vec<Group>,
@@ -262,13 +363,18 @@ pub(crate) fn nginx(
          http {{\n  access_log off;\n  keepalive_requests 1000000;\n\
          client_body_temp_path {run}/body;\n  proxy_temp_path {run}/proxy;\n\
          fastcgi_temp_path {run}/fcgi;\n  uwsgi_temp_path {run}/uwsgi;\n  scgi_temp_path {run}/scgi;\n\
-         {http}\n  server {{\n    listen 127.0.0.1:{port} backlog=4096;\n{body}\n  }}\n}}\n"
+         {http}\n  server {{\n    listen 127.0.0.1:{port} backlog=4096{ssl};\n{body}\n  }}\n}}\n",
+        ssl = tls.map_or_else(String::new, |t| format!(
+            " ssl;\n    ssl_certificate {};\n    ssl_certificate_key {};\n    ssl_protocols TLSv1.2 TLSv1.3",
+            t.cert.display(),
+            t.key.display()
+        )),
     );
     let file = format!("{run}/nginx.conf");
     fs::write(&file, config)?;
     let mut groups = vec![start(site, name, &nginx, &["-c", &file, "-p", run])?];
     groups.extend(apps);
-    serve(site, name, port, groups, ready_path)
+    serve_as(site, name, port, groups, ready_path, tls.is_some())
 }
 
 /// The fastcgi_params nginx users include (Debian's file, inline).

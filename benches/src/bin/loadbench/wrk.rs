@@ -19,6 +19,8 @@ pub(crate) struct Load {
     pub(crate) script: Option<PathBuf>,
     /// Extra request fields, `Name: value`.
     pub(crate) headers: Vec<String>,
+    /// Over TLS (`https://localhost:port`).
+    pub(crate) tls: bool,
 }
 
 impl Load {
@@ -31,6 +33,7 @@ impl Load {
             path: path.to_owned(),
             script: None,
             headers: Vec::new(),
+            tls: false,
         }
     }
 
@@ -39,6 +42,9 @@ impl Load {
         let mut s = format!("wrk -t{} -c{} -d{}s", self.threads, self.conns, self.secs);
         if self.script.is_some() {
             s.push_str(" (pipelined 16 deep)");
+        }
+        for h in &self.headers {
+            s.push_str(&format!(" -H '{h}'"));
         }
         s
     }
@@ -72,7 +78,11 @@ pub(crate) fn run(port: u16, load: &Load) -> io::Result<Measured> {
     for h in &load.headers {
         cmd.arg("-H").arg(h);
     }
-    cmd.arg(format!("http://127.0.0.1:{port}{}", load.path));
+    cmd.arg(if load.tls {
+        format!("https://localhost:{port}{}", load.path)
+    } else {
+        format!("http://127.0.0.1:{port}{}", load.path)
+    });
     let out = cmd.output()?;
     let text = String::from_utf8_lossy(&out.stdout);
     parse(&text).ok_or_else(|| {

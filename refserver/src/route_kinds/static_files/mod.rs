@@ -63,6 +63,8 @@ pub(crate) struct StaticRoute {
     pub(crate) max_ranges: usize,
     /// `headers` and `expires`, checked.
     pub(crate) fields: RouteFields,
+    /// How long a cached open file is trusted before its path is checked again.
+    pub(crate) file_cache_valid: std::time::Duration,
 }
 
 impl StaticRoute {
@@ -87,6 +89,7 @@ impl StaticRoute {
             autoindex: config.autoindex.then_some(config.autoindex_hidden),
             max_ranges: config.max_ranges,
             fields: RouteFields::new(n, config)?,
+            file_cache_valid: std::time::Duration::from_millis(config.file_cache_valid_ms),
         })
     }
 }
@@ -113,7 +116,7 @@ fn plan_resource(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Reply 
     // A file named by its own path (not a directory's index), with no variants to look
     // for: the open-file cache answers it.
     let cacheable = route.precompressed.is_empty() && !rest.is_empty() && !rest.ends_with(b"/");
-    if cacheable && let Some(open) = open_files::lookup(&route.root, rest) {
+    if cacheable && let Some(open) = open_files::lookup(&route.root, rest, route.file_cache_valid) {
         return file_reply(&open, head, route.max_ranges);
     }
     let relative = match decode_relative_path(rest) {
@@ -388,7 +391,9 @@ mod tests {
         std::fs::write(dir.join("secret"), "secret").unwrap();
         std::os::unix::fs::symlink(dir.join("secret"), root.join("escape")).unwrap();
         std::os::unix::fs::symlink(root.join("a b.txt"), root.join("inside")).unwrap();
-        let route = StaticRoute::new(1, &StaticConfig::serving(root)).unwrap();
+        let mut config = StaticConfig::serving(root);
+        config.file_cache_valid_ms = 0;
+        let route = StaticRoute::new(1, &config).unwrap();
         Site { dir, route }
     }
 
@@ -645,5 +650,17 @@ mod tests {
         let again = get(&s, "/big.bin", "");
         assert!(matches!(again.body, Body::File { .. }));
         assert_eq!(body_of(&again), big);
+    }
+
+    #[test]
+    fn within_its_validity_window_a_cached_file_is_not_checked_again() {
+        let mut s = site("cache-window");
+        s.route.file_cache_valid = std::time::Duration::from_millis(300);
+        assert_eq!(body_of(&get(&s, "/a%20b.txt", "")), b"0123456789");
+        std::fs::write(s.route.root.join("a b.txt"), "changed!").unwrap();
+        // The kept copy, whole and consistent, until the window ends.
+        assert_eq!(body_of(&get(&s, "/a%20b.txt", "")), b"0123456789");
+        std::thread::sleep(std::time::Duration::from_millis(350));
+        assert_eq!(body_of(&get(&s, "/a%20b.txt", "")), b"changed!");
     }
 }

@@ -3,11 +3,14 @@
 //! of resolving it again (a `lstat` per component), opening, `fstat`, reading and closing;
 //! a small file's bytes are kept too, so its body needs no read at all.
 //!
-//! Every hit is checked: the path's `stat` must still show the same device, inode, size,
-//! modification and change times, or the entry is dropped and the request resolved afresh.
-//! So an edited, replaced, renamed, chmod-ed or deleted file is seen at once, not after a
-//! validity period as with nginx's `open_file_cache_valid`. A path whose component became
-//! a symlink since is caught the same way: the `stat` then reaches another inode.
+//! An entry is checked once its route's validity window (`file_cache_valid_ms`, 1 s by
+//! default; 0: every request) has passed since the last check: the path's `stat` must
+//! still show the same device, inode, size, modification and change times, or the entry is
+//! dropped and the request resolved afresh. So an edited, replaced, renamed, chmod-ed or
+//! deleted file is seen within the window, as with nginx's `open_file_cache_valid`; a small
+//! file is served meanwhile from its kept copy, whole and consistent. A path whose
+//! component became a symlink since is caught the same way: the `stat` then reaches
+//! another inode.
 //!
 //! Bounded: at most [`ENTRIES`] open files and [`CONTENT_BUDGET`] bytes of contents per
 //! worker; when full, the cache starts again empty. Directory requests (index files) are
@@ -20,7 +23,7 @@ use std::fs::{File, Metadata};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 /// Most open files kept per worker thread.
 pub(super) const ENTRIES: usize = 256;
@@ -121,10 +124,16 @@ impl OpenFile {
     }
 }
 
+/// A cached file and when its path was last checked.
+struct Kept {
+    open: Arc<OpenFile>,
+    checked: Instant,
+}
+
 #[derive(Default)]
 struct Cache {
     /// By route root, then by the request's path after the route prefix.
-    by_root: HashMap<PathBuf, HashMap<Vec<u8>, Arc<OpenFile>>>,
+    by_root: HashMap<PathBuf, HashMap<Vec<u8>, Kept>>,
     entries: usize,
     content_bytes: usize,
 }
@@ -133,21 +142,35 @@ thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
 }
 
-/// The cached file for `rest` under `root`, if it is still the file at its path.
-pub(crate) fn lookup(root: &Path, rest: &[u8]) -> Option<Arc<OpenFile>> {
-    let entry = CACHE.with(|c| c.borrow().by_root.get(root)?.get(rest).cloned())?;
-    let now = std::fs::metadata(&entry.path).ok();
-    if now.is_some_and(|m| Identity::of(&m) == entry.identity) {
+/// The cached file for `rest` under `root`, if it is still the file at its path (checked
+/// again once `valid` has passed since the last check).
+pub(crate) fn lookup(root: &Path, rest: &[u8], valid: Duration) -> Option<Arc<OpenFile>> {
+    let (entry, checked) = CACHE.with(|c| {
+        let c = c.borrow();
+        let kept = c.by_root.get(root)?.get(rest)?;
+        Some((Arc::clone(&kept.open), kept.checked))
+    })?;
+    let now = Instant::now();
+    if now.duration_since(checked) < valid {
         return Some(entry);
     }
+    let meta = std::fs::metadata(&entry.path).ok();
+    let same = meta.is_some_and(|m| Identity::of(&m) == entry.identity);
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
-        if let Some(removed) = c.by_root.get_mut(root).and_then(|m| m.remove(rest)) {
+        let Some(by_rest) = c.by_root.get_mut(root) else {
+            return;
+        };
+        if same {
+            if let Some(kept) = by_rest.get_mut(rest) {
+                kept.checked = now;
+            }
+        } else if let Some(removed) = by_rest.remove(rest) {
             c.entries -= 1;
-            c.content_bytes -= removed.content_bytes();
+            c.content_bytes -= removed.open.content_bytes();
         }
     });
-    None
+    same.then_some(entry)
 }
 
 /// Keeps `open` (a regular file just opened for `rest` under `root`), with its contents if
@@ -161,13 +184,17 @@ pub(crate) fn insert(root: &Path, rest: &[u8], mut open: OpenFile) -> Arc<OpenFi
         if c.entries >= ENTRIES || c.content_bytes + adding > CONTENT_BUDGET {
             *c = Cache::default();
         }
+        let kept = Kept {
+            open: Arc::clone(&open),
+            checked: Instant::now(),
+        };
         let previous = c
             .by_root
             .entry(root.to_path_buf())
             .or_default()
-            .insert(rest.to_vec(), Arc::clone(&open));
+            .insert(rest.to_vec(), kept);
         match previous {
-            Some(old) => c.content_bytes -= old.content_bytes(),
+            Some(old) => c.content_bytes -= old.open.content_bytes(),
             None => c.entries += 1,
         }
         c.content_bytes += adding;

@@ -8,6 +8,7 @@ pub(crate) mod ladder;
 pub(crate) mod plaintext;
 pub(crate) mod slow_clients;
 pub(crate) mod static_files;
+pub(crate) mod tls;
 
 use crate::measure::Progress;
 use crate::servers::{Server, Site};
@@ -34,7 +35,7 @@ pub(crate) struct Scenario {
 }
 
 /// Every scenario, in report order.
-pub(crate) const ALL: [Scenario; 8] = [
+pub(crate) const ALL: [Scenario; 9] = [
     Scenario {
         key: "plaintext",
         name: "1. plaintext",
@@ -74,6 +75,11 @@ pub(crate) const ALL: [Scenario; 8] = [
         key: "c10k",
         name: "8. C10K",
         run: c10k::run,
+    },
+    Scenario {
+        key: "tls",
+        name: "9. TLS",
+        run: tls::run,
     },
 ];
 
