@@ -208,6 +208,8 @@ impl RedisPool {
                 self.health.succeeded(took);
                 return Ok(value);
             }
+            // The connection's own response timeout (the same length) may fire first.
+            Ok(Ok(Err(e))) if e.is_timeout() => Failure::TimedOut,
             Ok(Ok(Err(e))) => Failure::Redis(e.to_string()),
             Ok(Err(_elapsed)) => Failure::TimedOut,
             Err(e) => Failure::Redis(format!("its task ended: {e}")),
