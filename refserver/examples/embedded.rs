@@ -213,7 +213,8 @@ fn configure(args: &Args) -> Result<Config, refserver::ConfigError> {
         let (idle, absolute) = config.visitor_timeouts();
         config.set_visitor_timeouts(
             args.session_idle_ms.map_or(idle, Duration::from_millis),
-            args.session_absolute_ms.map_or(absolute, Duration::from_millis),
+            args.session_absolute_ms
+                .map_or(absolute, Duration::from_millis),
         );
     }
     config.validate()?;

@@ -1334,6 +1334,42 @@ static = { dir = "site/public", index = ["index.html"] }
     }
 
     #[test]
+    fn visitor_sessions_default_to_memory_and_take_a_redis_url() {
+        let config = Config::parse("").unwrap();
+        assert!(!config.visitor_sessions.is_redis());
+        assert_eq!(config.visitor_store(), "memory");
+        let config = Config::parse(
+            "[visitor_sessions]\nstore = \"redis://user:pw@127.0.0.1:6379/2\"\nkey_prefix = \"site:\"\npool_size = 4\ntimeout_ms = 50\nidle_timeout_ms = 1000\n[[route]]\nprefix = \"/\"\nrespond = {}\n",
+        )
+        .unwrap();
+        config.validate().unwrap();
+        let v = &config.visitor_sessions;
+        assert!(v.is_redis());
+        assert_eq!((v.pool_size, v.timeout_ms), (4, 50));
+        assert_eq!(v.store_limits().idle_timeout, Duration::from_secs(1));
+        assert_eq!(Config::parse(&config.to_toml()).unwrap(), config);
+        let check = |table: &str| {
+            Config::parse(&format!(
+                "[visitor_sessions]\n{table}\n[[route]]\nprefix = \"/\"\nrespond = {{}}\n"
+            ))
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string()
+        };
+        let bad = check("store = \"mysql://user:s3cret@db\"");
+        assert!(bad.contains("neither `memory` nor a Redis URL"), "{bad}");
+        assert!(
+            !bad.contains("s3cret"),
+            "the password stays out of errors: {bad}"
+        );
+        assert!(check("pool_size = 0").contains("pool_size"));
+        assert!(check("timeout_ms = 0").contains("timeout_ms"));
+        let unknown = Config::parse("[visitor_sessions]\nstroe = \"memory\"\n").unwrap_err();
+        assert!(unknown.to_string().starts_with("2:"), "{unknown}");
+    }
+
+    #[test]
     fn relative_paths_follow_the_config_file() {
         let mut config = Config::parse(ISSUE_EXAMPLE).unwrap();
         config.access_log = "logs/access.log".to_owned();

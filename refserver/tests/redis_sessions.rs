@@ -8,7 +8,7 @@
 //! | idle expiry is the key's TTL; the absolute deadline holds whatever the activity | `sessions_expire_in_redis_when_idle_and_at_their_absolute_deadline` |
 //! | Redis killed: session routes 503, others 200, nothing hangs; restarted: sessions again | `redis_killed_and_restarted_without_restarting_the_servers` |
 //! | Redis hanging (SIGSTOP): 503 within the timeout | `a_hanging_redis_costs_a_session_request_its_timeout_and_no_more` |
-//! | sticky FastCGI upstreams: every instance sends a visitor to the same upstream | `sticky_upstreams_are_shared_by_two_instances` |
+//! | sticky FastCGI upstreams: every instance sends a visitor to the same upstream; without Redis, served unsticky | `sticky_upstreams_are_shared_by_two_instances` |
 //!
 //! Every test is bounded in time (Redis calls have a 300 ms timeout here) and its
 //! processes are killed on drop. Without `redis-server` the tests print SKIP, and fail
@@ -45,9 +45,13 @@ fn instance(name: &str, config: &str) -> Server {
 fn get(server: &Server, path: &str, cookie: Option<&str>) -> Resp {
     let mut s = server.connect();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n{cookie}Connection: close\r\n\r\n").as_bytes())
-        .unwrap();
+    let cookie = cookie
+        .map(|c| format!("Cookie: {c}\r\n"))
+        .unwrap_or_default();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: t\r\n{cookie}Connection: close\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
     common::read_whole_response(&mut s, false)
 }
 
@@ -133,7 +137,11 @@ fn sessions_expire_in_redis_when_idle_and_at_their_absolute_deadline() {
     let key = format!("EXISTS it-expiry:session:{}", &cookie[3..]);
     assert_eq!(redis.command(&key).as_deref(), Some(":1\r\n"));
     std::thread::sleep(Duration::from_millis(900));
-    assert_eq!(redis.command(&key).as_deref(), Some(":0\r\n"), "the TTL ran out");
+    assert_eq!(
+        redis.command(&key).as_deref(),
+        Some(":0\r\n"),
+        "the TTL ran out"
+    );
     let r = get(&b, "/visits", Some(&cookie));
     assert_eq!(r.text(), "1", "expired while idle");
 
@@ -145,10 +153,16 @@ fn sessions_expire_in_redis_when_idle_and_at_their_absolute_deadline() {
     for turn in 0.. {
         std::thread::sleep(Duration::from_millis(250));
         let server = if turn % 2 == 0 { &a } else { &b };
-        let n: u64 = get(server, "/visits", Some(&cookie)).text().parse().unwrap();
+        let n: u64 = get(server, "/visits", Some(&cookie))
+            .text()
+            .parse()
+            .unwrap();
         if n == 1 {
             let lived = born.elapsed();
-            assert!(lived >= Duration::from_millis(1400), "ended early: {lived:?}");
+            assert!(
+                lived >= Duration::from_millis(1400),
+                "ended early: {lived:?}"
+            );
             assert!(last >= 4, "was kept alive by activity: {last} visits");
             break;
         }
@@ -174,7 +188,11 @@ fn redis_killed_and_restarted_without_restarting_the_servers() {
         let started = Instant::now();
         let r = get(&a, "/visits", Some(&cookie));
         assert_eq!(r.status, 503, "{}", r.head);
-        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
         // A visitor without a cookie needs the store too, once it sets a value.
         assert_eq!(get(&a, "/visits", None).status, 503);
         // Every other route keeps serving.
@@ -183,7 +201,9 @@ fn redis_killed_and_restarted_without_restarting_the_servers() {
         assert_eq!(get(&a, "/app/greet/x", None).text(), "Hello, x");
     }
     assert!(
-        eventually(Duration::from_secs(5), || status_json(&a)["visitor_store"]["up"] == false),
+        eventually(Duration::from_secs(5), || status_json(&a)["visitor_store"]
+            ["up"]
+            == false),
         "the status page shows the store down"
     );
     let store = &status_json(&a)["visitor_store"];
@@ -197,15 +217,22 @@ fn redis_killed_and_restarted_without_restarting_the_servers() {
     // the same server process.
     redis.restart();
     assert!(
-        eventually(Duration::from_secs(10), || get(&a, "/visits", None).status == 200),
+        eventually(Duration::from_secs(10), || get(&a, "/visits", None).status
+            == 200),
         "sessions came back"
     );
     let r = get(&a, "/visits", Some(&cookie));
-    assert_eq!((r.status, r.text().as_str()), (200, "1"), "Redis kept nothing");
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (200, "1"),
+        "Redis kept nothing"
+    );
     let fresh = set_cookie(&r).unwrap();
     assert_eq!(get(&a, "/visits", Some(&fresh)).text(), "2");
     assert!(
-        eventually(Duration::from_secs(5), || status_json(&a)["visitor_store"]["up"] == true),
+        eventually(Duration::from_secs(5), || status_json(&a)["visitor_store"]
+            ["up"]
+            == true),
         "the status page shows the store up again"
     );
 }
@@ -231,13 +258,21 @@ fn a_hanging_redis_costs_a_session_request_its_timeout_and_no_more() {
     );
     assert_eq!(get(&a, "/", None).status, 200);
     assert_eq!(
-        status_json(&a)["visitor_store"]["timeouts"].as_u64().map(|n| n >= 1),
+        status_json(&a)["visitor_store"]["timeouts"]
+            .as_u64()
+            .map(|n| n >= 1),
         Some(true)
     );
 
     redis.resume();
     assert!(
-        eventually(Duration::from_secs(10), || get(&a, "/visits", Some(&cookie)).text() == "2"),
+        eventually(Duration::from_secs(10), || get(
+            &a,
+            "/visits",
+            Some(&cookie)
+        )
+        .text()
+            == "2"),
         "the session is back once Redis answers"
     );
 }
@@ -264,8 +299,16 @@ fn sticky_upstreams_are_shared_by_two_instances() {
         "access_log = \"off\"\nworkers = 1\n[visitor_sessions]\nstore = \"{}\"\nkey_prefix = \"it-sticky:\"\ntimeout_ms = 300\n",
         redis.url()
     );
-    let a = Server::start("redis-sticky-a", Some(&format!("{base}{}", route(&x, &y))), &[]);
-    let b = Server::start("redis-sticky-b", Some(&format!("{base}{}", route(&y, &x))), &[]);
+    let a = Server::start(
+        "redis-sticky-a",
+        Some(&format!("{base}{}", route(&x, &y))),
+        &[],
+    );
+    let b = Server::start(
+        "redis-sticky-b",
+        Some(&format!("{base}{}", route(&y, &x))),
+        &[],
+    );
 
     let served = |app: &TestApp| app.stats.requests.load(SeqCst);
     let first = get(&a, "/app/hello", None);
@@ -280,7 +323,10 @@ fn sticky_upstreams_are_shared_by_two_instances() {
         let server = if turn % 2 == 0 { &b } else { &a };
         let r = get(server, "/app/hello", Some(&format!("x=1; {cookie}")));
         assert_eq!(r.text(), "hello");
-        assert!(r.header("set-cookie").is_none(), "a kept visitor keeps its cookie");
+        assert!(
+            r.header("set-cookie").is_none(),
+            "a kept visitor keeps its cookie"
+        );
     }
     assert_eq!(
         (served(&x), served(&y)),
@@ -295,4 +341,19 @@ fn sticky_upstreams_are_shared_by_two_instances() {
         assert_eq!(get(&a, "/app/hello", Some(&other)).text(), "hello");
     }
     assert_eq!((served(&x), served(&y)), (11, 4));
+
+    // Without the store, stickiness is a preference lost, not an outage: served (by the
+    // least busy), no cookie, within the store's timeout.
+    drop(redis);
+    for server in [&a, &b] {
+        let started = Instant::now();
+        let r = get(server, "/app/hello", Some(&cookie));
+        assert_eq!((r.status, r.text().as_str()), (200, "hello"), "{}", r.head);
+        assert!(r.header("set-cookie").is_none());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
 }

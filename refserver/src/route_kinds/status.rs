@@ -222,7 +222,12 @@ pub(crate) fn render_text(s: &StatusSnapshot) -> String {
         }
     }
     let v = &s.visitor_store;
-    let _ = write!(out, "Visitor store: {} {}", v.store, if v.up { "up" } else { "down" });
+    let _ = write!(
+        out,
+        "Visitor store: {} {}",
+        v.store,
+        if v.up { "up" } else { "down" }
+    );
     if let Some(sessions) = v.sessions {
         let _ = write!(out, " sessions {sessions}");
     } else {

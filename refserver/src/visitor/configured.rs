@@ -9,7 +9,6 @@ use crate::handler::BoxError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use session_core::visitor::SessionId;
-use std::future::Future;
 
 /// Where handlers' sessions live under `key_prefix` in Redis.
 const SESSIONS: &str = "session:";
@@ -105,59 +104,38 @@ impl<T> VisitorStore<T> for ConfiguredStore<T>
 where
     T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    fn load(&self, id: &SessionId) -> impl Future<Output = Result<Option<T>, BoxError>> + Send {
-        let id = *id;
-        async move {
-            match &self.choice {
-                Choice::Memory(m) => m.load(&id).await,
-                Choice::Redis(r) => r.load(&id).await,
-            }
+    async fn load(&self, id: &SessionId) -> Result<Option<T>, BoxError> {
+        match &self.choice {
+            Choice::Memory(m) => m.load(id).await,
+            Choice::Redis(r) => r.load(id).await,
         }
     }
 
-    fn create(&self, value: T) -> impl Future<Output = Result<SessionId, BoxError>> + Send {
-        async move {
-            match &self.choice {
-                Choice::Memory(m) => m.create(value).await,
-                Choice::Redis(r) => r.create(value).await,
-            }
+    async fn create(&self, value: T) -> Result<SessionId, BoxError> {
+        match &self.choice {
+            Choice::Memory(m) => m.create(value).await,
+            Choice::Redis(r) => r.create(value).await,
         }
     }
 
-    fn save(
-        &self,
-        id: &SessionId,
-        value: T,
-    ) -> impl Future<Output = Result<bool, BoxError>> + Send {
-        let id = *id;
-        async move {
-            match &self.choice {
-                Choice::Memory(m) => m.save(&id, value).await,
-                Choice::Redis(r) => r.save(&id, value).await,
-            }
+    async fn save(&self, id: &SessionId, value: T) -> Result<bool, BoxError> {
+        match &self.choice {
+            Choice::Memory(m) => m.save(id, value).await,
+            Choice::Redis(r) => r.save(id, value).await,
         }
     }
 
-    fn rotate(
-        &self,
-        id: &SessionId,
-    ) -> impl Future<Output = Result<Option<SessionId>, BoxError>> + Send {
-        let id = *id;
-        async move {
-            match &self.choice {
-                Choice::Memory(m) => m.rotate(&id).await,
-                Choice::Redis(r) => r.rotate(&id).await,
-            }
+    async fn rotate(&self, id: &SessionId) -> Result<Option<SessionId>, BoxError> {
+        match &self.choice {
+            Choice::Memory(m) => m.rotate(id).await,
+            Choice::Redis(r) => r.rotate(id).await,
         }
     }
 
-    fn remove(&self, id: &SessionId) -> impl Future<Output = Result<(), BoxError>> + Send {
-        let id = *id;
-        async move {
-            match &self.choice {
-                Choice::Memory(m) => m.remove(&id).await,
-                Choice::Redis(r) => r.remove(&id).await,
-            }
+    async fn remove(&self, id: &SessionId) -> Result<(), BoxError> {
+        match &self.choice {
+            Choice::Memory(m) => m.remove(id).await,
+            Choice::Redis(r) => r.remove(id).await,
         }
     }
 }

@@ -212,7 +212,11 @@ where
             let saved: i64 = self
                 .pool
                 .call("save", move |mut conn| async move {
-                    SAVE.key(key).arg(idle).arg(json).invoke_async(&mut conn).await
+                    SAVE.key(key)
+                        .arg(idle)
+                        .arg(json)
+                        .invoke_async(&mut conn)
+                        .await
                 })
                 .await?;
             Ok(saved == 1)
@@ -255,7 +259,10 @@ where
         async move {
             self.pool
                 .call("remove", move |mut conn| async move {
-                    redis::cmd("DEL").arg(key).query_async::<()>(&mut conn).await
+                    redis::cmd("DEL")
+                        .arg(key)
+                        .query_async::<()>(&mut conn)
+                        .await
                 })
                 .await
         }

@@ -93,7 +93,10 @@ impl Sticky {
                 set_cookie: None,
             };
         }
-        let Some((target, _)) = candidates.iter().find(|(_, down)| !down).or(candidates.first())
+        let Some((target, _)) = candidates
+            .iter()
+            .find(|(_, down)| !down)
+            .or(candidates.first())
         else {
             return StickyChoice::default();
         };
