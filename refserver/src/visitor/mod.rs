@@ -7,7 +7,7 @@
 //! | the layer: cookie in, [`Visitor`] to the handler, store and cookie updated after | `layer.rs` ([`VisitorLayer`]) |
 //! | the typed value a handler reads and changes | `handle.rs` ([`Visitor`]) |
 //! | where sessions live: an async trait, and the in-memory default | `store.rs` ([`VisitorStore`], [`MemoryVisitorStore`]) |
-//! | sessions in Redis, shared by several instances: data layout, expiry, atomic rotation | `redis_store.rs` ([`RedisVisitorStore`]) |
+//! | sessions in Redis, shared by several instances: data layout, expiry, atomic rotation | `redis_store.rs` |
 //! | connections to Redis: pool, timeouts, reconnection, health | `redis_pool.rs` |
 //! | the store `[visitor_sessions]` names (memory or Redis) | `configured.rs` ([`ConfiguredStore`]) |
 //!
@@ -52,7 +52,6 @@ mod store;
 
 pub use configured::ConfiguredStore;
 pub(crate) use redis_pool::{StoreHealthSnapshot, redacted_url};
-pub use redis_store::RedisVisitorStore;
 
 pub use handle::Visitor;
 pub use layer::{VisitorLayer, VisitorService};

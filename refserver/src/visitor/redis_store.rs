@@ -96,7 +96,7 @@ static ROTATE: LazyLock<Script> = LazyLock::new(|| {
 /// the configuration's `[visitor_sessions]` through
 /// [`ConfiguredStore::from_config`](super::ConfiguredStore::from_config); every call is
 /// bounded by `timeout_ms`, and a failure is an error the layer answers with 503.
-pub struct RedisVisitorStore<T> {
+pub(crate) struct RedisVisitorStore<T> {
     pool: Arc<RedisPool>,
     prefix: String,
     idle_ms: u64,
