@@ -39,14 +39,16 @@ REDIS_PID=$!
 PIDS+=("$REDIS_PID")
 for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
-start() { # port store
+start() { # port store; not in $(...), which would keep PIDS in a subshell
   "$EXAMPLE" --listen "127.0.0.1:$1" --workers 1 --access-log off --visitor-store "$2" \
     >"$TMP/$1.out" 2>"$TMP/$1.err" &
-  PIDS+=("$!")
-  echo "$!"
+  STARTED=$!
+  PIDS+=("$STARTED")
 }
-MEM_PID=$(start "$MEM_PORT" memory)
-RED_PID=$(start "$RED_PORT" "redis://127.0.0.1:$REDIS_PORT/0")
+start "$MEM_PORT" memory
+MEM_PID=$STARTED
+start "$RED_PORT" "redis://127.0.0.1:$REDIS_PORT/0"
+RED_PID=$STARTED
 sleep 0.5
 
 cookie() { # port: a session's cookie, made by one visit
