@@ -3,7 +3,15 @@
 //!
 //! ```sh
 //! cargo run --release -p refserver --example embedded -- --listen 127.0.0.1:8081
+//! # the binary's configuration format, `[visitor_sessions]` included (several instances
+//! # naming one Redis share their visitors):
+//! cargo run --release -p refserver --example embedded -- --config refserver/refserver.toml
 //! ```
+//!
+//! With `--config FILE` the file's routes and settings are the server's, the handler
+//! routes below put in front of its routes; without it, the demo site's. `--listen`,
+//! `--workers`, `--access-log`, `--visitor-store` and the session timeouts override the
+//! file.
 //!
 //! | path | answered by |
 //! |---|---|
@@ -22,9 +30,10 @@ use axum::extract::Path;
 use clap::Parser;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use refserver::handler::{Body, Request, ResponseBody, handler_fn};
-use refserver::visitor::{MemoryVisitorStore, StoreLimits, Visitor, VisitorLayer};
+use refserver::visitor::{ConfiguredStore, Visitor, VisitorLayer};
 use refserver::{Builder, Config};
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
@@ -60,8 +69,12 @@ handler = { name = "slow", timeout_ms = 1000 }
 /// An embedding program: refserver with in-process handlers in front of the demo site.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Address to listen on, repeatable (port 0 picks a free port, printed).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    /// Configuration file, in the binary's format (default: the demo site).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on, repeatable (port 0 picks a free port, printed); default
+    /// the file's, else 127.0.0.1:8080.
+    #[arg(long, value_name = "ADDR")]
     listen: Vec<String>,
     /// Worker threads (0: one per core).
     #[arg(long, value_name = "N")]
@@ -69,12 +82,18 @@ struct Args {
     /// Access log: `stdout`, `off` or a file path.
     #[arg(long, value_name = "TARGET")]
     access_log: Option<String>,
-    /// Visitor sessions end after this long without a request.
-    #[arg(long, value_name = "MS", default_value_t = 30 * 60 * 1000)]
-    session_idle_ms: u64,
-    /// Visitor sessions end this long after they began, whatever the activity.
-    #[arg(long, value_name = "MS", default_value_t = 8 * 60 * 60 * 1000)]
-    session_absolute_ms: u64,
+    /// Where visitor sessions live: `memory` or `redis://HOST:PORT/DB` (default: the
+    /// file's `[visitor_sessions] store`, else memory).
+    #[arg(long, value_name = "URL")]
+    visitor_store: Option<String>,
+    /// Visitor sessions end after this long without a request (default: the file's, else
+    /// 30 minutes).
+    #[arg(long, value_name = "MS")]
+    session_idle_ms: Option<u64>,
+    /// Visitor sessions end this long after they began, whatever the activity (default:
+    /// the file's, else 8 hours).
+    #[arg(long, value_name = "MS")]
+    session_absolute_ms: Option<u64>,
 }
 
 fn text(status: u16, body: impl Into<String>) -> http::Response<String> {
@@ -170,6 +189,38 @@ fn request_id(mut response: http::Response<ResponseBody>) -> http::Response<Resp
     response
 }
 
+/// The configuration: the file's (or the demo site's), the handler routes first, the
+/// command line's overrides.
+fn configure(args: &Args) -> Result<Config, refserver::ConfigError> {
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::demo_site(),
+    };
+    config.add_routes_first(ROUTES)?;
+    if !args.listen.is_empty() {
+        config.set_listen(args.listen.clone());
+    }
+    if let Some(workers) = args.workers {
+        config.set_workers(workers);
+    }
+    if let Some(log) = &args.access_log {
+        config.set_access_log(log.clone());
+    }
+    if let Some(store) = &args.visitor_store {
+        config.set_visitor_store(store.clone());
+    }
+    if args.session_idle_ms.is_some() || args.session_absolute_ms.is_some() {
+        let (idle, absolute) = config.visitor_timeouts();
+        config.set_visitor_timeouts(
+            args.session_idle_ms.map_or(idle, Duration::from_millis),
+            args.session_absolute_ms
+                .map_or(absolute, Duration::from_millis),
+        );
+    }
+    config.validate()?;
+    Ok(config)
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
@@ -180,24 +231,25 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    let mut config = Config::demo_site();
-    if let Err(e) = config.add_routes_first(ROUTES) {
-        eprintln!("embedded: {e}");
-        return ExitCode::from(2);
-    }
-    config.set_listen(args.listen.clone());
-    if let Some(workers) = args.workers {
-        config.set_workers(workers);
-    }
-    if let Some(log) = &args.access_log {
-        config.set_access_log(log.clone());
-    }
+    let config = match configure(&args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("embedded: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // The store `[visitor_sessions]` names: in memory, or in Redis shared with every
+    // instance that names the same one.
+    let store = match ConfiguredStore::<u64>::from_config(&config) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("embedded: {e}");
+            return ExitCode::from(2);
+        }
+    };
 
     let app = axum::Router::new().route("/app/greet/{name}", axum::routing::get(greet));
-    let mut limits = StoreLimits::default();
-    limits.idle_timeout = Duration::from_millis(args.session_idle_ms);
-    limits.absolute_timeout = Duration::from_millis(args.session_absolute_ms);
-    let sessions = VisitorLayer::with_store(MemoryVisitorStore::<u64>::new(limits))
+    let sessions = VisitorLayer::with_store(store)
         // The demo is plain HTTP: a browser would not send a `Secure` cookie back.
         .secure(false);
 

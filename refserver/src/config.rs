@@ -49,9 +49,103 @@ pub struct Config {
     /// Session limits and deadlines (handed to session-core).
     #[serde(default)]
     pub(crate) limits: LimitsConfig,
+    /// Where visitor sessions live (handlers' sessions and sticky FastCGI upstreams).
+    #[serde(default)]
+    pub(crate) visitor_sessions: VisitorSessionsConfig,
     /// Routes, first match wins, in file order.
     #[serde(default, rename = "route")]
     pub(crate) routes: Vec<RouteConfig>,
+}
+
+/// `[visitor_sessions]`: the store of visitor sessions, in this process (`"memory"`, the
+/// default) or shared by several instances in Redis (`"redis://..."`), and their timeouts.
+/// Handlers' sessions (a layer built with `ConfiguredStore::from_config`) and sticky
+/// FastCGI upstreams both use it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct VisitorSessionsConfig {
+    /// `"memory"`, or a Redis URL: `redis://[USER][:PASSWORD@]HOST[:PORT][/DB]`,
+    /// `rediss://...` for TLS, `redis+unix:///path/redis.sock[?db=N]`.
+    pub(crate) store: String,
+    /// Prepended to every key the server writes in Redis, so several sites can share one.
+    pub(crate) key_prefix: String,
+    /// Connections to Redis, each multiplexing any number of requests; calls are spread
+    /// over them in turn.
+    pub(crate) pool_size: usize,
+    /// Longest wait for one Redis call, from the request's side (a reconnection included);
+    /// past it the route answers 503.
+    pub(crate) timeout_ms: u64,
+    /// Longest wait for one connection attempt to Redis.
+    pub(crate) connect_timeout_ms: u64,
+    /// The longest pause between reconnection attempts while Redis is away (they back
+    /// off exponentially from 50 ms up to this).
+    pub(crate) reconnect_max_delay_ms: u64,
+    /// A session ends this long after its last request (in Redis: the key's TTL).
+    pub(crate) idle_timeout_ms: u64,
+    /// A session ends this long after it began, however active (kept with its data).
+    pub(crate) absolute_timeout_ms: u64,
+    /// Most sessions held at once by the memory store (Redis's own `maxmemory` bounds it there).
+    pub(crate) capacity: usize,
+}
+
+impl Default for VisitorSessionsConfig {
+    fn default() -> Self {
+        let limits = session_core::visitor::StoreLimits::default();
+        Self {
+            store: "memory".to_owned(),
+            key_prefix: "refserver:visitor:".to_owned(),
+            pool_size: 2,
+            timeout_ms: 500,
+            connect_timeout_ms: 1000,
+            reconnect_max_delay_ms: 2000,
+            idle_timeout_ms: millis(limits.idle_timeout),
+            absolute_timeout_ms: millis(limits.absolute_timeout),
+            capacity: limits.capacity,
+        }
+    }
+}
+
+impl VisitorSessionsConfig {
+    /// Whether sessions live in Redis.
+    pub(crate) fn is_redis(&self) -> bool {
+        self.store != "memory"
+    }
+
+    /// session-core's store limits from these values.
+    pub(crate) fn store_limits(&self) -> session_core::visitor::StoreLimits {
+        let mut limits = session_core::visitor::StoreLimits::default();
+        limits.idle_timeout = Duration::from_millis(self.idle_timeout_ms);
+        limits.absolute_timeout = Duration::from_millis(self.absolute_timeout_ms);
+        limits.capacity = self.capacity;
+        limits
+    }
+
+    /// Checks the URL and that no count or timeout is zero.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        let err = |m: String| Err(ConfigError::new(format!("visitor_sessions: {m}")));
+        if self.is_redis()
+            && let Err(e) = redis::Client::open(self.store.as_str())
+        {
+            return err(format!(
+                "store `{}` is neither `memory` nor a Redis URL: {e}",
+                crate::visitor::redacted_url(&self.store)
+            ));
+        }
+        if self.pool_size == 0 {
+            return err("pool_size must be at least 1".to_owned());
+        }
+        for (key, ms) in [
+            ("timeout_ms", self.timeout_ms),
+            ("connect_timeout_ms", self.connect_timeout_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
+            ("absolute_timeout_ms", self.absolute_timeout_ms),
+        ] {
+            if ms == 0 {
+                return err(format!("{key} must be at least 1"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Multi-thread runtime, or one current-thread runtime per worker with its own
@@ -857,6 +951,7 @@ impl Config {
         if self.limits.max_sessions == 0 {
             return Err(ConfigError::new("limits.max_sessions must be at least 1"));
         }
+        self.visitor_sessions.validate()?;
         if self.routes.is_empty() {
             return Err(ConfigError::new(
                 "no [[route]]: every request would be answered 404",
@@ -1071,6 +1166,34 @@ impl Config {
     pub fn set_access_log(&mut self, target: String) {
         self.access_log = target;
     }
+
+    /// The visitor store `[visitor_sessions]` names: `memory` or a Redis URL.
+    #[must_use]
+    pub fn visitor_store(&self) -> &str {
+        &self.visitor_sessions.store
+    }
+
+    /// Sets the visitor store: `memory`, or a Redis URL (`redis://HOST:PORT/DB`,
+    /// `rediss://` for TLS); checked by [`validate`](Self::validate).
+    pub fn set_visitor_store(&mut self, store: String) {
+        self.visitor_sessions.store = store;
+    }
+
+    /// How long visitor sessions last: after their last request, and after they began.
+    #[must_use]
+    pub fn visitor_timeouts(&self) -> (Duration, Duration) {
+        (
+            Duration::from_millis(self.visitor_sessions.idle_timeout_ms),
+            Duration::from_millis(self.visitor_sessions.absolute_timeout_ms),
+        )
+    }
+
+    /// Sets how long visitor sessions last: `idle` after their last request, `absolute`
+    /// after they began.
+    pub fn set_visitor_timeouts(&mut self, idle: Duration, absolute: Duration) {
+        self.visitor_sessions.idle_timeout_ms = millis(idle);
+        self.visitor_sessions.absolute_timeout_ms = millis(absolute);
+    }
 }
 
 impl Default for Config {
@@ -1085,6 +1208,7 @@ impl Default for Config {
             access_log_time: LogTime::default(),
             shutdown_timeout_ms: default_shutdown_timeout_ms(),
             limits: LimitsConfig::default(),
+            visitor_sessions: VisitorSessionsConfig::default(),
             routes: Vec::new(),
         }
     }
@@ -1365,6 +1489,42 @@ respond = {}
         assert_eq!(Config::parse(&printed).unwrap(), config, "{printed}");
         let demo = Config::demo(PathBuf::from("site"));
         assert_eq!(Config::parse(&demo.to_toml()).unwrap(), demo);
+    }
+
+    #[test]
+    fn visitor_sessions_default_to_memory_and_take_a_redis_url() {
+        let config = Config::parse("").unwrap();
+        assert!(!config.visitor_sessions.is_redis());
+        assert_eq!(config.visitor_store(), "memory");
+        let config = Config::parse(
+            "[visitor_sessions]\nstore = \"redis://user:pw@127.0.0.1:6379/2\"\nkey_prefix = \"site:\"\npool_size = 4\ntimeout_ms = 50\nidle_timeout_ms = 1000\n[[route]]\nprefix = \"/\"\nrespond = {}\n",
+        )
+        .unwrap();
+        config.validate().unwrap();
+        let v = &config.visitor_sessions;
+        assert!(v.is_redis());
+        assert_eq!((v.pool_size, v.timeout_ms), (4, 50));
+        assert_eq!(v.store_limits().idle_timeout, Duration::from_secs(1));
+        assert_eq!(Config::parse(&config.to_toml()).unwrap(), config);
+        let check = |table: &str| {
+            Config::parse(&format!(
+                "[visitor_sessions]\n{table}\n[[route]]\nprefix = \"/\"\nrespond = {{}}\n"
+            ))
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string()
+        };
+        let bad = check("store = \"mysql://user:s3cret@db\"");
+        assert!(bad.contains("neither `memory` nor a Redis URL"), "{bad}");
+        assert!(
+            !bad.contains("s3cret"),
+            "the password stays out of errors: {bad}"
+        );
+        assert!(check("pool_size = 0").contains("pool_size"));
+        assert!(check("timeout_ms = 0").contains("timeout_ms"));
+        let unknown = Config::parse("[visitor_sessions]\nstroe = \"memory\"\n").unwrap_err();
+        assert!(unknown.to_string().starts_with("2:"), "{unknown}");
     }
 
     #[test]

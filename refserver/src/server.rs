@@ -12,7 +12,7 @@ use crate::access_log::AccessLog;
 use crate::config::{Config, ListenAddr, RuntimeLayout};
 use crate::embed::Listening;
 use crate::listener;
-use crate::route_kinds::fastcgi::Gateway;
+use crate::route_kinds::fastcgi::{Gateway, Sticky};
 use crate::route_kinds::handler::service::Handlers;
 use crate::route_kinds::status::{GatewaySnapshot, HandlerSnapshot, StatusSnapshot};
 use crate::router::{RouteTable, Router};
@@ -95,7 +95,7 @@ impl Server {
         handlers: Arc<Handlers>,
     ) -> Result<Self, Box<dyn std::error::Error>> {
         let router = Router::with_handlers(&config.routes, &handlers)?;
-        let fastcgi = Gateway::default();
+        let fastcgi = Gateway::new(Sticky::new(&config.visitor_sessions)?);
         fastcgi.install(&router)?;
         fastcgi.retire();
         Ok(Self {
@@ -160,6 +160,7 @@ impl Server {
             reloads: self.reloads.load(Relaxed),
             routes: self.routes.get().route_counts(),
             tls: self.has_tls().then(|| self.tls.snapshot()),
+            visitor_store: self.fastcgi.sticky.health(),
         }
     }
 
@@ -428,6 +429,9 @@ fn reload(server: &Server, running: &mut Config, mut new: Config) -> Result<(), 
     if new.backlog != running.backlog {
         needs_restart.push("backlog");
     }
+    if new.visitor_sessions != running.visitor_sessions {
+        needs_restart.push("visitor_sessions");
+    }
     if new.limits.max_sessions != running.limits.max_sessions
         || new.limits.overload != running.limits.overload
     {
@@ -460,6 +464,7 @@ fn reload(server: &Server, running: &mut Config, mut new: Config) -> Result<(), 
     new.backlog = running.backlog;
     new.limits.max_sessions = running.limits.max_sessions;
     new.limits.overload = running.limits.overload;
+    new.visitor_sessions.clone_from(&running.visitor_sessions);
     *running = new;
     tracing::info!("reload: configuration reloaded: {routes} routes; open sessions kept");
     if !needs_restart.is_empty() {

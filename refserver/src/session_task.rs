@@ -465,7 +465,7 @@ impl<T> Drop for SessionTask<T> {
 }
 
 /// Error-log lines about connections closed early, for the whole process.
-static CLOSES: LogBudget = LogBudget::new();
+static CLOSES: LogBudget = LogBudget::new("closed connections");
 
 fn describe(route: Option<&'static Route>) -> String {
     route.map_or_else(|| "(none)".to_owned(), Route::describe)

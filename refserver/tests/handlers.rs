@@ -10,30 +10,10 @@ use common::{Resp, Server, read_head, read_response, read_whole_response};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The example's binary, built by `cargo test` with the other targets (built here when a
-/// single test target was asked for).
 fn example() -> PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        // target/<profile>/deps/handlers-HASH -> target/<profile>/examples/embedded
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-        let path = profile_dir.join("examples/embedded");
-        if !path.exists() {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-            let mut cmd = std::process::Command::new(cargo);
-            cmd.args(["build", "-p", "refserver", "--example", "embedded"]);
-            if profile_dir.ends_with("release") {
-                cmd.arg("--release");
-            }
-            assert!(cmd.status().unwrap().success(), "building the example");
-        }
-        path
-    })
-    .clone()
+    common::embedded_example()
 }
 
 fn start(name: &str, extra: &[&str]) -> Server {

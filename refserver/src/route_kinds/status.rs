@@ -6,6 +6,7 @@ use crate::route_kinds::fastcgi::spawn::AppSnapshot;
 use crate::route_kinds::reply::Reply;
 use crate::router::RouteCount;
 use crate::traffic::TrafficSnapshot;
+use crate::visitor::StoreHealthSnapshot;
 use http_proto::RequestHead;
 use serde::Serialize;
 
@@ -45,6 +46,8 @@ pub(crate) struct StatusSnapshot {
     pub(crate) routes: Vec<RouteCount>,
     /// TLS handshakes, failures by reason, timeouts; `None` without a TLS listener.
     pub(crate) tls: Option<crate::tls::TlsSnapshot>,
+    /// The visitor store `[visitor_sessions]` names: health, calls, latency.
+    pub(crate) visitor_store: StoreHealthSnapshot,
 }
 
 /// One gateway's counters.
@@ -232,6 +235,32 @@ pub(crate) fn render_text(s: &StatusSnapshot) -> String {
         }
         let _ = writeln!(out);
     }
+    let v = &s.visitor_store;
+    let _ = write!(
+        out,
+        "Visitor store: {} {}",
+        v.store,
+        if v.up { "up" } else { "down" }
+    );
+    if let Some(sessions) = v.sessions {
+        let _ = write!(out, " sessions {sessions}");
+    } else {
+        let _ = write!(
+            out,
+            " connections {} calls {} errors {} timeouts {} latency p50 {}us p99 {}us ping {}us",
+            v.connections,
+            v.calls,
+            v.errors,
+            v.timeouts,
+            v.latency_p50_us,
+            v.latency_p99_us,
+            v.ping_us
+        );
+    }
+    let _ = writeln!(out);
+    if let Some(e) = &v.last_error {
+        let _ = writeln!(out, " last error: {e}");
+    }
     let t = &s.traffic;
     let _ = writeln!(out, "Bytes in: {} out: {}", t.bytes_in, t.bytes_out);
     let _ = writeln!(
@@ -402,6 +431,48 @@ pub(crate) fn render_prometheus(s: &StatusSnapshot) -> String {
             &one(tls.timeouts),
         );
     }
+    let v = &s.visitor_store;
+    let store = label("store", &v.store);
+    for (name, kind, help, value) in [
+        (
+            "visitor_store_up",
+            "gauge",
+            "The visitor store answers (the last probe).",
+            u64::from(v.up),
+        ),
+        (
+            "visitor_store_calls_total",
+            "counter",
+            "Calls to the visitor store.",
+            v.calls,
+        ),
+        (
+            "visitor_store_errors_total",
+            "counter",
+            "Failed calls to the visitor store (timeouts included).",
+            v.errors,
+        ),
+        (
+            "visitor_store_timeouts_total",
+            "counter",
+            "Calls to the visitor store past its timeout.",
+            v.timeouts,
+        ),
+        (
+            "visitor_store_latency_p50_microseconds",
+            "gauge",
+            "Median call latency since start.",
+            v.latency_p50_us,
+        ),
+        (
+            "visitor_store_latency_p99_microseconds",
+            "gauge",
+            "99th percentile call latency since start.",
+            v.latency_p99_us,
+        ),
+    ] {
+        metric(name, kind, help, &[(store.clone(), value.to_string())]);
+    }
     metric(
         "reloads_total",
         "counter",
@@ -451,6 +522,7 @@ pub(crate) fn render_json(s: &StatusSnapshot) -> String {
         "reloads": s.reloads,
         "traffic": s.traffic,
         "routes": s.routes,
+        "visitor_store": s.visitor_store,
     });
     let mut text = value.to_string();
     text.push('\n');
@@ -528,6 +600,19 @@ mod tests {
                 failures: vec![("not_tls", 1), ("closed", 2)],
                 timeouts: 1,
             }),
+            visitor_store: StoreHealthSnapshot {
+                store: "redis://127.0.0.1:6379/0".to_owned(),
+                up: false,
+                connections: 2,
+                sessions: None,
+                calls: 10,
+                errors: 3,
+                timeouts: 1,
+                latency_p50_us: 120,
+                latency_p99_us: 900,
+                ping_us: 80,
+                last_error: Some("no answer within 500 ms".to_owned()),
+            },
         }
     }
 
@@ -564,6 +649,9 @@ mod tests {
         assert!(text.contains(
             " unix:/run/php.sock: down requests 5 errors 1 timeouts 0 active 2 connections 1\n"
         ));
+        assert!(text.contains(
+            "Visitor store: redis://127.0.0.1:6379/0 down connections 2 calls 10 errors 3 timeouts 1 latency p50 120us p99 900us ping 80us\n last error: no answer within 500 ms\n"
+        ), "{text}");
     }
 
     #[test]
@@ -581,6 +669,8 @@ mod tests {
         assert_eq!(v["traffic"]["responses"][1], 40);
         assert_eq!(v["routes"][1]["requests"], 39);
         assert_eq!(v["reloads"], 2);
+        assert_eq!(v["visitor_store"]["up"], false);
+        assert_eq!(v["visitor_store"]["latency_p99_us"], 900);
     }
 
     #[test]
@@ -623,6 +713,12 @@ mod tests {
         );
         assert!(
             text.contains("refserver_gateway_errors_total{gateway=\"cgi\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "refserver_visitor_store_timeouts_total{store=\"redis://127.0.0.1:6379/0\"} 1\n"
+            ),
             "{text}"
         );
         let reply = reply(&snapshot(), &head("/status?format=prometheus", ""));

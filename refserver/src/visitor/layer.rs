@@ -3,6 +3,7 @@
 use super::handle::Visitor;
 use super::store::{MemoryVisitorStore, VisitorStore};
 use crate::handler::BoxError;
+use crate::log_limit::LogBudget;
 use http::HeaderValue;
 use http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE};
 use session_core::visitor::{CookieHeader, SameSite, SessionId, SetCookie};
@@ -27,9 +28,11 @@ const MAX_PRESENTED: usize = 4;
 /// flags are session-core's defaults (`Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`,
 /// host-only, no `Max-Age`: gone when the browser closes), changed with the setters
 /// below. Idle and absolute expiry are the store's ([`MemoryVisitorStore::new`] takes
-/// them). A response that sets or deletes the cookie gets `Cache-Control: no-store` when
+/// them; [`ConfiguredStore`](super::ConfiguredStore) reads them from `[visitor_sessions]`,
+/// in memory or in Redis). A response that sets or deletes the cookie gets `Cache-Control: no-store` when
 /// it has no `Cache-Control` of its own, so no cache hands it to someone else. A store
-/// that fails answers 503 (logged).
+/// that fails, or is slower than its timeout, answers 503 (logged, at most 20 lines a
+/// second); routes without the layer never touch the store.
 ///
 /// ```
 /// use refserver::visitor::{MemoryVisitorStore, StoreLimits, VisitorLayer};
@@ -319,9 +322,15 @@ where
     }
 }
 
-/// The answer when the store fails (or the cookie settings are invalid): 503, logged.
+/// 503s logged: while the store is down every session request fails the same way.
+static UNAVAILABLE: LogBudget = LogBudget::new("visitor sessions answered 503");
+
+/// The answer when the store fails (or the cookie settings are invalid): 503, logged
+/// (rate-limited).
 fn unavailable<RB: Default>(e: &BoxError) -> http::Response<RB> {
-    tracing::error!("visitor sessions: {e}; answering 503");
+    if UNAVAILABLE.allow() {
+        tracing::error!("visitor sessions: {e}; answering 503");
+    }
     let mut response = http::Response::new(RB::default());
     *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
     response

@@ -7,6 +7,9 @@
 //! | the layer: cookie in, [`Visitor`] to the handler, store and cookie updated after | `layer.rs` ([`VisitorLayer`]) |
 //! | the typed value a handler reads and changes | `handle.rs` ([`Visitor`]) |
 //! | where sessions live: an async trait, and the in-memory default | `store.rs` ([`VisitorStore`], [`MemoryVisitorStore`]) |
+//! | sessions in Redis, shared by several instances: data layout, expiry, atomic rotation | `redis_store.rs` |
+//! | connections to Redis: pool, timeouts, reconnection, health | `redis_pool.rs` |
+//! | the store `[visitor_sessions]` names (memory or Redis) | `configured.rs` ([`ConfiguredStore`]) |
 //!
 //! Mount it on the handlers that need it, with [`Builder::layer`](crate::Builder::layer)
 //! for all of them or [`Builder::named_layer`](crate::Builder::named_layer) for some:
@@ -40,9 +43,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod configured;
 mod handle;
 mod layer;
+mod redis_pool;
+mod redis_store;
 mod store;
+
+pub use configured::ConfiguredStore;
+pub(crate) use redis_pool::{StoreHealthSnapshot, redacted_url};
 
 pub use handle::Visitor;
 pub use layer::{VisitorLayer, VisitorService};

@@ -5,6 +5,7 @@ pub mod fcgi_app;
 pub mod git;
 pub mod php_fpm;
 pub mod procs;
+pub mod redis;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -491,11 +492,22 @@ impl Server {
     /// Starts `program` (an example that embeds the library, say) with `extra` flags and
     /// `--listen 127.0.0.1:0`, its stderr written to a file ([`stderr_log`](Self::stderr_log)).
     pub fn start_program(name: &str, program: &Path, extra: &[&str]) -> Self {
+        Self::start_program_with_config(name, program, None, extra)
+    }
+
+    /// Like [`start_program`](Self::start_program), with `--config` naming a file of
+    /// this text (its `listen` overridden by `--listen 127.0.0.1:0`).
+    pub fn start_program_with_config(
+        name: &str,
+        program: &Path,
+        config: Option<&str>,
+        extra: &[&str],
+    ) -> Self {
         let dir = temp_dir(name);
         let mut cmd = Command::new(program);
         cmd.env("RUST_LOG", "warn");
         let stderr = std::fs::File::create(dir.join("stderr.log")).unwrap();
-        Self::run(cmd, dir, None, extra, stderr.into())
+        Self::run(cmd, dir, config, extra, stderr.into())
     }
 }
 
@@ -560,4 +572,27 @@ impl Server {
             })
             .collect()
     }
+}
+
+/// The `embedded` example's binary, built by `cargo test` with the other targets (built
+/// here when a single test target was asked for).
+pub fn embedded_example() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        // target/<profile>/deps/TEST-HASH -> target/<profile>/examples/embedded
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+        let path = profile_dir.join("examples/embedded");
+        if !path.exists() {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+            let mut cmd = Command::new(cargo);
+            cmd.args(["build", "-p", "refserver", "--example", "embedded"]);
+            if profile_dir.ends_with("release") {
+                cmd.arg("--release");
+            }
+            assert!(cmd.status().unwrap().success(), "building the example");
+        }
+        path
+    })
+    .clone()
 }

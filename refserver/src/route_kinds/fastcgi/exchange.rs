@@ -13,7 +13,7 @@
 
 use super::FastCgiRoute;
 use super::conn::{Conn, Received};
-use super::sticky::Visitor;
+use super::sticky::StickyChoice;
 use super::upstream::{Unreachable, Upstream};
 use crate::exchange::{BodyRoom, Exchange, ExchangeError, Request, Started};
 use crate::response::ResponseSink;
@@ -24,6 +24,7 @@ use bytes::{Bytes, BytesMut};
 use cgi_env::Environment;
 use fcgi_proto::ProtocolStatus;
 use http_proto::{Framing, RequestHead};
+use session_core::visitor::SessionId;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io::Read;
@@ -39,8 +40,12 @@ const STDIN_QUEUE: usize = 64 * 1024;
 const SPOOL_CHUNK: usize = 64 * 1024;
 
 type Connecting = Pin<Box<dyn Future<Output = Result<(Arc<Conn>, u64), Unreachable>> + Send>>;
+type Choosing = Pin<Box<dyn Future<Output = StickyChoice> + Send>>;
 
 enum State {
+    /// A sticky route asks the visitor store which upstream first (then spools or
+    /// connects).
+    Choosing(Choosing),
     /// A body of unknown length goes to a temporary file first.
     Spooling(Spool),
     /// Waiting for a connection to `upstreams[tried - 1]`.
@@ -106,8 +111,10 @@ pub(crate) struct FastCgiExchange {
     spool: Option<std::fs::File>,
     deadline: Pin<Box<Sleep>>,
     server: Arc<Server>,
-    /// The route's sticky cookie and the visitor the request presented.
-    sticky: Option<(&'static str, Option<Visitor>)>,
+    /// The sticky visitor's session and the upstream the store keeps it on, once chosen.
+    kept: Option<(SessionId, String)>,
+    /// The cookie to set on the response: a sticky visitor's new id.
+    set_cookie: Option<String>,
 }
 
 impl FastCgiExchange {
@@ -117,7 +124,7 @@ impl FastCgiExchange {
         upstreams: Vec<Arc<Upstream>>,
         name: String,
         env: Environment,
-        sticky: Option<(&'static str, Option<Visitor>)>,
+        sticky: Option<(&'static str, Option<SessionId>)>,
     ) -> Self {
         let head = request.head;
         let mut exchange = Self {
@@ -140,17 +147,56 @@ impl FastCgiExchange {
             spool: None,
             deadline: Box::pin(tokio::time::sleep(route.read_timeout)),
             server: Arc::clone(request.server),
-            sticky,
+            kept: None,
+            set_cookie: None,
         };
-        exchange.state = if head.framing() == Framing::Chunked {
+        exchange.state = match sticky {
+            Some((cookie, presented)) => {
+                let server = Arc::clone(request.server);
+                let candidates: Vec<(String, bool)> = exchange
+                    .upstreams
+                    .iter()
+                    .map(|u| (u.name.clone(), u.is_down()))
+                    .collect();
+                State::Choosing(Box::pin(async move {
+                    server
+                        .fastcgi
+                        .sticky
+                        .choose(presented, &candidates, cookie)
+                        .await
+                }))
+            }
+            None => exchange.begin(),
+        };
+        exchange
+    }
+
+    /// Spools a body of unknown length, or connects.
+    fn begin(&mut self) -> State {
+        if self.head.framing() == Framing::Chunked {
             match Spool::new() {
                 Ok(spool) => State::Spooling(spool),
                 Err(e) => State::Failed(e),
             }
         } else {
-            exchange.connect_next()
-        };
-        exchange
+            self.connect_next()
+        }
+    }
+
+    /// The sticky choice is made: its upstream goes first, then the request begins.
+    fn chosen(&mut self, choice: StickyChoice) -> State {
+        if let Some(upstream) = &choice.upstream
+            && let Some(i) = self
+                .upstreams
+                .iter()
+                .position(|u| &u.name == upstream && !u.is_down())
+        {
+            let kept = self.upstreams.remove(i);
+            self.upstreams.insert(0, kept);
+        }
+        self.kept = choice.id.zip(choice.upstream);
+        self.set_cookie = choice.set_cookie;
+        self.begin()
     }
 
     /// Starts on the next upstream to try, or fails when none is left. The new request's
@@ -174,26 +220,32 @@ impl FastCgiExchange {
         State::Connecting(Box::pin(upstream.begin(params, Arc::clone(&self.name))))
     }
 
-    /// A sticky route's visitor is kept on the upstream that took the request; the
-    /// cookie to set when the visitor is new.
-    fn keep_visitor(&self) -> Option<String> {
-        let (cookie, visitor) = self.sticky.as_ref()?;
-        let upstream = &self.upstream()?.name;
-        if visitor.as_ref().is_some_and(|v| &v.upstream == upstream) {
-            return None;
+    /// A sticky visitor whose chosen upstream failed is kept on the one that took the
+    /// request, in the background (the response need not wait for the store).
+    fn keep_visitor(&self) {
+        let (Some((id, kept)), Some(upstream)) = (&self.kept, self.upstream()) else {
+            return;
+        };
+        if *kept == upstream.name {
+            return;
         }
-        self.server
-            .fastcgi
-            .sticky
-            .keep(visitor.as_ref(), upstream, cookie)
+        let (id, name, server) = (*id, upstream.name.clone(), Arc::clone(&self.server));
+        tokio::spawn(async move { server.fastcgi.sticky.moved(id, name).await });
     }
 
     fn upstream(&self) -> Option<&Arc<Upstream>> {
         self.busy.as_ref().map(|b| &b.upstream)
     }
 
-    /// Moves a connecting request on to running, or to the next upstream.
+    /// Moves a sticky request past its choice, and a connecting request on to running,
+    /// or to the next upstream.
     fn advance(&mut self, cx: &mut Context<'_>) {
+        if let State::Choosing(choosing) = &mut self.state {
+            let Poll::Ready(choice) = choosing.as_mut().poll(cx) else {
+                return;
+            };
+            self.state = self.chosen(choice);
+        }
         let State::Connecting(connecting) = &mut self.state else {
             return;
         };
@@ -203,7 +255,8 @@ impl FastCgiExchange {
         self.state = match result {
             Ok((conn, ticket)) => {
                 let mut output = Box::new(GatewayOutput::new(false));
-                if let Some(set_cookie) = self.keep_visitor() {
+                self.keep_visitor();
+                if let Some(set_cookie) = self.set_cookie.take() {
                     output.add_field(b"set-cookie", set_cookie);
                 }
                 State::Running {
@@ -431,6 +484,8 @@ impl Exchange for FastCgiExchange {
     fn poll_body_room(&mut self, cx: &mut Context<'_>) -> Poll<BodyRoom> {
         self.advance(cx);
         match &self.state {
+            // The body waits for the choice (the future woke us when it is made).
+            State::Choosing(_) => return Poll::Pending,
             State::Spooling(_) => return Poll::Ready(BodyRoom::Ready),
             State::Connecting(_) | State::Running { .. } => {}
             State::Redirected(_) | State::Done | State::Failed(_) => {
@@ -457,7 +512,7 @@ impl Exchange for FastCgiExchange {
                 self.queued += data.len();
                 self.stdin_queue.push_back(data);
             }
-            State::Redirected(_) | State::Done | State::Failed(_) => {}
+            State::Choosing(_) | State::Redirected(_) | State::Done | State::Failed(_) => {}
         }
     }
 
@@ -506,7 +561,10 @@ impl Exchange for FastCgiExchange {
                 self.fail(e.status, &format!("{}: {}", self.name, e.message))
             }
             State::Done => Poll::Ready(Ok(())),
-            State::Spooling(_) | State::Connecting(_) | State::Redirected(_) => Poll::Pending,
+            State::Choosing(_)
+            | State::Spooling(_)
+            | State::Connecting(_)
+            | State::Redirected(_) => Poll::Pending,
         }
     }
 

@@ -21,6 +21,8 @@ pub(crate) mod spawn;
 mod sticky;
 mod upstream;
 
+pub(crate) use sticky::Sticky;
+
 use crate::config::{ConfigError, FastCgiConfig, UnknownLength};
 use crate::exchange::{Exchange, Request};
 use crate::route_kinds::gateway;
@@ -149,37 +151,43 @@ impl FastCgiRoute {
             Ok(env) => env,
             Err(e) => return fail(e.status, format!("{name}: {}", e.message)),
         };
-        let mut order = upstreams.order();
-        let sticky = self.sticky_cookie.as_deref().map(|cookie| {
-            let visitor = request.server.fastcgi.sticky.lookup(request.head, cookie);
-            if let Some(v) = &visitor
-                && let Some(i) = order
-                    .iter()
-                    .position(|u| u.name == v.upstream && !u.is_down())
-            {
-                let kept = order.remove(i);
-                order.insert(0, kept);
-            }
-            (cookie, visitor)
-        });
+        let sticky = self
+            .sticky_cookie
+            .as_deref()
+            .map(|cookie| (cookie, Sticky::presented(request.head, cookie)));
         Box::new(exchange::FastCgiExchange::new(
-            self, request, order, name, env, sticky,
+            self,
+            request,
+            upstreams.order(),
+            name,
+            env,
+            sticky,
         ))
     }
 }
 
 /// The FastCGI state of a server: upstreams with their pools, and spawned applications.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Gateway {
     pub(crate) upstreams: Upstreams,
     pub(crate) apps: Apps,
     /// Which upstream each sticky visitor is kept on.
-    pub(crate) sticky: sticky::Sticky,
+    pub(crate) sticky: Sticky,
     /// What the routes in force spawn.
     wanted: Mutex<Vec<SpawnConfig>>,
 }
 
 impl Gateway {
+    /// No upstreams or applications yet; sticky visitors kept in `sticky`.
+    pub(crate) fn new(sticky: Sticky) -> Self {
+        Self {
+            upstreams: Upstreams::default(),
+            apps: Apps::default(),
+            sticky,
+            wanted: Mutex::default(),
+        }
+    }
+
     /// Starts the applications `router`'s routes spawn (those already running with the
     /// same settings are kept as they are) and attaches its FastCGI routes to their
     /// upstreams. The applications of the routes still in force keep running until
