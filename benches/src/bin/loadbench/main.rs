@@ -41,7 +41,7 @@ struct Options {
     #[arg(long)]
     secs: Option<u64>,
     /// Only these scenarios (comma-separated): plaintext, static, idle, slow, cgi, fastcgi,
-    /// ladder, c10k, tls.
+    /// ladder, c10k, tls, visitors.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Where the report goes (default: `results/<date>` in the workspace).

@@ -37,6 +37,10 @@ pub(crate) const OPENSSL: Peer = Peer {
     programs: &["openssl"],
     package: "openssl",
 };
+pub(crate) const REDIS: Peer = Peer {
+    programs: &["redis-server"],
+    package: "redis-server",
+};
 pub(crate) const FCGIWRAP: Peer = Peer {
     programs: &["fcgiwrap"],
     package: "fcgiwrap",

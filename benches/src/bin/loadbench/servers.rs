@@ -2,7 +2,7 @@
 //! one worker: refserver, nginx, lighttpd, h2o, hyper, and the applications behind them
 //! (php-fpm pools, fcgiwrap).
 
-use crate::peers::{FCGIWRAP, H2O, LIGHTTPD, NGINX, OPENSSL, PHP_FPM, Peer};
+use crate::peers::{FCGIWRAP, H2O, LIGHTTPD, NGINX, OPENSSL, PHP_FPM, Peer, REDIS};
 use crate::procs::Group;
 use std::fmt::Write as _;
 use std::fs;
@@ -280,12 +280,82 @@ pub(crate) fn refserver_build(
     serve(site, name, port, vec![group], ready_path)
 }
 
-/// The embedded example (handlers, and the demo site's routes), one worker.
-pub(crate) fn embedded(site: &Site, name: &str) -> io::Result<Server> {
+/// The embedded example (handlers, and the demo site's routes), one worker, with `more`
+/// arguments; `apps` are counted with it.
+pub(crate) fn embedded(
+    site: &Site,
+    name: &str,
+    more: &[&str],
+    apps: Vec<Group>,
+) -> io::Result<Server> {
     let port = free_port()?;
     let listen = format!("127.0.0.1:{port}");
-    let group = start(site, name, &site.embedded, &["--listen", &listen])?;
-    serve(site, name, port, vec![group], "/hello")
+    let mut args = vec!["--listen", &listen, "--workers", "1", "--access-log", "off"];
+    args.extend_from_slice(more);
+    let mut groups = vec![start(site, name, &site.embedded, &args)?];
+    groups.extend(apps);
+    serve(site, name, port, groups, "/hello")
+}
+
+/// redis-server on a free port, nothing saved; returns it and its port.
+pub(crate) fn redis(site: &Site) -> io::Result<(Group, u16)> {
+    let redis = find(&REDIS)?;
+    let port = free_port()?;
+    let port_s = port.to_string();
+    let dir = site.path("run");
+    let group = start(
+        site,
+        "redis-server",
+        &redis,
+        &[
+            "--port",
+            &port_s,
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            path_str(&dir),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+    )?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            return Err(io::Error::other(format!(
+                "redis-server does not listen on {port}: {}",
+                site.log_tail("redis-server")
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok((group, port))
+}
+
+/// The `Set-Cookie` pair (`name=value`) of one `GET path`.
+pub(crate) fn get_cookie(port: u16, path: &str) -> io::Result<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut text = String::new();
+    s.read_to_string(&mut text)?;
+    text.lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("set-cookie").then(|| {
+                value
+                    .trim()
+                    .split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+        })
+        .ok_or_else(|| io::Error::other(format!("no Set-Cookie from GET {path}")))
 }
 
 /// benches' hyper hello-world on one current-thread runtime.

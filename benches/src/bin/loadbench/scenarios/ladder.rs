@@ -11,7 +11,7 @@ use std::io;
 pub(crate) fn run(ctx: &Ctx<'_>) -> io::Result<Vec<Section>> {
     let site = ctx.site;
     let mut missing = Vec::new();
-    let em = servers::embedded(site, "embedded")?;
+    let em = servers::embedded(site, "embedded", &[], Vec::new())?;
     let routes = fastcgi::echo_route(ctx, "/fcgi/", false) + &cgi::route(ctx);
     let rs = servers::refserver(site, "refserver-gateways", &routes, "/fcgi/hello")?;
     let hy = optional(servers::hyper(site), &mut missing);

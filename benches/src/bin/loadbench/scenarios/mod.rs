@@ -9,6 +9,7 @@ pub(crate) mod plaintext;
 pub(crate) mod slow_clients;
 pub(crate) mod static_files;
 pub(crate) mod tls;
+pub(crate) mod visitor_sessions;
 
 use crate::measure::Progress;
 use crate::servers::{Server, Site};
@@ -35,7 +36,7 @@ pub(crate) struct Scenario {
 }
 
 /// Every scenario, in report order.
-pub(crate) const ALL: [Scenario; 9] = [
+pub(crate) const ALL: [Scenario; 10] = [
     Scenario {
         key: "plaintext",
         name: "1. plaintext",
@@ -80,6 +81,11 @@ pub(crate) const ALL: [Scenario; 9] = [
         key: "tls",
         name: "9. TLS",
         run: tls::run,
+    },
+    Scenario {
+        key: "visitors",
+        name: "10. visitor sessions",
+        run: visitor_sessions::run,
     },
 ];
 
