@@ -37,6 +37,13 @@ const ID_ATTEMPTS: usize = 4;
 /// Redis's time in ms, in every script.
 const NOW: &str = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n";
 
+/// The time KEYS[1] has left before its absolute deadline, as `left`; a session past it
+/// is deleted and the script answers 0.
+const LEFT: &str = "local a = redis.call('HGET', KEYS[1], 'a')
+        if not a then return 0 end
+        local left = tonumber(a) - now
+        if left <= 0 then redis.call('DEL', KEYS[1]) return 0 end\n";
+
 /// KEYS[1] the session; ARGV[1] idle ms. The value, the TTL set again; nil when dead.
 static LOAD: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
@@ -65,11 +72,7 @@ static CREATE: LazyLock<Script> = LazyLock::new(|| {
 /// KEYS[1] the session; ARGV idle ms, value. 1, or 0 when it is no longer live.
 static SAVE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
-        "{NOW}
-        local a = redis.call('HGET', KEYS[1], 'a')
-        if not a then return 0 end
-        local left = tonumber(a) - now
-        if left <= 0 then redis.call('DEL', KEYS[1]) return 0 end
+        "{NOW}{LEFT}
         redis.call('HSET', KEYS[1], 'd', ARGV[2])
         redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.min(tonumber(ARGV[1]), left)))
         return 1"
@@ -80,11 +83,7 @@ static SAVE: LazyLock<Script> = LazyLock::new(|| {
 /// not live, -1 when the new id is taken (nothing changed).
 static ROTATE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
-        "{NOW}
-        local a = redis.call('HGET', KEYS[1], 'a')
-        if not a then return 0 end
-        local left = tonumber(a) - now
-        if left <= 0 then redis.call('DEL', KEYS[1]) return 0 end
+        "{NOW}{LEFT}
         if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
         redis.call('RENAME', KEYS[1], KEYS[2])
         redis.call('PEXPIRE', KEYS[2], string.format('%.0f', math.min(tonumber(ARGV[1]), left)))

@@ -1,23 +1,18 @@
 //! Scenario 8: C10K: 10,000 connections sending for 20 seconds: throughput, latency, errors, peak
 //! resident memory, refserver and nginx.
 
-use super::{Ctx, NGINX_PLAINTEXT, PLAINTEXT_ROUTE, not_run, optional, refservers};
+use super::{Ctx, not_run, plaintext_servers};
 use crate::measure::median;
 use crate::report::{Body, Section, latency};
-use crate::servers::{self, Server};
+use crate::servers::Server;
 use crate::wrk::{self, Load, Measured};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub(crate) fn run(ctx: &Ctx<'_>) -> io::Result<Vec<Section>> {
-    let site = ctx.site;
     let mut missing = Vec::new();
-    let rs = refservers(ctx, PLAINTEXT_ROUTE, "/plaintext")?;
-    let ng = optional(
-        servers::nginx(site, "nginx", "", NGINX_PLAINTEXT, Vec::new(), "/plaintext"),
-        &mut missing,
-    );
+    let (rs, ng) = plaintext_servers(ctx, &mut missing)?;
     let secs = if ctx.quick { 5 } else { 20 };
     let load = Load {
         conns: 10_000,

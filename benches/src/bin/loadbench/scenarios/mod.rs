@@ -142,6 +142,24 @@ pub(crate) fn refservers(ctx: &Ctx<'_>, routes: &str, ready_path: &str) -> io::R
     Ok(all)
 }
 
+/// refserver's `respond` route (and the `--baseline` build's) and nginx's `return 200` on
+/// `/plaintext`; nginx is `None` (and noted in `missing`) when it cannot be started.
+pub(crate) fn plaintext_servers(
+    ctx: &Ctx<'_>,
+    missing: &mut Vec<String>,
+) -> io::Result<(Vec<Server>, Option<Server>)> {
+    let rs = refservers(ctx, PLAINTEXT_ROUTE, "/plaintext")?;
+    let nginx = crate::servers::nginx(
+        ctx.site,
+        "nginx",
+        "",
+        NGINX_PLAINTEXT,
+        Vec::new(),
+        "/plaintext",
+    );
+    Ok((rs, optional(nginx, missing)))
+}
+
 /// refserver's `respond` route for `/plaintext`.
 pub(crate) const PLAINTEXT_ROUTE: &str = "[[route]]\nprefix = \"/plaintext\"\n\
     respond = { status = 200, content_type = \"text/plain\", body = \"Hello, World!\" }\n";

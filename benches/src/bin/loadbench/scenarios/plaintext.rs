@@ -1,7 +1,7 @@
 //! Scenario 1: A fixed "Hello, World!": refserver's `respond` route, nginx `return 200`, h2o's mruby
 //! handler, hyper's hello-world; keep-alive at 50 and 10,000 connections, and pipelined.
 
-use super::{Ctx, NGINX_PLAINTEXT, PLAINTEXT_ROUTE, not_run, optional, refservers};
+use super::{Ctx, not_run, optional, plaintext_servers};
 use crate::measure::{Contender, alternate};
 use crate::report::{Body, Section};
 use crate::servers::{self, Server};
@@ -11,11 +11,7 @@ use std::io;
 pub(crate) fn run(ctx: &Ctx<'_>) -> io::Result<Vec<Section>> {
     let site = ctx.site;
     let mut missing = Vec::new();
-    let rs = refservers(ctx, PLAINTEXT_ROUTE, "/plaintext")?;
-    let ng = optional(
-        servers::nginx(site, "nginx", "", NGINX_PLAINTEXT, Vec::new(), "/plaintext"),
-        &mut missing,
-    );
+    let (rs, ng) = plaintext_servers(ctx, &mut missing)?;
     let h2o = optional(servers::h2o(site), &mut missing);
     let hy = optional(servers::hyper(site), &mut missing);
     let all: Vec<&Server> = rs

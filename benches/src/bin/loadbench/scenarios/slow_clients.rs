@@ -2,9 +2,9 @@
 //! connections (a request head trickled a line a second), and how many of those each
 //! server closed, refserver and nginx with their default deadlines.
 
-use super::{Ctx, NGINX_PLAINTEXT, PLAINTEXT_ROUTE, not_run, optional, refservers};
+use super::{Ctx, not_run, plaintext_servers};
 use crate::report::{Body, Section, latency};
-use crate::servers::{self, Server};
+use crate::servers::Server;
 use crate::wrk::{self, Load};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -15,13 +15,8 @@ const SLOW: usize = 5_000;
 const WINDOW: Duration = Duration::from_secs(13);
 
 pub(crate) fn run(ctx: &Ctx<'_>) -> io::Result<Vec<Section>> {
-    let site = ctx.site;
     let mut missing = Vec::new();
-    let rs = refservers(ctx, PLAINTEXT_ROUTE, "/plaintext")?;
-    let ng = optional(
-        servers::nginx(site, "nginx", "", NGINX_PLAINTEXT, Vec::new(), "/plaintext"),
-        &mut missing,
-    );
+    let (rs, ng) = plaintext_servers(ctx, &mut missing)?;
     let load = Load::keep_alive("/plaintext", 50, ctx.secs);
     let mut rows = Vec::new();
     for server in rs.iter().chain([ng.as_ref()].into_iter().flatten()) {
