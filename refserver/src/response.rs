@@ -5,10 +5,15 @@
 //! session task answers (a logged 500 when nothing went out yet).
 
 use crate::exchange::ExchangeError;
+use crate::traffic::Traffic;
+use crate::transport::Transport;
 use http_proto::{DateCache, Response};
 use session_core::Session;
 use smallvec::SmallVec;
 use std::cell::RefCell;
+use std::fs::File;
+use std::io;
+use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
 const SERVER_FIELD: (&[u8], &[u8]) = (b"server", b"refserver");
@@ -57,6 +62,8 @@ pub(crate) struct ResponseSink<'a> {
     now: Instant,
     /// The `Strict-Transport-Security` value of a TLS listener that sets one.
     hsts: Option<&'a [u8]>,
+    /// The connection and its byte counters, for bodies sent straight from a file.
+    direct: Option<(&'a mut dyn Transport, &'a Traffic)>,
 }
 
 impl<'a> ResponseSink<'a> {
@@ -70,7 +77,18 @@ impl<'a> ResponseSink<'a> {
             state,
             now,
             hsts: None,
+            direct: None,
         }
+    }
+
+    /// Lets [`send_file`](Self::send_file) write to the connection itself.
+    pub(crate) fn with_transport(
+        mut self,
+        io: &'a mut dyn Transport,
+        traffic: &'a Traffic,
+    ) -> Self {
+        self.direct = Some((io, traffic));
+        self
     }
 
     /// Adds `Strict-Transport-Security: value` to the head (RFC 6797 §7.2: only over
@@ -151,6 +169,58 @@ impl<'a> ResponseSink<'a> {
             .map_err(|e| ExchangeError::new(500, format!("response body refused: {e}")))?;
         self.state.body_bytes += data.len() as u64;
         Ok(())
+    }
+
+    /// Sends up to `len` body bytes of `file` from `offset` straight from the file to the
+    /// socket (`sendfile`: no copy through user space), as nginx's `sendfile on` does. Only
+    /// where that can be: a plain (not TLS) connection and a Content-Length body; `None`
+    /// otherwise, and the producer copies the bytes with [`data`](Self::data) instead.
+    /// `Ready(Ok(n))`: `n` bytes went out (at most `len`); `Pending`: the head is still
+    /// being written, or the socket is full (the task is woken when it has room).
+    pub(crate) fn send_file(
+        &mut self,
+        cx: &mut Context<'_>,
+        file: &File,
+        offset: u64,
+        len: usize,
+    ) -> Option<Poll<Result<usize, ExchangeError>>> {
+        let (io, traffic) = self.direct.as_mut()?;
+        if !self.state.has_body || !self.session.can_send_data_directly() {
+            return None;
+        }
+        // The head (and anything before this body) goes first.
+        if !self.session.pending_output().is_empty() {
+            return Some(Poll::Pending);
+        }
+        let sent = loop {
+            match io.try_send_file(file, offset, len)? {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => match io.poll_write_ready(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => break Err(e),
+                    Poll::Pending => {
+                        self.session.handle_direct_send_blocked();
+                        return Some(Poll::Pending);
+                    }
+                },
+                sent => break sent,
+            }
+        };
+        Some(Poll::Ready(match sent {
+            Ok(0) if len > 0 => Err(ExchangeError::new(
+                500,
+                "the file shrank mid-response; its promised length cannot be sent",
+            )),
+            Ok(n) if self.session.handle_data_sent_directly(n, self.now) => {
+                traffic.wrote(n);
+                self.state.body_bytes += n as u64;
+                Ok(n)
+            }
+            Ok(n) => Err(ExchangeError::new(
+                500,
+                format!("{n} bytes sent from a file do not fit the response"),
+            )),
+            Err(e) => Err(ExchangeError::new(500, format!("sending a file: {e}"))),
+        }))
     }
 
     /// Ends the response, with trailer fields where the framing carries them (chunked).

@@ -320,7 +320,8 @@ impl<T: Transport> SessionTask<T> {
             return None;
         }
         let mut sink = ResponseSink::new(&mut self.session, &mut f.response, now)
-            .with_hsts(self.conn.hsts.as_deref());
+            .with_hsts(self.conn.hsts.as_deref())
+            .with_transport(&mut self.io, &self.server.traffic);
         let result = match f.exchange.get().poll_response(cx, &mut sink) {
             Poll::Pending => return None,
             Poll::Ready(result) => result,

@@ -6,10 +6,12 @@
 
 use crate::tls::TlsInfo;
 use bytes::{Bytes, BytesMut};
+use std::fs::File;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use tokio::io::Interest;
 use tokio::net::{TcpStream, UnixStream};
 
 /// What routes and logs learn of the connection a request came on.
@@ -61,6 +63,17 @@ pub(crate) trait Transport {
     fn tls_info(&self) -> Option<TlsInfo> {
         None
     }
+    /// Sends up to `len` bytes of `file` from `offset` straight to the socket, without
+    /// blocking and without copying them through user space (`sendfile`); `None` when
+    /// this transport cannot (TLS: the bytes must be encrypted first).
+    fn try_send_file(
+        &mut self,
+        _file: &File,
+        _offset: u64,
+        _len: usize,
+    ) -> Option<io::Result<usize>> {
+        None
+    }
     /// Turns away a connection past `max_sessions`: the 503 where plain text can carry it.
     fn refuse_overloaded(&mut self) {
         // A fresh socket's send buffer takes these bytes in one write.
@@ -88,6 +101,20 @@ macro_rules! transport {
             }
             fn local_ip_addr(&self) -> Option<SocketAddr> {
                 socket2::SockRef::from(self).local_addr().ok()?.as_socket()
+            }
+            fn try_send_file(
+                &mut self,
+                file: &File,
+                offset: u64,
+                len: usize,
+            ) -> Option<io::Result<usize>> {
+                // Through tokio, so that `WouldBlock` clears the write readiness and the
+                // next `poll_write_ready` waits for the socket for real.
+                Some(self.try_io(Interest::WRITABLE, || {
+                    let mut offset = offset;
+                    rustix::fs::sendfile(&*self, file, Some(&mut offset), len)
+                        .map_err(io::Error::from)
+                }))
             }
         }
     };

@@ -131,6 +131,9 @@ pub struct Session {
     body_window: Option<(Instant, u64)>,
     /// Last write progress, or when output became pending.
     write_progress: Instant,
+    /// The driver's direct body bytes wait for the socket: the write-stall deadline runs
+    /// as it does for pending output.
+    direct_blocked: bool,
     /// Last handler progress (dispatch or a piece of response) while a request is in flight.
     handler_progress: Instant,
     /// What happens to the current request's body.
@@ -191,6 +194,7 @@ impl Session {
             idle_since: now,
             body_window: None,
             write_progress: now,
+            direct_blocked: false,
             handler_progress: now,
             body_flow: BodyFlow::Done,
             eof: false,
@@ -438,6 +442,60 @@ impl Session {
         &self.out
     }
 
+    /// Whether the response body in progress may be sent by the driver itself, straight
+    /// from a file to the socket (`sendfile`), bypassing the output: a Content-Length body
+    /// (no framing bytes around the data), not for HEAD, on a session still responding.
+    /// The driver must first write all of [`pending_output`](Self::pending_output) (the
+    /// head), so the bytes reach the client in order, and then report each piece with
+    /// [`handle_data_sent_directly`](Self::handle_data_sent_directly).
+    pub fn can_send_data_directly(&mut self) -> bool {
+        self.closed.is_none()
+            && self.closing.is_none()
+            && self
+                .conn
+                .body_encoder()
+                .is_some_and(|e| matches!(e.framing(), http_proto::Framing::Length(_)))
+    }
+
+    /// `n` bytes of the response body went to the socket outside the output (see
+    /// [`can_send_data_directly`](Self::can_send_data_directly)): they count toward the
+    /// Content-Length, as write progress and as the handler's progress. `false`, counting
+    /// nothing, when direct sending is not allowed now (output still waiting, another
+    /// framing) or `n` is more than the body still owes: the response is then broken and
+    /// the driver closes the connection.
+    #[must_use]
+    pub fn handle_data_sent_directly(&mut self, n: usize, now: Instant) -> bool {
+        if !self.out.is_empty() || !self.can_send_data_directly() {
+            return false;
+        }
+        let Some(encoder) = self.conn.body_encoder() else {
+            return false;
+        };
+        // A Content-Length prefix writes nothing; it only counts the bytes.
+        if encoder.encode_prefix(n, &mut self.out).is_err() {
+            return false;
+        }
+        if n > 0 {
+            self.write_progress = now;
+            self.handler_progress = now;
+            self.direct_blocked = false;
+        }
+        self.update_phase(now);
+        true
+    }
+
+    /// The driver's direct body bytes (see
+    /// [`can_send_data_directly`](Self::can_send_data_directly)) wait for room in the
+    /// socket: from the last write progress, the write-stall deadline applies, as it does
+    /// to pending output, until bytes go out again or the response ends.
+    pub fn handle_direct_send_blocked(&mut self) {
+        self.direct_blocked = true;
+    }
+
+    fn write_waits(&self) -> bool {
+        !self.out.is_empty() || self.direct_blocked
+    }
+
     /// `n` bytes of [`pending_output`](Self::pending_output) were written.
     pub fn handle_written(&mut self, n: usize, now: Instant) {
         let n = n.min(self.out.len());
@@ -676,6 +734,7 @@ impl Session {
         self.note_output_start(now);
         self.conn.send_end(trailers, &mut self.out)?;
         self.in_flight = false;
+        self.direct_blocked = false;
         // What the handler did not read of the body is read and dropped from now on.
         self.refuse_body(now);
         self.response_ends
@@ -728,7 +787,7 @@ impl Session {
         let l = &self.limits;
         let mut next = self.created + l.max_lifetime.unwrap_or(std::time::Duration::MAX / 4);
         let mut consider = |t: Instant| next = next.min(t);
-        if !self.out.is_empty() {
+        if self.write_waits() {
             consider(self.write_progress + l.write_stall_timeout);
         }
         if let (Some((start, _)), true) = (self.body_window, l.body_min_rate > 0) {
@@ -781,7 +840,7 @@ impl Session {
                 return;
             }
         }
-        if !self.out.is_empty() && now >= self.write_progress + l.write_stall_timeout {
+        if self.write_waits() && now >= self.write_progress + l.write_stall_timeout {
             self.closed = Some(CloseReason::WriteStalled);
             return;
         }

@@ -350,3 +350,68 @@ fn eof_while_a_request_is_in_flight_stops_reading() {
     assert_eq!(c.events(), [Event::Close]);
     assert_eq!(c.s.close_reason(), Some(CloseReason::ClientClosed));
 }
+
+#[test]
+fn a_content_length_body_may_be_sent_directly_once_the_head_is_out() {
+    let mut c = Conn::new(Limits::default());
+    c.send(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(matches!(c.events()[..], [Event::Request(_), ..]));
+    c.s.send_response(&Response::new(200).body_len(10), c.now)
+        .unwrap();
+    assert!(c.s.can_send_data_directly());
+    // The head is still waiting: the body's bytes may not overtake it.
+    assert!(!c.s.handle_data_sent_directly(4, c.now));
+    c.flush();
+    assert!(c.s.handle_data_sent_directly(4, c.now));
+    assert!(c.s.handle_data_sent_directly(6, c.now));
+    // More than the Content-Length owes is refused, and nothing is counted.
+    assert!(!c.s.handle_data_sent_directly(1, c.now));
+    c.s.send_end(c.now).unwrap();
+    assert!(!c.s.can_send_data_directly(), "no body in progress");
+    // The next (pipelined) request is served as usual.
+    assert!(matches!(c.events()[..], [Event::Request(_), ..]));
+    c.s.send_response(&Response::new(200).streamed(), c.now)
+        .unwrap();
+    assert!(
+        !c.s.can_send_data_directly(),
+        "a chunked body needs its framing"
+    );
+}
+
+#[test]
+fn a_head_request_never_sends_its_body_directly() {
+    let mut c = Conn::new(Limits::default());
+    c.send(b"HEAD /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(matches!(c.events()[..], [Event::Request(_), ..]));
+    c.s.send_response(&Response::new(200).body_len(10), c.now)
+        .unwrap();
+    c.flush();
+    assert!(!c.s.can_send_data_directly());
+    assert!(!c.s.handle_data_sent_directly(10, c.now));
+}
+
+#[test]
+fn a_direct_body_the_client_does_not_read_stalls_like_pending_output() {
+    let mut limits = Limits::default();
+    limits.write_stall_timeout = Duration::from_secs(5);
+    limits.handler_timeout = Duration::from_secs(60);
+    let mut c = Conn::new(limits);
+    c.send(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(matches!(c.events()[..], [Event::Request(_), ..]));
+    c.s.send_response(&Response::new(200).body_len(1 << 20), c.now)
+        .unwrap();
+    c.flush();
+    assert!(c.s.handle_data_sent_directly(65536, c.now));
+    c.s.handle_direct_send_blocked();
+    c.advance(Duration::from_secs(4));
+    assert!(
+        c.s.handle_data_sent_directly(65536, c.now),
+        "progress resets the clock"
+    );
+    c.s.handle_direct_send_blocked();
+    c.advance(Duration::from_secs(4));
+    assert!(!c.events().contains(&Event::Close));
+    c.advance(Duration::from_secs(2));
+    assert_eq!(c.events(), vec![Event::Close]);
+    assert_eq!(c.s.close_reason(), Some(CloseReason::WriteStalled));
+}

@@ -123,6 +123,10 @@ pub(crate) struct ReplyExchange {
     reply: Reply,
 }
 
+/// Bytes one poll sends straight from a file before yielding to the thread's other
+/// sessions (a fast reader's socket could otherwise take a whole large file in one go).
+const DIRECT_BUDGET: usize = 4 << 20;
+
 thread_local! {
     static CHUNK: RefCell<Vec<u8>> = RefCell::new(vec![0; FILE_CHUNK]);
 }
@@ -130,7 +134,7 @@ thread_local! {
 impl Exchange for ReplyExchange {
     fn poll_response(
         &mut self,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
         sink: &mut ResponseSink<'_>,
     ) -> Poll<Result<(), ExchangeError>> {
         let reply = &mut self.reply;
@@ -150,7 +154,24 @@ impl Exchange for ReplyExchange {
             Body::Empty => {}
             Body::Bytes(bytes) => sink.data(bytes)?,
             Body::File { file, offset, len } => {
+                let mut budget = DIRECT_BUDGET;
                 while *len > 0 && sink.wants_body() {
+                    let want = usize::try_from(*len).unwrap_or(usize::MAX).min(budget);
+                    if let Some(sent) = sink.send_file(cx, file, *offset, want) {
+                        let Poll::Ready(n) = sent else {
+                            return Poll::Pending;
+                        };
+                        let n = n?;
+                        *offset += n as u64;
+                        *len -= n as u64;
+                        budget -= n;
+                        if budget == 0 && *len > 0 {
+                            // Other sessions on this thread get their turn.
+                            cx.waker().wake_by_ref();
+                            return Poll::Pending;
+                        }
+                        continue;
+                    }
                     if !sink.has_room() {
                         return Poll::Pending;
                     }

@@ -91,6 +91,7 @@ fn run(options: &Options) -> Result<(), String> {
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     progress.say("building refserver, the embedded example and the hyper peer (release)");
+    let commit = built_from(&root);
     build(&root)?;
     let release = target.join("release");
     let site = servers::Site::new(
@@ -136,7 +137,11 @@ fn run(options: &Options) -> Result<(), String> {
         root.join("results")
             .join(date.format("%Y-%m-%dT%H%M%SZ").to_string())
     });
-    let heading = heading(&root, &ctx, &date.format("%Y-%m-%d %H:%M UTC").to_string());
+    let heading = heading(
+        &commit,
+        &ctx,
+        &date.format("%Y-%m-%d %H:%M UTC").to_string(),
+    );
     let md = report::write(&out, &heading, &sections).map_err(|e| e.to_string())?;
     if options.readme {
         readme(&root.join("README.md"), &md)?;
@@ -188,8 +193,9 @@ fn build(root: &Path) -> Result<(), String> {
         .ok_or_else(|| format!("cargo build failed: {status}"))
 }
 
-/// Date, commit, machine, and how to read the figures.
-fn heading(root: &Path, ctx: &scenarios::Ctx<'_>, date: &str) -> String {
+/// The commit the binaries are built from, read when they are built (the tree may change
+/// while a run goes on).
+fn built_from(root: &Path) -> String {
     let git = |args: &[&str]| {
         Command::new("git")
             .current_dir(root)
@@ -204,6 +210,11 @@ fn heading(root: &Path, ctx: &scenarios::Ctx<'_>, date: &str) -> String {
     } else {
         " (with uncommitted changes)"
     };
+    format!("commit {}{dirty}", git(&["rev-parse", "--short", "HEAD"]))
+}
+
+/// Date, commit, machine, and how to read the figures.
+fn heading(commit: &str, ctx: &scenarios::Ctx<'_>, date: &str) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -220,8 +231,7 @@ fn heading(root: &Path, ctx: &scenarios::Ctx<'_>, date: &str) -> String {
     let mut h = String::from("# loadbench report\n\n");
     let _ = writeln!(
         h,
-        "{date}, commit {}{dirty}; {cores} cores ({cpu}), Linux {}; {} round{} of {} s runs{}.\n",
-        git(&["rev-parse", "--short", "HEAD"]),
+        "{date}, {commit}; {cores} cores ({cpu}), Linux {}; {} round{} of {} s runs{}.\n",
         kernel.trim(),
         ctx.rounds,
         if ctx.rounds == 1 { "" } else { "s" },

@@ -27,10 +27,11 @@ pub(crate) struct Site {
 }
 
 /// The static files, by name under `/`, and their sizes.
-pub(crate) const STATIC_FILES: [(&str, usize); 3] = [
+pub(crate) const STATIC_FILES: [(&str, usize); 4] = [
     ("13b.txt", 13),
     ("64k.bin", 64 << 10),
     ("10m.bin", 10 << 20),
+    ("200m.bin", 200 << 20),
 ];
 
 /// The CGI script every CGI server runs.

@@ -56,13 +56,25 @@ pub(crate) fn run(ctx: &Ctx<'_>) -> io::Result<Vec<Section>> {
             &title,
             &format!(
                 "`GET /{name}` ({size} bytes), keep-alive, one worker each, access logs off, each \
-                 server's defaults for a static root (nginx with `sendfile on; tcp_nopush on`).{}",
+                 server's defaults for a static root (nginx with `sendfile on; tcp_nopush on`).{}{}",
+                per_gib(size),
                 not_run(&missing)
             ),
             Body::Throughput(rows),
         ));
     }
     Ok(sections)
+}
+
+/// For a large file, how to read CPU per request as CPU per GiB sent.
+fn per_gib(size: usize) -> String {
+    if size < 100 << 20 {
+        return String::new();
+    }
+    format!(
+        " CPU per GiB sent = CPU µs/req × {:.2}.",
+        (1u64 << 30) as f64 / size as f64
+    )
 }
 
 fn human(size: usize) -> String {
