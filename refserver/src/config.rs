@@ -418,6 +418,11 @@ pub(crate) struct StaticConfig {
     /// of the event loop's turn). 0: checked on every request.
     #[serde(default = "default_file_cache_valid_ms")]
     pub(crate) file_cache_valid_ms: u64,
+    /// Send files (those larger than the open-file cache keeps in memory) straight from
+    /// the page cache to the socket with `sendfile` on plain connections, as nginx's
+    /// `sendfile on`; `false` reads and copies them (TLS always does).
+    #[serde(default = "default_true")]
+    pub(crate) sendfile: bool,
 }
 
 /// A precompressed variant of static files: its content coding and file suffix.
@@ -443,6 +448,7 @@ impl StaticConfig {
             headers: std::collections::BTreeMap::new(),
             expires: default_expires(),
             file_cache_valid_ms: default_file_cache_valid_ms(),
+            sendfile: true,
         }
     }
 }

@@ -591,3 +591,45 @@ fn a_file_with_a_trailing_slash_is_not_found() {
     assert_eq!(get(&server, "/d/", "").body, b"i");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn large_files_go_out_whole_and_in_ranges_with_sendfile_on_and_off() {
+    let dir = site("sendfile");
+    // Past the open-file cache's in-memory size, so the body comes from the file.
+    let data: Vec<u8> = (0..3u32 << 20).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.join("big.bin"), &data).unwrap();
+    let on = dir_table(&dir, "");
+    let off = dir_table(&dir, ", sendfile = false");
+    let server = Server::start(
+        "sendfile",
+        Some(&config(&[("/off/", &off), ("/", &on)])),
+        &["--access-log", "off"],
+    );
+    for prefix in ["/", "/off/"] {
+        // Twice on one connection: the second answer follows the first file's bytes.
+        let mut s = server.connect();
+        for _ in 0..2 {
+            send(&mut s, "GET", &format!("{prefix}big.bin"), "");
+            let r = read_response(&mut s, false);
+            assert_eq!(r.status, 200, "{prefix}");
+            assert!(r.body == data, "{prefix}: the whole file, byte for byte");
+        }
+        let r = get(
+            &server,
+            &format!("{prefix}big.bin"),
+            "Range: bytes=1000000-1999999\r\n",
+        );
+        assert_eq!(r.status, 206);
+        assert!(
+            r.body[..] == data[1_000_000..2_000_000],
+            "{prefix}: the range"
+        );
+        let r = {
+            let mut s = server.connect();
+            send(&mut s, "HEAD", &format!("{prefix}big.bin"), "");
+            read_response(&mut s, true)
+        };
+        assert_eq!((r.status, r.body.len()), (200, 0));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

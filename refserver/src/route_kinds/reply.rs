@@ -50,6 +50,9 @@ pub(crate) enum Body {
         offset: u64,
         /// How many bytes to send.
         len: u64,
+        /// Sent straight from the file to the socket (`sendfile`) where the connection
+        /// allows; else read and copied.
+        sendfile: bool,
     },
     /// In-memory pieces and ranges of `file`, in order (a `multipart/byteranges` body).
     Segments {
@@ -125,7 +128,7 @@ pub(crate) struct ReplyExchange {
 
 /// Bytes one poll sends straight from a file before yielding to the thread's other
 /// sessions (a fast reader's socket could otherwise take a whole large file in one go).
-const DIRECT_BUDGET: usize = 4 << 20;
+const DIRECT_BUDGET: usize = 512 << 10;
 
 thread_local! {
     static CHUNK: RefCell<Vec<u8>> = RefCell::new(vec![0; FILE_CHUNK]);
@@ -153,11 +156,21 @@ impl Exchange for ReplyExchange {
         match &mut reply.body {
             Body::Empty => {}
             Body::Bytes(bytes) => sink.data(bytes)?,
-            Body::File { file, offset, len } => {
+            Body::File {
+                file,
+                offset,
+                len,
+                sendfile,
+            } => {
                 let mut budget = DIRECT_BUDGET;
                 while *len > 0 && sink.wants_body() {
                     let want = usize::try_from(*len).unwrap_or(usize::MAX).min(budget);
-                    if let Some(sent) = sink.send_file(cx, file, *offset, want) {
+                    let direct = if *sendfile {
+                        sink.send_file(cx, file, *offset, want)
+                    } else {
+                        None
+                    };
+                    if let Some(sent) = direct {
                         let Poll::Ready(n) = sent else {
                             return Poll::Pending;
                         };

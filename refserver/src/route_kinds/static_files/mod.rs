@@ -65,6 +65,8 @@ pub(crate) struct StaticRoute {
     pub(crate) fields: RouteFields,
     /// How long a cached open file is trusted before its path is checked again.
     pub(crate) file_cache_valid: std::time::Duration,
+    /// Files larger than the kept ones go out with `sendfile` on plain connections.
+    pub(crate) sendfile: bool,
 }
 
 impl StaticRoute {
@@ -90,6 +92,7 @@ impl StaticRoute {
             max_ranges: config.max_ranges,
             fields: RouteFields::new(n, config)?,
             file_cache_valid: std::time::Duration::from_millis(config.file_cache_valid_ms),
+            sendfile: config.sendfile,
         })
     }
 }
@@ -105,6 +108,9 @@ pub(crate) fn start(route: &StaticRoute, request: &Request<'_>) -> Box<dyn Excha
 pub(crate) fn plan(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Reply {
     let mut reply = plan_resource(route, rest, head);
     route.fields.apply(&mut reply, SystemTime::now());
+    if let Body::File { sendfile, .. } = &mut reply.body {
+        *sendfile = route.sendfile;
+    }
     reply
 }
 
@@ -299,6 +305,7 @@ fn file_reply(open: &Arc<OpenFile>, head: &RequestHead, max_ranges: usize) -> Re
             file: Arc::clone(&open.file),
             offset,
             len: body_len,
+            sendfile: true,
         }
     };
     reply
@@ -417,7 +424,9 @@ mod tests {
         match &reply.body {
             Body::Empty => Vec::new(),
             Body::Bytes(b) => b.to_vec(),
-            Body::File { file, offset, len } => read_at(file, *offset, *len),
+            Body::File {
+                file, offset, len, ..
+            } => read_at(file, *offset, *len),
             Body::Segments { file, segments } => segments
                 .iter()
                 .flat_map(|s| match s {

@@ -44,7 +44,13 @@ pub(crate) fn run(ctx: &Ctx<'_>) -> io::Result<Vec<Section>> {
         .collect();
     let mut sections = Vec::new();
     for (name, size) in STATIC_FILES {
-        let load = Load::keep_alive(&format!("/{name}"), 50, ctx.secs);
+        // Large files with fewer connections, so that requests end within a run.
+        let conns = match size {
+            s if s >= 100 << 20 => 2,
+            s if s >= 1 << 20 => 8,
+            _ => 50,
+        };
+        let load = Load::keep_alive(&format!("/{name}"), conns, ctx.secs);
         let contenders: Vec<Contender<'_>> = all
             .iter()
             .map(|s| Contender::new(s, load.clone()))
@@ -55,7 +61,7 @@ pub(crate) fn run(ctx: &Ctx<'_>) -> io::Result<Vec<Section>> {
             "2. static files",
             &title,
             &format!(
-                "`GET /{name}` ({size} bytes), keep-alive, one worker each, access logs off, each \
+                "`GET /{name}` ({size} bytes), keep-alive ({conns} connections), one worker each, access logs off, each \
                  server's defaults for a static root (nginx with `sendfile on; tcp_nopush on`).{}{}",
                 per_gib(size),
                 not_run(&missing)
