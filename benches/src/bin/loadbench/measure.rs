@@ -106,6 +106,20 @@ impl Row {
     }
 }
 
+/// [`alternate`] with every server under the same load.
+pub(crate) fn alternate_servers(
+    ctx: &Ctx<'_>,
+    title: &str,
+    servers: &[&Server],
+    load: &Load,
+) -> io::Result<Vec<Row>> {
+    let contenders: Vec<Contender<'_>> = servers
+        .iter()
+        .map(|s| Contender::new(s, load.clone()))
+        .collect();
+    alternate(ctx, title, &contenders)
+}
+
 /// Runs every contender once per round, `rounds` rounds, after a one-second warm-up each.
 /// (`--quick`: no warm-up.)
 pub(crate) fn alternate(

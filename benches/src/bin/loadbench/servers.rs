@@ -250,15 +250,12 @@ pub(crate) fn refserver_tls(
     routes: &str,
 ) -> io::Result<Server> {
     let port = free_port()?;
-    let config = format!(
-        "listen = [{{ addr = \"127.0.0.1:{port}\", tls = {{ cert = \"{}\", key = \"{}\" }} }}]\n\
-         workers = 1\naccess_log = \"off\"\nshutdown_timeout_ms = 1000\n[limits]\nmax_sessions = 19000\n\n{routes}",
+    let listen = format!(
+        "{{ addr = \"127.0.0.1:{port}\", tls = {{ cert = \"{}\", key = \"{}\" }} }}",
         tls.cert.display(),
         tls.key.display()
     );
-    let file = site.path(&format!("run/{name}.toml"));
-    fs::write(&file, config)?;
-    let group = start(site, name, &site.refserver, &["--config", path_str(&file)])?;
+    let group = refserver_started(site, &site.refserver, name, &listen, routes)?;
     serve_as(site, name, port, vec![group], "", true)
 }
 
@@ -271,14 +268,27 @@ pub(crate) fn refserver_build(
     ready_path: &str,
 ) -> io::Result<Server> {
     let port = free_port()?;
+    let listen = format!("\"127.0.0.1:{port}\"");
+    let group = refserver_started(site, program, name, &listen, routes)?;
+    serve(site, name, port, vec![group], ready_path)
+}
+
+/// Writes refserver's config (one worker, no access log, room for 10,000 sessions) with
+/// this `listen` entry and these routes, and starts `program` on it.
+fn refserver_started(
+    site: &Site,
+    program: &Path,
+    name: &str,
+    listen: &str,
+    routes: &str,
+) -> io::Result<Group> {
     let config = format!(
-        "listen = [\"127.0.0.1:{port}\"]\nworkers = 1\naccess_log = \"off\"\nshutdown_timeout_ms = 1000\n\
+        "listen = [{listen}]\nworkers = 1\naccess_log = \"off\"\nshutdown_timeout_ms = 1000\n\
          [limits]\nmax_sessions = 19000\n\n{routes}"
     );
     let file = site.path(&format!("run/{name}.toml"));
     fs::write(&file, config)?;
-    let group = start(site, name, program, &["--config", path_str(&file)])?;
-    serve(site, name, port, vec![group], ready_path)
+    start(site, name, program, &["--config", path_str(&file)])
 }
 
 /// The embedded example (handlers, and the demo site's routes), one worker, with `more`

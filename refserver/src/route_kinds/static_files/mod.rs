@@ -108,9 +108,6 @@ pub(crate) fn start(route: &StaticRoute, request: &Request<'_>) -> Box<dyn Excha
 pub(crate) fn plan(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Reply {
     let mut reply = plan_resource(route, rest, head);
     route.fields.apply(&mut reply, SystemTime::now());
-    if let Body::File { sendfile, .. } = &mut reply.body {
-        *sendfile = route.sendfile;
-    }
     reply
 }
 
@@ -123,7 +120,7 @@ fn plan_resource(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Reply 
     // for: the open-file cache answers it.
     let cacheable = route.precompressed.is_empty() && !rest.is_empty() && !rest.ends_with(b"/");
     if cacheable && let Some(open) = open_files::lookup(&route.root, rest, route.file_cache_valid) {
-        return file_reply(&open, head, route.max_ranges);
+        return file_reply(&open, head, route);
     }
     let relative = match decode_relative_path(rest) {
         Ok(p) => p,
@@ -185,7 +182,7 @@ fn plan_resource(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Reply 
                 content_type,
                 Some(coding),
             );
-            let mut reply = file_reply(&Arc::new(open), head, route.max_ranges);
+            let mut reply = file_reply(&Arc::new(open), head, route);
             if reply.status != 304 {
                 reply.headers.push((
                     Cow::Borrowed(b"content-encoding"),
@@ -201,7 +198,7 @@ fn plan_resource(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Reply 
             } else {
                 Arc::new(open)
             };
-            file_reply(&open, head, route.max_ranges)
+            file_reply(&open, head, route)
         }
     };
     if negotiation.varies {
@@ -214,7 +211,7 @@ fn plan_resource(route: &StaticRoute, rest: &[u8], head: &RequestHead) -> Reply 
 
 /// The answer from one open file (the original or a precompressed variant):
 /// validators, conditionals, then the range or ranges asked for.
-fn file_reply(open: &Arc<OpenFile>, head: &RequestHead, max_ranges: usize) -> Reply {
+fn file_reply(open: &Arc<OpenFile>, head: &RequestHead, route: &StaticRoute) -> Reply {
     let len = open.len;
     let conditions = Preconditions::from_headers(head.headers());
     let ours = Validators {
@@ -245,7 +242,7 @@ fn file_reply(open: &Arc<OpenFile>, head: &RequestHead, max_ranges: usize) -> Re
         && let Some(value) = head.headers().get("range")
         && if_range_allows(conditions.if_range, &ours)
     {
-        ranges = parse_range_set(value, len, max_ranges);
+        ranges = parse_range_set(value, len, route.max_ranges);
     }
 
     let mut reply = validators(200);
@@ -305,7 +302,7 @@ fn file_reply(open: &Arc<OpenFile>, head: &RequestHead, max_ranges: usize) -> Re
             file: Arc::clone(&open.file),
             offset,
             len: body_len,
-            sendfile: true,
+            sendfile: route.sendfile,
         }
     };
     reply

@@ -1,7 +1,7 @@
 //! Scenario 5: A CGI hello script: refserver's `cgi` route, lighttpd mod_cgi, nginx + fcgiwrap.
 
 use super::{Ctx, not_run, optional, refservers};
-use crate::measure::{Contender, alternate};
+use crate::measure::alternate_servers;
 use crate::report::{Body, Section};
 use crate::servers::{self, CGI_PATH, NGINX_FASTCGI_PARAMS, Server};
 use crate::wrk::Load;
@@ -37,11 +37,7 @@ pub(crate) fn run(ctx: &Ctx<'_>) -> io::Result<Vec<Section>> {
         .chain([lt.as_ref(), ng.as_ref()].into_iter().flatten())
         .collect();
     let load = Load::keep_alive(CGI_PATH, CGI_CONNS, ctx.secs);
-    let contenders: Vec<Contender<'_>> = all
-        .iter()
-        .map(|s| Contender::new(s, load.clone()))
-        .collect();
-    let rows = alternate(ctx, "cgi", &contenders)?;
+    let rows = alternate_servers(ctx, "cgi", &all, &load)?;
     Ok(vec![Section::new(
         "5. CGI",
         "a /bin/sh hello script",

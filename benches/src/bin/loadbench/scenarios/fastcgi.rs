@@ -3,7 +3,7 @@
 //! application with multiplexing on and off.
 
 use super::{Ctx, not_run, optional};
-use crate::measure::{Contender, alternate};
+use crate::measure::{Contender, alternate, alternate_servers};
 use crate::report::{Body, Section};
 use crate::servers::{self, NGINX_FASTCGI_PARAMS, Server};
 use crate::wrk::Load;
@@ -38,11 +38,7 @@ fn php(ctx: &Ctx<'_>) -> Section {
         all.extend(optional(nginx_php(ctx, "nginx", false), &mut missing));
         all.extend(optional(nginx_php(ctx, "nginx-keep", true), &mut missing));
         let load = Load::keep_alive("/hello.php", 8, ctx.secs);
-        let contenders: Vec<Contender<'_>> = all
-            .iter()
-            .map(|s| Contender::new(s, load.clone()))
-            .collect();
-        alternate(ctx, "fastcgi php", &contenders)
+        alternate_servers(ctx, "fastcgi php", &all.iter().collect::<Vec<_>>(), &load)
     })();
     let about = about + &not_run(&missing);
     Section::new(

@@ -2,7 +2,7 @@
 //! handler, hyper's hello-world; keep-alive at 50 and 10,000 connections, and pipelined.
 
 use super::{Ctx, not_run, optional, plaintext_servers};
-use crate::measure::{Contender, alternate};
+use crate::measure::alternate_servers;
 use crate::report::{Body, Section};
 use crate::servers::{self, Server};
 use crate::wrk::Load;
@@ -43,11 +43,7 @@ pub(crate) fn run(ctx: &Ctx<'_>) -> io::Result<Vec<Section>> {
     ];
     let mut sections = Vec::new();
     for (title, load) in loads {
-        let contenders: Vec<Contender<'_>> = all
-            .iter()
-            .map(|s| Contender::new(s, load.clone()))
-            .collect();
-        let rows = alternate(ctx, &format!("plaintext {title}"), &contenders)?;
+        let rows = alternate_servers(ctx, &format!("plaintext {title}"), &all, &load)?;
         sections.push(Section::new(
             "1. plaintext",
             title,

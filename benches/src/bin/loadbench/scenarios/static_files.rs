@@ -1,7 +1,7 @@
 //! Scenario 2: Static files of 13 bytes, 64 KiB and 10 MiB: refserver, nginx, lighttpd, h2o.
 
 use super::{Ctx, not_run, optional, refservers};
-use crate::measure::{Contender, alternate};
+use crate::measure::alternate_servers;
 use crate::report::{Body, Section};
 use crate::servers::{self, STATIC_FILES, Server};
 use crate::wrk::Load;
@@ -51,12 +51,8 @@ pub(crate) fn run(ctx: &Ctx<'_>) -> io::Result<Vec<Section>> {
             _ => 50,
         };
         let load = Load::keep_alive(&format!("/{name}"), conns, ctx.secs);
-        let contenders: Vec<Contender<'_>> = all
-            .iter()
-            .map(|s| Contender::new(s, load.clone()))
-            .collect();
         let title = format!("{} file", human(size));
-        let rows = alternate(ctx, &format!("static {title}"), &contenders)?;
+        let rows = alternate_servers(ctx, &format!("static {title}"), &all, &load)?;
         sections.push(Section::new(
             "2. static files",
             &title,

@@ -2,7 +2,7 @@
 //! keep-alive requests over TLS, refserver and nginx with the same ECDSA P-256 certificate.
 
 use super::{Ctx, NGINX_PLAINTEXT, PLAINTEXT_ROUTE, not_run, optional};
-use crate::measure::{Contender, alternate};
+use crate::measure::alternate_servers;
 use crate::report::{Body, Section};
 use crate::servers::{self, Server};
 use crate::wrk::Load;
@@ -44,11 +44,7 @@ pub(crate) fn run(ctx: &Ctx<'_>) -> io::Result<Vec<Section>> {
             "Keep-alive requests over established TLS sessions.",
         ),
     ] {
-        let contenders: Vec<Contender<'_>> = all
-            .iter()
-            .map(|s| Contender::new(s, load.clone()))
-            .collect();
-        let rows = alternate(ctx, &format!("tls {title}"), &contenders)?;
+        let rows = alternate_servers(ctx, &format!("tls {title}"), &all, &load)?;
         sections.push(Section::new(
             "9. TLS",
             title,
