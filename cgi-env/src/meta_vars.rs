@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use http_proto::semantics::host_without_port;
 use http_proto::{Framing, RequestHead};
 
@@ -304,11 +304,11 @@ impl Environment {
         } else if let Some(host) = host {
             arena.push(b"SERVER_NAME", host);
         } else {
-            arena.push_display(b"SERVER_NAME", request.server_addr.ip().to_canonical());
+            arena.push_ip(b"SERVER_NAME", request.server_addr.ip());
         }
         arena.push(b"SERVER_PROTOCOL", request.protocol);
-        arena.push_display(b"SERVER_PORT", request.server_addr.port());
-        arena.push_display(b"SERVER_ADDR", request.server_addr.ip().to_canonical());
+        arena.push_decimal(b"SERVER_PORT", request.server_addr.port().into());
+        arena.push_ip(b"SERVER_ADDR", request.server_addr.ip());
         arena.push(b"REQUEST_METHOD", request.method);
         arena.push(b"REQUEST_URI", request.request_target);
         arena.push(b"SCRIPT_NAME", &script.script_name);
@@ -321,11 +321,11 @@ impl Environment {
         }
         arena.push(b"QUERY_STRING", request.query.unwrap_or_default());
         arena.push(b"DOCUMENT_ROOT", path_bytes(&script.document_root));
-        arena.push_display(b"REMOTE_ADDR", request.remote_addr.ip().to_canonical());
-        arena.push_display(b"REMOTE_PORT", request.remote_addr.port());
+        arena.push_ip(b"REMOTE_ADDR", request.remote_addr.ip());
+        arena.push_decimal(b"REMOTE_PORT", request.remote_addr.port().into());
         match request.remote_host.filter(|h| !h.is_empty()) {
             Some(host) => arena.push(b"REMOTE_HOST", host),
-            None => arena.push_display(b"REMOTE_HOST", request.remote_addr.ip().to_canonical()),
+            None => arena.push_ip(b"REMOTE_HOST", request.remote_addr.ip()),
         }
         if let Some(ident) = request.remote_ident {
             arena.push(b"REMOTE_IDENT", ident);
@@ -340,7 +340,7 @@ impl Environment {
             arena.push(b"CONTENT_TYPE", content_type);
         }
         if let Some(length) = request.content_length {
-            arena.push_display(b"CONTENT_LENGTH", length);
+            arena.push_decimal(b"CONTENT_LENGTH", length);
         }
         if request.https {
             arena.push(b"HTTPS", b"on");
@@ -350,13 +350,21 @@ impl Environment {
             if request.https { b"https" } else { b"http" },
         );
         if let Some(status) = request.redirect_status {
-            arena.push_display(b"REDIRECT_STATUS", status);
+            arena.push_decimal(b"REDIRECT_STATUS", status.into());
         }
 
         // HTTP_*: group fields by name (ASCII case-insensitive: the passed names hold
         // only letters, digits and `-`, so equal names map to equal variables and
         // different names to different ones), in order of first appearance.
-        let mut done = vec![false; headers.len()];
+        let mut done_inline = [false; 32];
+        let mut done_heap = Vec::new();
+        let done: &mut [bool] = match done_inline.get_mut(..headers.len()) {
+            Some(done) => done,
+            None => {
+                done_heap.resize(headers.len(), false);
+                &mut done_heap
+            }
+        };
         for (i, (name, value)) in headers.iter().enumerate() {
             let name = name.as_ref();
             if done[i] || !is_passed_header(name, request.pass_authorization) {
@@ -480,6 +488,22 @@ fn path_bytes(path: &std::path::Path) -> &[u8] {
     path.as_os_str().as_encoded_bytes()
 }
 
+/// `n` in decimal.
+fn put_decimal(buf: &mut BytesMut, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        // n % 10 < 10: the cast keeps the value.
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[at..]);
+}
+
 /// A variable's name: a constant, or a range of the arena (`HTTP_*`).
 enum Name {
     Static(&'static [u8]),
@@ -503,6 +527,32 @@ impl Arena {
     fn push(&mut self, name: &'static [u8], value: &[u8]) {
         let start = self.buf.len();
         self.buf.extend_from_slice(value);
+        self.entries
+            .push((Name::Static(name), start..self.buf.len()));
+    }
+
+    /// An address as `Display` writes its canonical form (an IPv4-mapped IPv6 address as
+    /// IPv4), without the formatting machinery for IPv4: three of these a request.
+    fn push_ip(&mut self, name: &'static [u8], ip: std::net::IpAddr) {
+        match ip.to_canonical() {
+            std::net::IpAddr::V4(v4) => {
+                let start = self.buf.len();
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        self.buf.put_u8(b'.');
+                    }
+                    put_decimal(&mut self.buf, octet.into());
+                }
+                self.entries
+                    .push((Name::Static(name), start..self.buf.len()));
+            }
+            v6 => self.push_display(name, v6),
+        }
+    }
+
+    fn push_decimal(&mut self, name: &'static [u8], n: u64) {
+        let start = self.buf.len();
+        put_decimal(&mut self.buf, n);
         self.entries
             .push((Name::Static(name), start..self.buf.len()));
     }

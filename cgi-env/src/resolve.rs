@@ -149,11 +149,12 @@ pub struct ScriptResolver {
 }
 
 /// Where a directory walk stopped.
+/// What [`ScriptResolver::walk`] found, with the script's file path it built on the way.
 enum Found {
     /// The first `n` segments name the script file.
-    File(usize),
+    File(usize, PathBuf),
     /// All segments are directories; the index file in the last one is the script.
-    Index,
+    Index(PathBuf),
 }
 
 impl ScriptResolver {
@@ -391,22 +392,15 @@ impl ScriptResolver {
                 ))
             }
             Mode::Directory { root } => {
-                let (script_end, index) = match self.walk(root, rest)? {
-                    Found::File(n) => (prefix_len + n, None),
-                    Found::Index => (path.segments.len(), self.index.as_deref()),
+                let (script_end, index, script_filename) = match self.walk(root, rest)? {
+                    Found::File(n, file) => (prefix_len + n, None, file),
+                    Found::Index(file) => (path.segments.len(), self.index.as_deref(), file),
                 };
                 let script_segments = path.segments[..script_end].iter().copied();
                 let script_name = join(script_segments.chain(index), false);
                 let after = &path.segments[script_end..];
                 let trailing_slash = path.trailing_slash && index.is_none();
                 let path_info = join(after.iter().copied(), trailing_slash);
-                let mut script_filename = root.clone();
-                for segment in &path.segments[prefix_len..script_end] {
-                    script_filename.push(os_segment(segment));
-                }
-                if let Some(index) = index {
-                    script_filename.push(os_segment(index));
-                }
                 Ok(ScriptResolution::new(
                     script_name,
                     path_info,
@@ -419,11 +413,16 @@ impl ScriptResolver {
 
     /// Walks `segments` under `root` to the script.
     fn walk(&self, root: &Path, segments: &[&[u8]]) -> Result<Found, Error> {
-        let mut current = root.to_path_buf();
+        // Sized once for the longest path the walk can build.
+        let longest = root.as_os_str().len()
+            + segments.iter().map(|s| s.len() + 1).sum::<usize>()
+            + self.index.as_ref().map_or(0, |i| i.len() + 1);
+        let mut current = PathBuf::with_capacity(longest);
+        current.push(root);
         for (index, segment) in segments.iter().enumerate() {
             current.push(os_segment(segment));
             if !self.is_dir_or_script(root, &current)? {
-                return Ok(Found::File(index + 1));
+                return Ok(Found::File(index + 1, current));
             }
         }
         let Some(index) = &self.index else {
@@ -433,7 +432,7 @@ impl ScriptResolver {
         if self.is_dir_or_script(root, &current)? {
             return Err(Error::ScriptNotFound);
         }
-        Ok(Found::Index)
+        Ok(Found::Index(current))
     }
 
     /// `true` for a directory, `false` for a file that may be the script, an error for
@@ -543,7 +542,7 @@ fn split_normalized<'p>(url_path: &'p [u8], limits: &Limits) -> Result<Segments<
     if let Some(offset) = memchr::memchr(0, url_path) {
         return Err(Error::NulInPath { offset });
     }
-    let mut segments = Vec::new();
+    let mut segments = Vec::with_capacity(memchr::memchr_iter(b'/', url_path).count());
     let mut trailing_slash = false;
     let mut offset = 1;
     for segment in body.split(|&b| b == b'/') {
@@ -588,8 +587,9 @@ fn prefix_segments(url_prefix: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
 }
 
 /// `/a/b` from `[a, b]`; `""` from `[]` unless `trailing_slash` (then `/`).
-fn join<'s>(segments: impl Iterator<Item = &'s [u8]>, trailing_slash: bool) -> Vec<u8> {
-    let mut out = Vec::new();
+fn join<'s>(segments: impl Iterator<Item = &'s [u8]> + Clone, trailing_slash: bool) -> Vec<u8> {
+    let len = segments.clone().map(|s| s.len() + 1).sum::<usize>() + usize::from(trailing_slash);
+    let mut out = Vec::with_capacity(len);
     for segment in segments {
         out.push(b'/');
         out.extend_from_slice(segment);

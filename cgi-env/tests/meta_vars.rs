@@ -500,3 +500,31 @@ fn names_are_unique() {
     names.dedup();
     assert_eq!(names.len(), total);
 }
+
+proptest::proptest! {
+    /// Addresses and ports are written as `Display` writes them, whatever their digits.
+    #[test]
+    fn addresses_and_ports_read_as_display_writes_them(
+        remote in proptest::prelude::any::<std::net::SocketAddrV4>(),
+        server in proptest::prelude::any::<std::net::SocketAddrV6>(),
+        length in proptest::prelude::any::<u64>(),
+    ) {
+        let r = CgiRequest {
+            remote_addr: remote.into(),
+            server_addr: server.into(),
+            content_length: Some(length),
+            ..request()
+        };
+        let env = build(&r, b"", &[]);
+        let expected = [
+            ("REMOTE_ADDR", remote.ip().to_string()),
+            ("REMOTE_PORT", remote.port().to_string()),
+            ("SERVER_ADDR", server.ip().to_canonical().to_string()),
+            ("SERVER_PORT", server.port().to_string()),
+            ("CONTENT_LENGTH", length.to_string()),
+        ];
+        for (name, value) in &expected {
+            proptest::prop_assert_eq!(get(&env, name), Some(value.as_str()));
+        }
+    }
+}

@@ -1,11 +1,10 @@
 //! The application's end of a FastCGI connection (§3.3, §4, §5, §6): what a
 //! FastCGI program written in Rust drives.
 
-use std::collections::HashMap;
-
 use bytes::{Bytes, BytesMut};
 
 use crate::error::Error;
+use crate::id_map::IdMap;
 use crate::limits::Limits;
 use crate::params::{Param, ParamsDecoder, decode_pairs, encode_pair};
 use crate::record::{
@@ -120,7 +119,7 @@ pub struct AppConn {
     limits: Limits,
     decoder: RecordDecoder,
     out: Transmit,
-    requests: HashMap<u16, AppRequest>,
+    requests: IdMap<AppRequest>,
     close_after: bool,
 }
 
@@ -132,7 +131,7 @@ impl AppConn {
             limits,
             decoder: RecordDecoder::new(),
             out: Transmit::default(),
-            requests: HashMap::new(),
+            requests: IdMap::default(),
             close_after: false,
         }
     }

@@ -78,6 +78,7 @@
 
 mod app_side;
 mod error;
+mod id_map;
 mod limits;
 pub mod params;
 pub mod record;

@@ -387,6 +387,47 @@ pub fn encode_stream(out: &mut BytesMut, record_type: RecordType, request_id: u1
     }
 }
 
+/// Appends the stream content `fill` writes to `out` as records of one stream type, as
+/// [`encode_stream`] does, but written in place: the content goes straight after a
+/// header filled in once its length is known, with no buffer in between. Content past
+/// [`MAX_CONTENT_LEN`] is split into records afterwards (one copy, for the rare stream
+/// that large). On an error from `fill`, `out` is left as it was.
+pub(crate) fn encode_stream_in_place(
+    out: &mut BytesMut,
+    record_type: RecordType,
+    request_id: u16,
+    fill: impl FnOnce(&mut BytesMut) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let start = out.len();
+    out.put_slice(&[0; HEADER_LEN]);
+    if let Err(e) = fill(out) {
+        out.truncate(start);
+        return Err(e);
+    }
+    let content_len = out.len() - start - HEADER_LEN;
+    match u16::try_from(content_len) {
+        Ok(0) => out.truncate(start),
+        Ok(content_length) => {
+            let padding_length = padding_for(content_len);
+            let header = RecordHeader {
+                version: VERSION_1,
+                record_type,
+                request_id,
+                content_length,
+                padding_length,
+            };
+            out[start..start + HEADER_LEN].copy_from_slice(&header.encode());
+            out.put_slice(&ZEROS[..usize::from(padding_length)]);
+        }
+        Err(_) => {
+            let content = out.split_off(start + HEADER_LEN);
+            out.truncate(start);
+            encode_stream(out, record_type, request_id, &content);
+        }
+    }
+    Ok(())
+}
+
 /// Appends the empty record that ends a stream (§3.3: "a stream ends with a
 /// record of the stream's type with contentLength 0").
 pub fn encode_stream_end(out: &mut BytesMut, record_type: RecordType, request_id: u16) {
@@ -486,6 +527,29 @@ impl RecordDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stream_written_in_place_is_the_stream_encoded() {
+        for len in [0, 1, 7, 8, 2048, 65_535, 65_536, 65_537, 200_000] {
+            let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let mut expected = BytesMut::from(&b"queued"[..]);
+            encode_stream(&mut expected, RecordType::Params, 3, &content);
+            let mut out = BytesMut::from(&b"queued"[..]);
+            encode_stream_in_place(&mut out, RecordType::Params, 3, |out| {
+                out.extend_from_slice(&content);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(out, expected, "{len} bytes");
+        }
+        let mut out = BytesMut::from(&b"queued"[..]);
+        let failed = encode_stream_in_place(&mut out, RecordType::Params, 3, |out| {
+            out.extend_from_slice(b"half a pair");
+            Err(Error::ParamTooLong { length: 1 << 31 })
+        });
+        assert!(failed.is_err());
+        assert_eq!(&out[..], b"queued", "a failed stream leaves nothing behind");
+    }
 
     #[test]
     fn header_round_trips_big_endian() {

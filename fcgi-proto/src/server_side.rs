@@ -1,18 +1,21 @@
 //! The web server's end of a FastCGI connection (§3.3, §5, §6): the side
 //! nginx, Apache and our `refserver` play against php-fpm or fcgiwrap.
 
-use std::collections::HashMap;
-
 use bytes::{Bytes, BytesMut};
 
 use crate::error::Error;
+use crate::id_map::IdMap;
 use crate::limits::Limits;
 use crate::params::{Param, decode_pairs, encode_pair};
 use crate::record::{
-    BeginRequestBody, EndRequestBody, MANAGEMENT_REQUEST_ID, ProtocolStatus, Record, RecordDecoder,
-    RecordType, Role, UnknownTypeBody, encode_record, encode_stream, encode_stream_end,
+    BeginRequestBody, EndRequestBody, HEADER_LEN, MANAGEMENT_REQUEST_ID, ProtocolStatus, Record, RecordDecoder,
+    RecordType, Role, UnknownTypeBody, encode_record, encode_stream_end, encode_stream_in_place,
 };
 use crate::transmit::{Payload, Transmit};
+
+/// Room reserved for a request's `PARAMS` before they are encoded: a typical CGI
+/// environment (20-40 variables) fits, so encoding it does not grow the buffer.
+const PARAMS_RESERVE: usize = 2048;
 
 /// Names a web server may ask about with [`ServerConn::get_values`] (§4.1).
 pub const FCGI_MAX_CONNS: &str = "FCGI_MAX_CONNS";
@@ -147,8 +150,7 @@ pub struct ServerConn {
     limits: Limits,
     decoder: RecordDecoder,
     out: Transmit,
-    scratch: BytesMut,
-    requests: HashMap<u16, ServerRequest>,
+    requests: IdMap<ServerRequest>,
     app_max_requests: usize,
     /// A request was begun without `FCGI_KEEP_CONN`: the application closes
     /// the connection after it, so no other request may start.
@@ -163,8 +165,7 @@ impl ServerConn {
             limits,
             decoder: RecordDecoder::new(),
             out: Transmit::default(),
-            scratch: BytesMut::new(),
-            requests: HashMap::new(),
+            requests: IdMap::default(),
             app_max_requests: 1,
             closing: false,
         }
@@ -234,6 +235,8 @@ impl ServerConn {
             });
         };
         let body = BeginRequestBody { role, keep_conn }.encode();
+        // Room for the params and the stream ends that follow, in one allocation.
+        self.out.buf().reserve(4 * HEADER_LEN + body.len() + PARAMS_RESERVE);
         let _ = encode_record(self.out.buf(), RecordType::BeginRequest, id, &body);
         self.requests.insert(
             id,
@@ -280,17 +283,13 @@ impl ServerConn {
                 request_id,
             });
         }
-        self.scratch.clear();
-        for (n, v) in params {
-            encode_pair(&mut self.scratch, n.as_ref(), v.as_ref())?;
-        }
-        encode_stream(
-            self.out.buf(),
-            RecordType::Params,
-            request_id,
-            &self.scratch,
-        );
-        Ok(())
+        encode_stream_in_place(self.out.buf(), RecordType::Params, request_id, |out| {
+            // Reserved by `begin_request` when the buffer was empty; otherwise now.
+            out.reserve(PARAMS_RESERVE);
+            params
+                .into_iter()
+                .try_for_each(|(n, v)| encode_pair(out, n.as_ref(), v.as_ref()))
+        })
     }
 
     /// Ends the `PARAMS` stream (the empty record, §3.3).
@@ -432,15 +431,15 @@ impl ServerConn {
         I: IntoIterator<Item = N>,
         N: AsRef<[u8]>,
     {
-        self.scratch.clear();
+        let mut content = BytesMut::new();
         for n in names {
-            encode_pair(&mut self.scratch, n.as_ref(), b"")?;
+            encode_pair(&mut content, n.as_ref(), b"")?;
         }
         encode_record(
             self.out.buf(),
             RecordType::GetValues,
             MANAGEMENT_REQUEST_ID,
-            &self.scratch,
+            &content,
         )
     }
 

@@ -88,13 +88,13 @@ impl GatewayOutput {
     }
 
     /// Moves what has been parsed into `sink`, as far as it has room. `name` is the
-    /// program, for log lines. A malformed head is the program's fault (502); a body past
+    /// program, for log lines (formatted only when one is written). A malformed head is the program's fault (502); a body past
     /// the program's own `Content-Length` is dropped with a log line, never sent as a
     /// second response.
     pub(crate) fn pump(
         &mut self,
         sink: &mut ResponseSink<'_>,
-        name: &str,
+        name: &dyn std::fmt::Display,
     ) -> Result<Pumped, ExchangeError> {
         let fault = |what: String| ExchangeError::new(502, format!("{name}: {what}"));
         loop {
@@ -337,4 +337,14 @@ pub(crate) fn refuse(
         String::from_utf8_lossy(request.head.target())
     );
     Reply::error(status).into_exchange()
+}
+
+/// A program's name in log lines, `KIND NAME`, formatted only when a line is written
+/// (output is pumped many times a request).
+pub(crate) struct LogName<'a>(pub(crate) &'static str, pub(crate) &'a str);
+
+impl std::fmt::Display for LogName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.0, self.1)
+    }
 }

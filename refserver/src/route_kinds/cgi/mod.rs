@@ -507,9 +507,8 @@ impl Exchange for CgiExchange {
                 return Poll::Pending;
             }
         };
-        let name = format!("cgi {}", self.name);
         loop {
-            match running.output.pump(sink, &name) {
+            match running.output.pump(sink, &gateway::LogName("cgi", &self.name)) {
                 Ok(Pumped::Full) => return Poll::Pending,
                 Ok(Pumped::Ended) => {
                     // Reaped now if it has exited: nothing left to kill then.
@@ -518,7 +517,7 @@ impl Exchange for CgiExchange {
                 }
                 Ok(Pumped::LocalRedirect(location)) => {
                     if let Err(e) = self.redirect(&location) {
-                        return self.fail(500, format!("{name}: {e}"));
+                        return self.fail(500, format!("cgi {}: {e}", self.name));
                     }
                     return self.poll_response(cx, sink);
                 }
@@ -530,7 +529,7 @@ impl Exchange for CgiExchange {
                 Poll::Ready(Ok(())) if buf.filled().is_empty() => running.output.feed_eof(),
                 Poll::Ready(Ok(())) => running.output.feed(buf.filled()),
                 Poll::Ready(Err(e)) => {
-                    return self.fail(502, format!("{name}: reading its output: {e}"));
+                    return self.fail(502, format!("cgi {}: reading its output: {e}", self.name));
                 }
                 Poll::Pending => return Poll::Pending,
             }

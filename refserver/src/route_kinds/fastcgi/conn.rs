@@ -14,7 +14,8 @@ use super::upstream::Upstream;
 use crate::transport::Transport;
 use bytes::Bytes;
 use fcgi_proto::{ProtocolStatus, Role, ServerConn, ServerEvent};
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::os::fd::AsFd;
 use std::pin::Pin;
@@ -99,9 +100,10 @@ impl Slot {
 
 struct Core {
     fcgi: ServerConn,
-    slots: HashMap<u64, Slot>,
+    /// Keyed by small numbers the server picks: Fx rather than SipHash.
+    slots: FxHashMap<u64, Slot>,
     /// Active request ids and their tickets.
-    by_id: HashMap<u16, u64>,
+    by_id: FxHashMap<u16, u64>,
     next_ticket: u64,
     unsent: VecDeque<Bytes>,
     task: Option<Waker>,
@@ -124,8 +126,8 @@ impl Conn {
         Arc::new(Self {
             core: Mutex::new(Core {
                 fcgi,
-                slots: HashMap::new(),
-                by_id: HashMap::new(),
+                slots: FxHashMap::default(),
+                by_id: FxHashMap::default(),
                 next_ticket: 0,
                 unsent: VecDeque::new(),
                 task: None,

@@ -386,7 +386,7 @@ impl FastCgiExchange {
             else {
                 return Poll::Pending;
             };
-            let name = format!("fastcgi {}", self.name);
+            let name = gateway::LogName("fastcgi", &self.name);
             match output.pump(sink, &name) {
                 Ok(Pumped::Full) => return Poll::Pending,
                 Ok(Pumped::Ended) => {
@@ -578,3 +578,4 @@ impl Drop for FastCgiExchange {
         self.finish();
     }
 }
+
