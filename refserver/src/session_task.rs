@@ -137,20 +137,22 @@ impl<T: Transport> SessionTask<T> {
                     Err(_) => return self.peer_gone(),
                 }
             }
-            if self.io.wants_write() {
-                match self.io.try_flush() {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(_) => return self.peer_gone(),
-                }
-            }
             if wrote {
+                // More may follow (the next pipelined response, the close): a transport
+                // that queues what it is given (TLS records) sends it all in one write.
                 continue;
             }
             if self.session.is_lingering() && !self.shut_down {
                 // RFC 9112 §9.6: half-close, then read until the client closes too.
                 let _ = self.io.shutdown_write();
                 self.shut_down = true;
+            }
+            if self.io.wants_write() {
+                match self.io.try_flush() {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => return self.peer_gone(),
+                }
             }
             // 4. Wait for the socket, the next deadline, or the exchange (which arranged
             // its own wake-up when it returned `Pending` in step 2).

@@ -4,10 +4,11 @@
 //! Reads take ciphertext from the socket into the connection (`read_tls`), let rustls
 //! process it (`process_new_packets`: handshake messages, alerts, decryption) and hand
 //! out the plaintext; what the handshake has to say goes out at once. Writes encrypt
-//! session-core's output into records (`writer().write`) and send them (`write_tls`);
-//! records the socket did not take are flushed before any new plaintext is accepted, so
-//! at most one buffer limit of ciphertext waits per session and a client that stops
-//! reading stops the producer, as on a plain socket.
+//! session-core's output into records (`writer().write`), queued up to one buffer limit
+//! and sent (`write_tls`) when the session task flushes, so the tickets, a response and
+//! the `close_notify` after it leave in one write; once the socket refuses records, no
+//! plaintext is accepted until they are out, so a client that stops reading stops the
+//! producer, as on a plain socket.
 
 use crate::tls::{ALPN, HandshakeFailure, TlsCounters, TlsInfo};
 use crate::transport::Transport;
@@ -38,6 +39,8 @@ pub(crate) struct TlsStream {
     tcp_eof: bool,
     /// The write side is to be shut down once the records (the `close_notify`) are out.
     shutdown_pending: bool,
+    /// The socket refused records: none is accepted until they are out.
+    socket_full: bool,
     /// Not counted in the status page yet (done or failed).
     uncounted: bool,
     counters: Arc<TlsCounters>,
@@ -88,6 +91,7 @@ impl TlsStream {
             peer_closed: false,
             tcp_eof: false,
             shutdown_pending: false,
+            socket_full: false,
             uncounted: true,
             counters,
         })
@@ -141,8 +145,12 @@ impl TlsStream {
     /// Writes the records rustls has ready; `WouldBlock` when the socket is full.
     fn flush_records(&mut self) -> io::Result<()> {
         while self.conn.wants_write() {
-            self.conn.write_tls(&mut NonBlocking(&self.tcp))?;
+            if let Err(e) = self.conn.write_tls(&mut NonBlocking(&self.tcp)) {
+                self.socket_full = e.kind() == io::ErrorKind::WouldBlock;
+                return Err(e);
+            }
         }
+        self.socket_full = false;
         if self.shutdown_pending {
             self.shutdown_pending = false;
             socket2::SockRef::from(&self.tcp).shutdown(Shutdown::Write)?;
@@ -192,8 +200,10 @@ impl Transport for TlsStream {
                         self.plaintext = state.plaintext_bytes_to_read();
                         self.peer_closed |= state.peer_has_closed();
                         self.count(None);
-                        // The handshake's answer (or a session ticket) goes out now.
-                        self.flush_some()?;
+                        // The handshake's answer, or the session tickets sent once it is
+                        // over, go out when the session task flushes: tickets with the
+                        // first response, in one write, when a request came with the
+                        // client's Finished (as it does).
                     }
                     Err(e) => {
                         self.count(Some(HandshakeFailure::of(&e)));
@@ -215,10 +225,17 @@ impl Transport for TlsStream {
     }
 
     fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // Old records first: a full socket takes no new plaintext (back-pressure).
-        self.flush_records()?;
+        // A full socket takes no new plaintext (back-pressure): its records go first.
+        if self.socket_full {
+            self.flush_records()?;
+        }
+        // Records are queued, up to the buffer limit, and sent when the session task
+        // flushes (`try_flush`), so a response goes out with the records before it and
+        // the close after it in one write.
         let n = self.conn.writer().write(buf)?;
-        self.flush_some()?;
+        if n < buf.len() {
+            self.flush_some()?;
+        }
         if n == 0 && !buf.is_empty() {
             return Err(io::ErrorKind::WouldBlock.into());
         }
