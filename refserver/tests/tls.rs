@@ -583,3 +583,55 @@ fn handlers_read_the_sni_name_and_protocol_from_the_request() {
     assert_eq!(r.text(), format!("plain {}", plain.port()));
     running.shutdown();
 }
+
+#[test]
+fn a_tls_client_that_stops_reading_holds_the_server_to_bounded_memory() {
+    let pki = Pki::new("tls-slow-reader");
+    let (cert, key) = pki.leaf("site", "localhost", &["localhost"], false);
+    let site = temp_dir("tls-slow-reader-site");
+    let len = 64 * 1024 * 1024;
+    std::fs::write(site.join("big.bin"), vec![7u8; len]).unwrap();
+    let config = format!(
+        "listen = [{}]\nworkers = 1\naccess_log = \"off\"\n\
+         [[route]]\nprefix = \"/\"\nstatic = {{ dir = {} }}\n",
+        tls_listen(&cert, &key, ""),
+        toml(&site)
+    );
+    let server = Server::start_own_listen("tls-slow-reader", &config, 1);
+    let before = server.rss_kib();
+    let mut client = TlsClient::connect(&pki, server.addr, "localhost");
+    write!(
+        client.stream,
+        "GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    )
+    .unwrap();
+    client.stream.flush().unwrap();
+    let mut first = [0u8; 16];
+    client.stream.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200 OK\r");
+    // The client reads nothing more: the socket buffers fill and the server must stop.
+    std::thread::sleep(Duration::from_millis(1500));
+    let held = server.rss_kib().saturating_sub(before);
+    assert!(
+        held < 8 * 1024,
+        "the server grew by {held} KiB for a client that stopped reading a 64 MiB file"
+    );
+    // Reading again, the client gets the whole file: nothing stalled or was lost.
+    let mut rest = Vec::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let body_start = loop {
+        assert!(Instant::now() < deadline, "only {} bytes in 30 s", rest.len());
+        let n = client.stream.read(&mut buf).unwrap();
+        assert!(n > 0, "closed after {} bytes", rest.len());
+        rest.extend_from_slice(&buf[..n]);
+        if let Some(end) = rest.windows(4).position(|w| w == b"\r\n\r\n")
+            && rest.len() >= end + 4 + len
+        {
+            break end + 4;
+        }
+    };
+    rest.drain(..body_start);
+    assert_eq!(rest.len(), len);
+    assert!(rest.iter().all(|&b| b == 7));
+}
