@@ -120,6 +120,18 @@ impl RecordHeader {
         }
     }
 
+    /// The header of a version-1 record of `content_length` bytes, padded to a multiple
+    /// of 8.
+    fn padded(record_type: RecordType, request_id: u16, content_length: u16) -> Self {
+        Self {
+            version: VERSION_1,
+            record_type,
+            request_id,
+            content_length,
+            padding_length: padding_for(usize::from(content_length)),
+        }
+    }
+
     /// Encodes the header into its 8 wire bytes (the reserved byte is zero).
     #[must_use]
     pub fn encode(&self) -> [u8; HEADER_LEN] {
@@ -359,14 +371,8 @@ pub fn encode_record(
     let content_length = u16::try_from(content.len()).map_err(|_| Error::ContentTooLong {
         length: content.len(),
     })?;
-    let padding_length = padding_for(content.len());
-    let header = RecordHeader {
-        version: VERSION_1,
-        record_type,
-        request_id,
-        content_length,
-        padding_length,
-    };
+    let header = RecordHeader::padded(record_type, request_id, content_length);
+    let padding_length = header.padding_length;
     out.reserve(HEADER_LEN + content.len() + usize::from(padding_length));
     out.put_slice(&header.encode());
     out.put_slice(content);
@@ -408,16 +414,9 @@ pub(crate) fn encode_stream_in_place(
     match u16::try_from(content_len) {
         Ok(0) => out.truncate(start),
         Ok(content_length) => {
-            let padding_length = padding_for(content_len);
-            let header = RecordHeader {
-                version: VERSION_1,
-                record_type,
-                request_id,
-                content_length,
-                padding_length,
-            };
+            let header = RecordHeader::padded(record_type, request_id, content_length);
             out[start..start + HEADER_LEN].copy_from_slice(&header.encode());
-            out.put_slice(&ZEROS[..usize::from(padding_length)]);
+            out.put_slice(&ZEROS[..usize::from(header.padding_length)]);
         }
         Err(_) => {
             let content = out.split_off(start + HEADER_LEN);
