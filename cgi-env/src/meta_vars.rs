@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use http_proto::semantics::host_without_port;
 use http_proto::{Framing, RequestHead};
 
@@ -536,15 +536,26 @@ impl Arena {
     fn push_ip(&mut self, name: &'static [u8], ip: std::net::IpAddr) {
         match ip.to_canonical() {
             std::net::IpAddr::V4(v4) => {
-                let start = self.buf.len();
+                // At most "255.255.255.255": written on the stack, copied once.
+                let mut text = [0u8; 15];
+                let mut len = 0;
                 for (i, octet) in v4.octets().into_iter().enumerate() {
                     if i > 0 {
-                        self.buf.put_u8(b'.');
+                        text[len] = b'.';
+                        len += 1;
                     }
-                    put_decimal(&mut self.buf, octet.into());
+                    if octet >= 100 {
+                        text[len] = b'0' + octet / 100;
+                        len += 1;
+                    }
+                    if octet >= 10 {
+                        text[len] = b'0' + octet / 10 % 10;
+                        len += 1;
+                    }
+                    text[len] = b'0' + octet % 10;
+                    len += 1;
                 }
-                self.entries
-                    .push((Name::Static(name), start..self.buf.len()));
+                self.push(name, &text[..len]);
             }
             v6 => self.push_display(name, v6),
         }

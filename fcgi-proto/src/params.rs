@@ -63,6 +63,46 @@ pub fn encode_pair(out: &mut BytesMut, name: &[u8], value: &[u8]) -> Result<(), 
     Ok(())
 }
 
+/// Name-value pairs encoded once, to be sent as a request's `PARAMS` (with
+/// [`ServerConn::send_encoded_params`](crate::ServerConn::send_encoded_params)) on
+/// whichever connection takes the request: a web server that may retry a request on
+/// another upstream encodes its environment once, and a clone costs a reference count.
+///
+/// ```
+/// use fcgi_proto::params::EncodedParams;
+/// let params = EncodedParams::encode([(&b"REQUEST_METHOD"[..], &b"GET"[..])]).unwrap();
+/// assert_eq!(params.as_bytes(), b"\x0e\x03REQUEST_METHODGET");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EncodedParams(Bytes);
+
+impl EncodedParams {
+    /// Encodes `pairs` in order.
+    ///
+    /// # Errors
+    /// [`Error::ParamTooLong`] for a name or value longer than [`MAX_PARAM_LEN`].
+    pub fn encode<I, N, V>(pairs: I) -> Result<Self, Error>
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: AsRef<[u8]>,
+        V: AsRef<[u8]>,
+    {
+        let pairs = pairs.into_iter();
+        // Sized for a typical CGI environment: one allocation, no growth.
+        let mut out = BytesMut::with_capacity(2048);
+        for (name, value) in pairs {
+            encode_pair(&mut out, name.as_ref(), value.as_ref())?;
+        }
+        Ok(Self(out.freeze()))
+    }
+
+    /// The encoded pairs: a `PARAMS` stream's content.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// Reads one length at the start of `buf`: `None` when incomplete.
 fn read_length(buf: &[u8]) -> Option<(usize, usize)> {
     let first = *buf.first()?;

@@ -6,10 +6,11 @@ use bytes::{Bytes, BytesMut};
 use crate::error::Error;
 use crate::id_map::IdMap;
 use crate::limits::Limits;
-use crate::params::{Param, decode_pairs, encode_pair};
+use crate::params::{EncodedParams, Param, decode_pairs, encode_pair};
 use crate::record::{
-    BeginRequestBody, EndRequestBody, HEADER_LEN, MANAGEMENT_REQUEST_ID, ProtocolStatus, Record, RecordDecoder,
-    RecordType, Role, UnknownTypeBody, encode_record, encode_stream_end, encode_stream_in_place,
+    BeginRequestBody, EndRequestBody, HEADER_LEN, MANAGEMENT_REQUEST_ID, ProtocolStatus, Record,
+    RecordDecoder, RecordType, Role, UnknownTypeBody, encode_record, encode_stream,
+    encode_stream_end, encode_stream_in_place,
 };
 use crate::transmit::{Payload, Transmit};
 
@@ -236,7 +237,9 @@ impl ServerConn {
         };
         let body = BeginRequestBody { role, keep_conn }.encode();
         // Room for the params and the stream ends that follow, in one allocation.
-        self.out.buf().reserve(4 * HEADER_LEN + body.len() + PARAMS_RESERVE);
+        self.out
+            .buf()
+            .reserve(4 * HEADER_LEN + body.len() + PARAMS_RESERVE);
         let _ = encode_record(self.out.buf(), RecordType::BeginRequest, id, &body);
         self.requests.insert(
             id,
@@ -290,6 +293,33 @@ impl ServerConn {
                 .into_iter()
                 .try_for_each(|(n, v)| encode_pair(out, n.as_ref(), v.as_ref()))
         })
+    }
+
+    /// Queues pairs encoded beforehand on the request's `PARAMS` stream, as
+    /// [`send_params`](Self::send_params) does for pairs given one by one.
+    ///
+    /// # Errors
+    /// [`Error::RequestNotActive`], [`Error::StreamClosed`] after
+    /// [`end_params`](Self::end_params).
+    pub fn send_encoded_params(
+        &mut self,
+        request_id: u16,
+        params: &EncodedParams,
+    ) -> Result<(), Error> {
+        let req = self.request_mut(request_id)?;
+        if !req.params_open {
+            return Err(Error::StreamClosed {
+                record_type: RecordType::Params,
+                request_id,
+            });
+        }
+        encode_stream(
+            self.out.buf(),
+            RecordType::Params,
+            request_id,
+            params.as_bytes(),
+        );
+        Ok(())
     }
 
     /// Ends the `PARAMS` stream (the empty record, §3.3).

@@ -13,6 +13,7 @@
 use super::upstream::Upstream;
 use crate::transport::Transport;
 use bytes::Bytes;
+use fcgi_proto::params::EncodedParams;
 use fcgi_proto::{ProtocolStatus, Role, ServerConn, ServerEvent};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
@@ -171,7 +172,7 @@ impl Conn {
     /// ticket, or `None` when the connection has no room or is broken.
     pub(crate) fn begin(
         &self,
-        params: &[(Bytes, Bytes)],
+        params: &EncodedParams,
         keep_conn: bool,
         name: &Arc<str>,
     ) -> Option<u64> {
@@ -180,10 +181,9 @@ impl Conn {
             return None;
         }
         let id = core.fcgi.begin_request(Role::Responder, keep_conn).ok()?;
-        let pairs = params.iter().map(|(k, v)| (&k[..], &v[..]));
         if let Err(e) = core
             .fcgi
-            .send_params(id, pairs)
+            .send_encoded_params(id, params)
             .and_then(|()| core.fcgi.end_params(id))
         {
             // A param past the record format's limits: nothing sensible can follow.

@@ -23,6 +23,7 @@ use crate::transport::ConnInfo;
 use bytes::{Bytes, BytesMut};
 use cgi_env::Environment;
 use fcgi_proto::ProtocolStatus;
+use fcgi_proto::params::EncodedParams;
 use http_proto::{Framing, RequestHead};
 use session_core::visitor::SessionId;
 use std::collections::VecDeque;
@@ -94,7 +95,7 @@ pub(crate) struct FastCgiExchange {
     name: Arc<str>,
     /// The params, once complete (a spooled body adds `CONTENT_LENGTH` at its end).
     env: Option<Environment>,
-    params: Option<Arc<[(Bytes, Bytes)]>>,
+    params: Option<EncodedParams>,
     /// Upstreams in the order to try them; how many have been tried.
     upstreams: Vec<Arc<Upstream>>,
     tried: usize,
@@ -203,13 +204,20 @@ impl FastCgiExchange {
     /// STDIN is its own: ended again once the body is sent, whatever an earlier attempt did.
     fn connect_next(&mut self) -> State {
         self.stdin_ended = false;
-        let params = match self.params.clone() {
-            Some(params) => params,
+        let params = match &self.params {
+            Some(params) => params.clone(),
             None => {
                 let env = self.env.take().unwrap_or_default();
-                let params: Arc<[(Bytes, Bytes)]> = env.into_vec().into();
-                self.params = Some(Arc::clone(&params));
-                params
+                match EncodedParams::encode(env.as_slice().iter().map(|(k, v)| (k, v))) {
+                    Ok(params) => {
+                        self.params = Some(params.clone());
+                        params
+                    }
+                    Err(e) => {
+                        let message = format!("fastcgi {}: params refused: {e}", self.name);
+                        return State::Failed(ExchangeError::new(500, message));
+                    }
+                }
             }
         };
         let Some(upstream) = self.upstreams.get(self.tried).cloned() else {

@@ -17,7 +17,7 @@
 
 use super::conn::Conn;
 use crate::route_kinds::status::UpstreamSnapshot;
-use bytes::Bytes;
+use fcgi_proto::params::EncodedParams;
 use fcgi_proto::{AppValues, Param, ServerConn};
 use std::collections::HashMap;
 use std::fmt;
@@ -245,7 +245,7 @@ impl Upstream {
     /// while the cap allows, or the next one to free up.
     pub(crate) async fn begin(
         self: Arc<Self>,
-        params: Arc<[(Bytes, Bytes)]>,
+        params: EncodedParams,
         name: Arc<str>,
     ) -> Result<(Arc<Conn>, u64), Unreachable> {
         loop {
@@ -294,7 +294,7 @@ impl Upstream {
 
     fn begin_on_open(
         &self,
-        params: &[(Bytes, Bytes)],
+        params: &EncodedParams,
         name: &Arc<str>,
         keep_conn: bool,
     ) -> Option<(Arc<Conn>, u64)> {
