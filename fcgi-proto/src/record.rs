@@ -529,8 +529,8 @@ mod tests {
 
     #[test]
     fn a_stream_written_in_place_is_the_stream_encoded() {
-        for len in [0, 1, 7, 8, 2048, 65_535, 65_536, 65_537, 200_000] {
-            let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        for len in [0usize, 1, 7, 8, 2048, 65_535, 65_536, 65_537, 200_000] {
+            let content: Vec<u8> = (0..len).map(|i| (i % 251).to_le_bytes()[0]).collect();
             let mut expected = BytesMut::from(&b"queued"[..]);
             encode_stream(&mut expected, RecordType::Params, 3, &content);
             let mut out = BytesMut::from(&b"queued"[..]);

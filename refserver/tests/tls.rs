@@ -621,7 +621,11 @@ fn a_tls_client_that_stops_reading_holds_the_server_to_bounded_memory() {
     let mut buf = vec![0u8; 256 * 1024];
     let deadline = Instant::now() + Duration::from_secs(30);
     let body_start = loop {
-        assert!(Instant::now() < deadline, "only {} bytes in 30 s", rest.len());
+        assert!(
+            Instant::now() < deadline,
+            "only {} bytes in 30 s",
+            rest.len()
+        );
         let n = client.stream.read(&mut buf).unwrap();
         assert!(n > 0, "closed after {} bytes", rest.len());
         rest.extend_from_slice(&buf[..n]);

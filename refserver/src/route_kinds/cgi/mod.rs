@@ -508,7 +508,10 @@ impl Exchange for CgiExchange {
             }
         };
         loop {
-            match running.output.pump(sink, &gateway::LogName("cgi", &self.name)) {
+            match running
+                .output
+                .pump(sink, &gateway::LogName("cgi", &self.name))
+            {
                 Ok(Pumped::Full) => return Poll::Pending,
                 Ok(Pumped::Ended) => {
                     // Reaped now if it has exited: nothing left to kill then.

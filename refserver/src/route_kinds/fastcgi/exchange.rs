@@ -586,4 +586,3 @@ impl Drop for FastCgiExchange {
         self.finish();
     }
 }
-
