@@ -406,7 +406,7 @@ pub(crate) const JOIN_MAX: usize = 512;
 
 /// A size line without extensions, `1*16HEXDIG CRLF`, at the start of `line`: the size and
 /// the line's length. `None` for anything else, including a line not wholly in `line`.
-#[inline]
+#[inline(always)]
 fn plain_size_line(line: &[u8]) -> Option<(u64, usize)> {
     let mut size = 0u64;
     let mut i = 0;
