@@ -1723,6 +1723,48 @@ fn response_framing() {
     assert_eq!(body(&events), Some(B::from("ok")));
 }
 
+/// Runs of small chunks wholly in the buffer are joined in place by the decoder; cut
+/// anywhere, the same bytes arrive a piece at a time. Both give the same data, trailers
+/// and errors, at the same byte.
+#[test]
+fn runs_of_small_chunks_give_the_same_events_in_every_split() {
+    let mut body = Vec::new();
+    let mut expected = String::new();
+    for (i, size) in [4096usize, 7, 1, 38, 600, 2, 3].into_iter().enumerate() {
+        let fill = char::from(b'a' + u8::try_from(i).expect("few chunks"));
+        let ext = if i == 5 { ";n=v" } else { "" };
+        body.extend_from_slice(format!("{size:x}{ext}\r\n").as_bytes());
+        body.extend(std::iter::repeat_n(fill as u8, size));
+        body.extend_from_slice(b"\r\n");
+        expected.extend(std::iter::repeat_n(fill, size));
+    }
+    let mut with_trailer = body.clone();
+    with_trailer.extend_from_slice(b"0\r\nT: v\r\n\r\n");
+    check_chunked(
+        "small chunks after big ones, with an extension and a trailer",
+        &with_trailer,
+        &Limits::default(),
+        &BodyExpect::Ok(expected.leak(), vec![("T", "v")]),
+    );
+    let mut small = Limits::default();
+    small.max_body_len = 4096 + 7 + 1 + 38 + 1;
+    body.extend_from_slice(b"0\r\n\r\n");
+    check_chunked(
+        "the body limit reached inside a run",
+        &body,
+        &small,
+        &BodyExpect::Err(K::BodyTooLarge),
+    );
+    let mut tail = b"1\r\na\r\n".repeat(40);
+    tail.extend_from_slice(b"1\r\nb\r\r0\r\n\r\n");
+    check_chunked(
+        "a bad chunk end after forty joined chunks",
+        &tail,
+        &Limits::default(),
+        &BodyExpect::Err(K::InvalidChunkTerminator),
+    );
+}
+
 #[test]
 fn body_limits_give_the_same_events_in_every_split() {
     let mut limits = Limits::default();

@@ -11,7 +11,9 @@ use http_proto::{
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
-use strategies::{body, cuts, field_value, fields, http_ish, method, origin_target, status};
+use strategies::{
+    body, chunked_body, cuts, field_value, fields, http_ish, method, origin_target, status,
+};
 use support::{
     B, Ev, cut, folding, lenient_lf, run_body, run_client, run_requests, run_response_heads,
     run_server,
@@ -220,6 +222,17 @@ proptest! {
         let limits = limits_variant(l);
         let whole = run_body(&[&input], framing, &limits, eof);
         prop_assert_eq!(run_body(&cut(&input, &cuts), framing, &limits, eof), whole);
+    }
+
+    #[test]
+    fn chunked_bodies_give_the_same_events_however_split(input in chunked_body(), cuts in cuts(), l in any::<u8>()) {
+        // Whole, the decoder joins runs of small chunks in place; cut anywhere (and one
+        // byte at a time) it sees them a piece at a time. Both must say the same.
+        let limits = limits_variant(l);
+        let whole = run_body(&[&input], Framing::Chunked, &limits, true);
+        prop_assert_eq!(run_body(&cut(&input, &cuts), Framing::Chunked, &limits, true), whole.clone());
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        prop_assert_eq!(run_body(&bytes, Framing::Chunked, &limits, true), whole);
     }
 
     #[test]

@@ -148,3 +148,53 @@ pub fn http_ish() -> impl Strategy<Value = Vec<u8>> {
     ];
     vec(piece, 0..24).prop_map(|p| p.concat())
 }
+
+/// A chunked body of many chunks, as the decoder's joining of small chunks sees them:
+/// mostly small sizes (some above the join bound of 512), size lines with leading zeros,
+/// upper-case digits, an occasional extension or bare LF, the last chunk with or without
+/// trailers, and sometimes one byte overwritten with noise. Returns the encoded bytes.
+pub fn chunked_body() -> impl Strategy<Value = Vec<u8>> {
+    let chunk = (
+        prop_oneof![8 => 1usize..40, 2 => 40usize..600, 1 => Just(512usize), 1 => Just(513usize)],
+        any::<u8>(),
+        0u8..16,
+    )
+        .prop_map(|(size, fill, style)| {
+            let mut out = match style {
+                0 => format!("{size:04x}").into_bytes(),
+                1 => format!("{size:X}").into_bytes(),
+                _ => format!("{size:x}").into_bytes(),
+            };
+            match style {
+                2 => out.extend_from_slice(b";ext=\"v\""),
+                3 => out.extend_from_slice(b" ;e"),
+                _ => {}
+            }
+            out.extend_from_slice(if style == 4 { b"\n" } else { b"\r\n" });
+            out.extend(std::iter::repeat_n(fill, size));
+            out.extend_from_slice(if style == 5 { b"\n" } else { b"\r\n" });
+            out
+        });
+    let end = prop::sample::select(vec![
+        "0\r\n\r\n",
+        "0\r\nT: v\r\n\r\n",
+        "000\r\n\r\n",
+        "0\n\n",
+    ]);
+    (
+        vec(chunk, 0..24),
+        end,
+        any::<bool>(),
+        any::<usize>(),
+        any::<u8>(),
+    )
+        .prop_map(|(chunks, end, corrupt, at, noise)| {
+            let mut body = chunks.concat();
+            body.extend_from_slice(end.as_bytes());
+            if corrupt {
+                let at = at % body.len();
+                body[at] = noise;
+            }
+            body
+        })
+}

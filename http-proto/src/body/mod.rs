@@ -46,7 +46,7 @@ pub struct BodyDecoder {
 #[derive(Debug, Clone)]
 enum Kind {
     Length(u64),
-    Chunked(Box<ChunkedDecoder>),
+    Chunked(ChunkedDecoder),
     Close,
     Done,
 }
@@ -58,7 +58,7 @@ impl BodyDecoder {
         let kind = match framing {
             Framing::None | Framing::Length(0) => Kind::Done,
             Framing::Length(n) => Kind::Length(n),
-            Framing::Chunked => Kind::Chunked(Box::default()),
+            Framing::Chunked => Kind::Chunked(ChunkedDecoder::new()),
             Framing::CloseDelimited => Kind::Close,
         };
         Self { kind, received: 0 }
