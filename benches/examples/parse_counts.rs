@@ -6,78 +6,10 @@
 //! count of one parse (or one decoded body), without start-up and set-up. Inputs are the
 //! names of `benches::heads()` and `chunked_64k`; parsers `http-proto` and `httparse`.
 
-use bytes::{Buf, Bytes, BytesMut};
-use http_proto::{BodyDecoder, BodyEvent, Framing, Limits, RequestHead};
+use benches::parsers::{http_proto_chunked, http_proto_heads, httparse_chunked, httparse_heads};
+use bytes::{Bytes, BytesMut};
+use http_proto::Limits;
 use std::hint::black_box;
-
-#[inline(never)]
-fn http_proto_heads(buf: &Bytes, limits: &Limits) -> usize {
-    let mut rest = buf.clone();
-    let mut fields = 0;
-    while !rest.is_empty() {
-        // Bound by reference, as in the criterion bench: the head is not moved again.
-        let len = match RequestHead::parse(&rest, limits) {
-            Ok(Some((ref head, len))) => {
-                fields += black_box(head).headers().len();
-                len
-            }
-            _ => unreachable!("the corpus is valid"),
-        };
-        rest.advance(len);
-    }
-    fields
-}
-
-#[inline(never)]
-fn httparse_heads(buf: &[u8]) -> usize {
-    let mut fields = 0;
-    let mut at = 0;
-    while at < buf.len() {
-        let mut slots = [httparse::EMPTY_HEADER; 32];
-        let mut req = httparse::Request::new(&mut slots);
-        let Ok(httparse::Status::Complete(len)) = req.parse(&buf[at..]) else {
-            unreachable!("the corpus is valid");
-        };
-        fields += black_box(&req).headers.len();
-        at += len;
-    }
-    fields
-}
-
-#[inline(never)]
-fn http_proto_chunked(buf: &mut BytesMut, limits: &Limits) -> usize {
-    let mut decoder = BodyDecoder::new(Framing::Chunked);
-    let mut total = 0;
-    loop {
-        match decoder.decode(buf, limits) {
-            Ok(BodyEvent::Data(d)) => total += black_box(d).len(),
-            Ok(BodyEvent::End(_)) => return total,
-            _ => unreachable!("the corpus is valid"),
-        }
-    }
-}
-
-#[inline(never)]
-fn httparse_chunked(buf: &[u8]) -> usize {
-    let mut at = 0;
-    let mut total = 0;
-    loop {
-        let Ok(httparse::Status::Complete((used, size))) = httparse::parse_chunk_size(&buf[at..])
-        else {
-            unreachable!("the corpus is valid");
-        };
-        at += used;
-        let size = usize::try_from(size).unwrap_or(usize::MAX);
-        if size == 0 {
-            assert_eq!(&buf[at..at + 2], b"\r\n");
-            return total;
-        }
-        total += black_box(&buf[at..at + size]).len();
-        at += size;
-        assert_eq!(&buf[at..at + 2], b"\r\n");
-        at += 2;
-    }
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -4,6 +4,8 @@
 //! with a 4 KiB cookie, a pipelined batch, and a chunked body; each input is parsed by
 //! http-proto and by httparse in the same benchmark group.
 
+pub mod parsers;
+
 /// A minimal HTTP/1.1 GET request, the smallest realistic input.
 pub const SMALL_GET: &[u8] = b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n";
 
