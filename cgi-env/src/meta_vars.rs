@@ -488,9 +488,8 @@ fn path_bytes(path: &std::path::Path) -> &[u8] {
     path.as_os_str().as_encoded_bytes()
 }
 
-/// `n` in decimal.
-fn put_decimal(buf: &mut BytesMut, mut n: u64) {
-    let mut digits = [0u8; 20];
+/// `n` in decimal, written into the end of `digits`.
+fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
     let mut at = digits.len();
     loop {
         at -= 1;
@@ -501,7 +500,7 @@ fn put_decimal(buf: &mut BytesMut, mut n: u64) {
             break;
         }
     }
-    buf.extend_from_slice(&digits[at..]);
+    &digits[at..]
 }
 
 /// A variable's name: a constant, or a range of the arena (`HTTP_*`).
@@ -562,10 +561,7 @@ impl Arena {
     }
 
     fn push_decimal(&mut self, name: &'static [u8], n: u64) {
-        let start = self.buf.len();
-        put_decimal(&mut self.buf, n);
-        self.entries
-            .push((Name::Static(name), start..self.buf.len()));
+        self.push(name, decimal(n, &mut [0; 20]));
     }
 
     fn push_display(&mut self, name: &'static [u8], value: impl std::fmt::Display) {

@@ -148,7 +148,6 @@ pub struct ScriptResolver {
     limits: Limits,
 }
 
-/// Where a directory walk stopped.
 /// What [`ScriptResolver::walk`] found, with the script's file path it built on the way.
 enum Found {
     /// The first `n` segments name the script file.

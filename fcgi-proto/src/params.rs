@@ -87,7 +87,6 @@ impl EncodedParams {
         N: AsRef<[u8]>,
         V: AsRef<[u8]>,
     {
-        let pairs = pairs.into_iter();
         // Sized for a typical CGI environment: one allocation, no growth.
         let mut out = BytesMut::with_capacity(2048);
         for (name, value) in pairs {

@@ -279,13 +279,7 @@ impl ServerConn {
         N: AsRef<[u8]>,
         V: AsRef<[u8]>,
     {
-        let req = self.request_mut(request_id)?;
-        if !req.params_open {
-            return Err(Error::StreamClosed {
-                record_type: RecordType::Params,
-                request_id,
-            });
-        }
+        self.check_params_open(request_id)?;
         encode_stream_in_place(self.out.buf(), RecordType::Params, request_id, |out| {
             // Reserved by `begin_request` when the buffer was empty; otherwise now.
             out.reserve(PARAMS_RESERVE);
@@ -306,13 +300,7 @@ impl ServerConn {
         request_id: u16,
         params: &EncodedParams,
     ) -> Result<(), Error> {
-        let req = self.request_mut(request_id)?;
-        if !req.params_open {
-            return Err(Error::StreamClosed {
-                record_type: RecordType::Params,
-                request_id,
-            });
-        }
+        self.check_params_open(request_id)?;
         encode_stream(
             self.out.buf(),
             RecordType::Params,
@@ -320,6 +308,17 @@ impl ServerConn {
             params.as_bytes(),
         );
         Ok(())
+    }
+
+    /// `Ok` while the request's `PARAMS` stream takes pairs.
+    fn check_params_open(&mut self, request_id: u16) -> Result<(), Error> {
+        if self.request_mut(request_id)?.params_open {
+            return Ok(());
+        }
+        Err(Error::StreamClosed {
+            record_type: RecordType::Params,
+            request_id,
+        })
     }
 
     /// Ends the `PARAMS` stream (the empty record, §3.3).

@@ -88,9 +88,9 @@ impl GatewayOutput {
     }
 
     /// Moves what has been parsed into `sink`, as far as it has room. `name` is the
-    /// program, for log lines (formatted only when one is written). A malformed head is the program's fault (502); a body past
-    /// the program's own `Content-Length` is dropped with a log line, never sent as a
-    /// second response.
+    /// program, for log lines (formatted only when one is written). A malformed head is
+    /// the program's fault (502); a body past the program's own `Content-Length` is
+    /// dropped with a log line, never sent as a second response.
     pub(crate) fn pump(
         &mut self,
         sink: &mut ResponseSink<'_>,

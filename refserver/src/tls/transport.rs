@@ -3,7 +3,8 @@
 //!
 //! Reads take ciphertext from the socket into the connection (`read_tls`), let rustls
 //! process it (`process_new_packets`: handshake messages, alerts, decryption) and hand
-//! out the plaintext; what the handshake has to say goes out at once. Writes encrypt
+//! out the plaintext; what the handshake has to say goes out at the session task's next
+//! flush. Writes encrypt
 //! session-core's output into records (`writer().write`), queued up to one buffer limit
 //! and sent (`write_tls`) when the session task flushes, so the tickets, a response and
 //! the `close_notify` after it leave in one write; once the socket refuses records, no
