@@ -22,7 +22,9 @@ pub enum Event {
     /// [`Session::read_body`] to receive it as `BodyData` events and one `BodyEnd`, or
     /// [`Session::refuse_body`] (or simply respond) to leave it unread. A request without
     /// a body is followed by `BodyEnd` at once.
-    Request(RequestHead),
+    ///
+    /// Boxed so the event stays small: every poll returns one, and most are not heads.
+    Request(Box<RequestHead>),
     /// A piece of the current request's body (only after [`Session::read_body`]).
     BodyData(Bytes),
     /// The current request's body is complete (not reported for a refused body).
@@ -522,8 +524,6 @@ impl Session {
         event
     }
 
-    // One loop, returning the event by value: the head makes `Event` large, and an
-    // `Option<Event>` in between would copy it on every poll.
     fn next_event(&mut self, now: Instant) -> Event {
         loop {
             if self.closed.is_some() {

@@ -19,7 +19,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 pub enum ServerEvent {
     /// A request head. Its body follows as [`Data`](Self::Data) events and one
     /// [`End`](Self::End), also when it has no body.
-    Request(RequestHead),
+    ///
+    /// Boxed so the event stays small: every poll returns one, and most are not heads.
+    Request(Box<RequestHead>),
     /// A piece of the request body.
     Data(Bytes),
     /// The request is complete; chunked bodies may carry trailers.
@@ -322,7 +324,7 @@ impl ServerConn {
         };
         // Bodiless requests get a decoder too: it hands out their End on the next poll.
         self.their = Their::Body(BodyDecoder::new(framing));
-        Ok(ServerEvent::Request(head))
+        Ok(ServerEvent::Request(Box::new(head)))
     }
 
     /// Sends `100 Continue` (or another 1xx other than 101) before the final response.
