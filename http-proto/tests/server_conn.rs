@@ -647,11 +647,12 @@ fn release_buffer_only_when_empty() {
     let mut conn = conn_with("GET / HTTP/1.1\nHost: a\n\n");
     read_request(&mut conn);
     respond(&mut conn, &ok2(), b"ok");
-    conn.release_buffer();
+    let released = conn.release_buffer().expect("nothing buffered: released");
+    assert!(released.is_empty());
     assert_eq!(conn.buffer_capacity(), 0);
     conn.read_buf()
         .extend_from_slice(&crlf("GET /2 HTTP/1.1\nHost: a\n\n"));
-    conn.release_buffer();
+    assert!(conn.release_buffer().is_none());
     assert!(conn.buffered() > 0, "buffered bytes are kept");
     assert_eq!(read_request(&mut conn).0, B::from("/2"));
 }

@@ -38,6 +38,7 @@
 //! Continue`, the connection closes after a lingering read (RFC 9112 §9.6).
 #![forbid(unsafe_code)]
 
+mod buffers;
 mod limits;
 mod phase;
 mod registry;

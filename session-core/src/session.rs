@@ -1,11 +1,12 @@
 //! One client session: an HTTP/1 server connection plus every rule about its time and memory.
 
+use crate::buffers;
 use crate::limits::Limits;
 use crate::phase::Phase;
 use crate::registry::Ticket;
 use bytes::{Buf, Bytes, BytesMut};
 use http_proto::{ErrorKind, RequestHead, Response, ServerConn, ServerEvent, SideState};
-use std::collections::VecDeque;
+use smallvec::SmallVec;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -144,8 +145,9 @@ pub struct Session {
     eof: bool,
     /// Closing after a lingering read: input is read and dropped until this instant or EOF.
     linger_until: Option<Instant>,
-    /// Output offsets (counted from the session's start) where queued responses end.
-    response_ends: VecDeque<u64>,
+    /// Output offsets (counted from the session's start) where queued responses end,
+    /// oldest first. Two inline: only pipelining queues more.
+    response_ends: SmallVec<[u64; 2]>,
     written: u64,
     requests: u32,
     in_flight: bool,
@@ -201,7 +203,7 @@ impl Session {
             body_flow: BodyFlow::Done,
             eof: false,
             linger_until: None,
-            response_ends: VecDeque::new(),
+            response_ends: SmallVec::new(),
             written: 0,
             requests: 0,
             in_flight: false,
@@ -270,7 +272,11 @@ impl Session {
         std::mem::size_of::<Self>()
             + self.conn.buffer_capacity()
             + self.out.capacity()
-            + self.response_ends.capacity() * std::mem::size_of::<u64>()
+            + if self.response_ends.spilled() {
+                self.response_ends.capacity() * std::mem::size_of::<u64>()
+            } else {
+                0
+            }
     }
 
     /// Whether the driver should read from the socket now. False while closing (except
@@ -402,7 +408,9 @@ impl Session {
     pub fn read_buf(&mut self) -> &mut BytesMut {
         let chunk = self.limits.read_chunk;
         let buf = self.conn.read_buf();
-        if buf.capacity() - buf.len() < chunk / 4 {
+        if buf.capacity() == 0 {
+            *buf = buffers::take(chunk);
+        } else if buf.capacity() - buf.len() < chunk / 4 {
             buf.reserve(chunk);
         }
         buf
@@ -412,8 +420,8 @@ impl Session {
     /// the buffer [`read_buf`](Self::read_buf) reserved if it holds nothing, so an idle
     /// session keeps no memory through spurious wake-ups.
     pub fn handle_read_nothing(&mut self) {
-        if self.conn.buffered() == 0 {
-            self.conn.release_buffer();
+        if let Some(buf) = self.conn.release_buffer() {
+            buffers::give(buf);
         }
     }
 
@@ -503,12 +511,13 @@ impl Session {
         let n = n.min(self.out.len());
         self.out.advance(n);
         self.written += n as u64;
-        while self
+        let done = self
             .response_ends
-            .front()
-            .is_some_and(|&end| end <= self.written)
-        {
-            self.response_ends.pop_front();
+            .iter()
+            .take_while(|&&end| end <= self.written)
+            .count();
+        if done > 0 {
+            self.response_ends.drain(..done);
         }
         if n > 0 {
             self.write_progress = now;
@@ -679,8 +688,8 @@ impl Session {
         self.note_output_start(now);
         self.handler_progress = now;
         if self.out.capacity() == 0 {
-            // One allocation that fits a typical head and small body, instead of regrowing.
-            self.out.reserve(RESPONSE_BUFFER);
+            // Room for a typical head and small body at once, instead of regrowing.
+            self.out = buffers::take(RESPONSE_BUFFER);
         }
         let result = if self.last_response.is_some() {
             let mut fields: Vec<(&[u8], &[u8])> = response.headers.to_vec();
@@ -738,7 +747,7 @@ impl Session {
         // What the handler did not read of the body is read and dropped from now on.
         self.refuse_body(now);
         self.response_ends
-            .push_back(self.written + self.out.len() as u64);
+            .push(self.written + self.out.len() as u64);
         if self.conn.is_upgraded() {
             self.closing = Some(CloseReason::Upgraded);
         } else if self.conn.must_close() {
@@ -925,6 +934,16 @@ impl Session {
         }
     }
 
+    /// Gives the receive and output buffers back to the thread's stack when they are empty.
+    fn release_buffers(&mut self) {
+        if let Some(buf) = self.conn.release_buffer() {
+            buffers::give(buf);
+        }
+        if self.out.is_empty() {
+            buffers::give(std::mem::take(&mut self.out));
+        }
+    }
+
     fn update_phase(&mut self, now: Instant) {
         let phase = if self.closed.is_some() {
             Phase::Closed
@@ -950,9 +969,8 @@ impl Session {
         };
         if phase == Phase::Idle && self.phase != Phase::Idle {
             // C10K memory discipline: an idle session keeps no buffers.
-            self.conn.release_buffer();
-            self.out = BytesMut::new();
-            self.response_ends = VecDeque::new();
+            self.release_buffers();
+            self.response_ends = SmallVec::new();
             self.idle_since = now;
         }
         self.phase = phase;

@@ -156,13 +156,16 @@ impl ServerConn {
         self.buf.len()
     }
 
-    /// Frees the receive buffer's and the parser's memory when nothing is buffered, so an
-    /// idle keep-alive connection costs no buffer. Reading into [`read_buf`](Self::read_buf) allocates again.
-    pub fn release_buffer(&mut self) {
-        if self.buf.is_empty() {
-            self.buf = BytesMut::new();
-            self.parser.release();
+    /// Gives up the receive buffer and frees the parser's memory when nothing is buffered,
+    /// so an idle keep-alive connection costs no buffer. The emptied buffer is returned for
+    /// the driver to reuse or drop (`None` when bytes are buffered and nothing changed);
+    /// [`read_buf`](Self::read_buf) is then empty with no room until the driver gives it some.
+    pub fn release_buffer(&mut self) -> Option<BytesMut> {
+        if !self.buf.is_empty() {
+            return None;
         }
+        self.parser.release();
+        Some(std::mem::take(&mut self.buf))
     }
 
     /// Heap bytes held by the receive buffer and the head parser.
