@@ -64,7 +64,7 @@ fuzz_target!(|input: Input<'_>| {
     }
     match (&whole, &pieced) {
         (Ok(Some((a, len))), Ok(Some(b))) => {
-            assert_eq!(a, b);
+            assert_eq!(a, &**b);
             assert_eq!(&buf[..], &data[*len..], "the head's bytes are split off");
         }
         (Ok(None), Ok(None)) => {}

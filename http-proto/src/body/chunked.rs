@@ -379,7 +379,12 @@ impl ChunkedDecoder {
         }
         let window = &buf[..buf.len().min(limits.max_trailer_len)];
         let section = self.trailers.get_or_insert_with(Box::default);
-        match parse_fields(window, self.trailer_resume, section, limits)? {
+        match parse_fields(
+            window,
+            self.trailer_resume,
+            &mut section.parts_mut(),
+            limits,
+        )? {
             SectionEnd::Complete(len) => {
                 self.state = State::Done;
                 self.consumed += len as u64;

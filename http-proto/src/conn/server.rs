@@ -20,7 +20,7 @@ pub enum ServerEvent {
     /// A request head. Its body follows as [`Data`](Self::Data) events and one
     /// [`End`](Self::End), also when it has no body.
     ///
-    /// Boxed so the event stays small: every poll returns one, and most are not heads.
+    /// Boxed as the parser built it: the event stays small, and the head is never copied.
     Request(Box<RequestHead>),
     /// A piece of the request body.
     Data(Bytes),
@@ -309,7 +309,7 @@ impl ServerConn {
         }
     }
 
-    fn start_cycle(&mut self, head: RequestHead) -> Result<ServerEvent, Error> {
+    fn start_cycle(&mut self, head: Box<RequestHead>) -> Result<ServerEvent, Error> {
         let framing = head.framing();
         if let Framing::Length(n) = framing
             && n > self.limits.max_body_len
@@ -327,7 +327,7 @@ impl ServerConn {
         };
         // Bodiless requests get a decoder too: it hands out their End on the next poll.
         self.their = Their::Body(BodyDecoder::new(framing));
-        Ok(ServerEvent::Request(Box::new(head)))
+        Ok(ServerEvent::Request(head))
     }
 
     /// Sends `100 Continue` (or another 1xx other than 101) before the final response.

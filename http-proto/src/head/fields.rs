@@ -235,20 +235,41 @@ impl FieldSection {
     /// Turns the accepted section into [`Headers`] over `buf`, replacing obs-fold line breaks
     /// with spaces (the one case where the bytes are copied).
     pub(crate) fn into_headers(self, buf: Bytes) -> Headers {
-        let buf = if self.folds.is_empty() {
-            buf
-        } else {
-            let mut owned = bytes::BytesMut::from(&buf[..]);
-            for fold in &self.folds {
-                owned[fold.start as usize..fold.end as usize].fill(b' ');
-            }
-            owned.freeze()
-        };
         Headers {
-            buf,
+            buf: unfold(buf, &self.folds),
             fields: self.fields,
         }
     }
+
+    /// The section as [`parse_fields`] fills it.
+    pub(crate) fn parts_mut(&mut self) -> FieldsMut<'_> {
+        FieldsMut {
+            fields: &mut self.fields,
+            facts: &mut self.facts,
+            folds: &mut self.folds,
+        }
+    }
+}
+
+/// Where [`parse_fields`] puts what it accepts: a [`FieldSection`], or the parts of a
+/// head being built in place (the request parser's).
+pub(crate) struct FieldsMut<'a> {
+    pub(crate) fields: &'a mut FieldVec,
+    pub(crate) facts: &'a mut FieldFacts,
+    /// Line breaks of obs-fold (when folding is enabled), to be replaced with spaces.
+    pub(crate) folds: &'a mut Vec<Span>,
+}
+
+/// `buf` with the obs-fold line breaks at `folds` replaced with spaces (copied only then).
+pub(crate) fn unfold(buf: Bytes, folds: &[Span]) -> Bytes {
+    if folds.is_empty() {
+        return buf;
+    }
+    let mut owned = bytes::BytesMut::from(&buf[..]);
+    for fold in folds {
+        owned[fold.start as usize..fold.end as usize].fill(b' ');
+    }
+    owned.freeze()
 }
 
 /// Parses field lines from `pos` up to and including the empty line that ends the section.
@@ -258,7 +279,7 @@ impl FieldSection {
 pub(crate) fn parse_fields(
     buf: &[u8],
     mut pos: usize,
-    section: &mut FieldSection,
+    section: &mut FieldsMut<'_>,
     limits: &Limits,
 ) -> Result<SectionEnd, Error> {
     loop {
@@ -312,8 +333,7 @@ pub(crate) fn parse_fields(
             }
             _ => {
                 let folds_before = section.folds.len();
-                let Some((vend, next)) = value_end(buf, scanned, &mut section.folds, limits)?
-                else {
+                let Some((vend, next)) = value_end(buf, scanned, section.folds, limits)? else {
                     // The line is scanned again on resume: forget its folds until it is accepted.
                     section.folds.truncate(folds_before);
                     return Ok(SectionEnd::Partial(line_start));
@@ -334,12 +354,7 @@ pub(crate) fn parse_fields(
         if section.fields.len() >= limits.max_headers {
             return Err(Error::new(ErrorKind::TooManyHeaders, line_start));
         }
-        note_field(
-            &buf[pos..colon],
-            &buf[vstart..vend],
-            vstart,
-            &mut section.facts,
-        )?;
+        note_field(&buf[pos..colon], &buf[vstart..vend], vstart, section.facts)?;
         section.fields.push(Field {
             name: Span::new(pos, colon),
             value: Span::new(vstart, vend),

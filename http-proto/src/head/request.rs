@@ -2,7 +2,8 @@
 
 use super::Version;
 use super::fields::{
-    FieldFacts, FieldSection, Headers, SectionEnd, Span, line_end, parse_fields, valid_host,
+    FieldFacts, FieldSection, FieldsMut, Headers, SectionEnd, Span, line_end, parse_fields, unfold,
+    valid_host,
 };
 use super::scan::{target_len, token_len};
 use crate::error::{Error, ErrorKind};
@@ -115,7 +116,7 @@ impl RequestHead {
         let mut stage = LineStage::Start;
         let mut section = FieldSection::default();
         let Some(accepted) = super::within_head_limit(buf, limits, |window| {
-            advance_stages(&mut stage, &mut section, window, limits)
+            advance_stages(&mut stage, section.parts_mut(), window, limits)
         })?
         else {
             return Ok(None);
@@ -335,9 +336,13 @@ enum LineStage {
 #[derive(Debug, Clone, Default)]
 pub struct RequestParser {
     stage: LineStage,
-    /// Boxed and kept between heads, so a connection waiting for its next request costs a
-    /// pointer, not a 350-byte field table; [`release`](Self::release) frees it.
-    section: Option<Box<FieldSection>>,
+    /// The head being parsed, built in place: its field table fills as lines are accepted,
+    /// and the finished head is handed out as it is, a pointer and no copy. Boxed, so a
+    /// connection waiting for its next request costs a pointer, not a 400-byte head;
+    /// [`release`](Self::release) frees a box kept from a head that never started.
+    head: Option<Box<RequestHead>>,
+    /// Line breaks of obs-fold in the head being parsed (when folding is enabled).
+    folds: Vec<Span>,
 }
 
 impl RequestParser {
@@ -354,12 +359,13 @@ impl RequestParser {
     }
 
     /// Parses from the start of `buf`; when a head completes, splits its bytes off `buf`
-    /// (zero-copy) and returns it. `Ok(None)`: call again once more bytes are appended.
+    /// (zero-copy) and returns it, boxed as it was built. `Ok(None)`: call again once more
+    /// bytes are appended.
     pub fn parse(
         &mut self,
         buf: &mut BytesMut,
         limits: &Limits,
-    ) -> Result<Option<RequestHead>, Error> {
+    ) -> Result<Option<Box<RequestHead>>, Error> {
         match self.advance(buf, limits)? {
             Some(accepted) => {
                 let head = buf.split_to(accepted.len).freeze();
@@ -387,43 +393,70 @@ impl RequestParser {
             return Ok(None);
         }
         let mut stage = self.stage;
-        let section = self.section.get_or_insert_with(Box::default);
+        let head = self.head.get_or_insert_with(RequestHead::empty);
+        let section = FieldsMut {
+            fields: &mut head.headers.fields,
+            facts: &mut head.facts,
+            folds: &mut self.folds,
+        };
         let result = advance_stages(&mut stage, section, buf, limits);
         self.stage = stage;
         result
     }
 
-    /// Builds the head from what `advance` accepted, over the head's bytes.
-    pub(crate) fn finish(&mut self, accepted: Accepted, head: Bytes) -> RequestHead {
-        // `advance` left the stage at Start when it accepted the head.
-        let section = self
-            .section
-            .as_deref_mut()
-            .map(std::mem::take)
-            .unwrap_or_default();
-        build_head(section, accepted, head)
+    /// Completes the head from what `advance` accepted, over the head's bytes.
+    pub(crate) fn finish(&mut self, accepted: Accepted, bytes: Bytes) -> Box<RequestHead> {
+        // `advance` left the stage at Start when it accepted the head, and the head is
+        // there: `advance` made it before it accepted anything.
+        let mut head = self.head.take().unwrap_or_else(RequestHead::empty);
+        head.headers.buf = unfold(bytes, &self.folds);
+        self.folds.clear();
+        head.method = accepted.kind;
+        head.method_span = accepted.method;
+        head.target = accepted.target;
+        head.form = accepted.form;
+        head.version = accepted.version;
+        head.framing = accepted.framing;
+        head
     }
 
-    /// Heap bytes the parser holds (its field table, when allocated).
+    /// Heap bytes the parser holds (the head being parsed, when allocated).
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
-        self.section.as_ref().map_or(0, |s| {
-            std::mem::size_of::<FieldSection>()
-                + if s.fields.spilled() {
-                    s.fields.capacity() * std::mem::size_of_val(&s.fields[0])
+        self.head.as_ref().map_or(0, |h| {
+            std::mem::size_of::<RequestHead>()
+                + if h.headers.fields.spilled() {
+                    h.headers.fields.capacity() * std::mem::size_of_val(&h.headers.fields[0])
                 } else {
                     0
                 }
-                + s.folds.capacity() * 8
-        })
+        }) + self.folds.capacity() * std::mem::size_of::<Span>()
     }
 
-    /// Frees the parser's field table between heads (it is allocated again by the next
-    /// head). Does nothing mid-head.
+    /// Frees what the parser holds between heads (allocated again by the next head). Does
+    /// nothing mid-head.
     pub fn release(&mut self) {
         if !self.is_mid_head() {
-            self.section = None;
+            self.head = None;
+            self.folds = Vec::new();
         }
+    }
+}
+
+impl RequestHead {
+    /// A head with no fields yet, for [`RequestParser`] to build in place; what is not a
+    /// field is set when the head is accepted.
+    fn empty() -> Box<Self> {
+        Box::new(Self {
+            headers: Headers::default(),
+            method: Method::Get,
+            method_span: Span::default(),
+            target: Span::default(),
+            form: TargetForm::Origin,
+            version: Version::Http11,
+            framing: Framing::None,
+            facts: FieldFacts::default(),
+        })
     }
 }
 
@@ -447,7 +480,7 @@ fn build_head(section: FieldSection, accepted: Accepted, head: Bytes) -> Request
 #[inline]
 fn advance_stages(
     stage: &mut LineStage,
-    section: &mut FieldSection,
+    mut section: FieldsMut<'_>,
     buf: &[u8],
     limits: &Limits,
 ) -> Result<Option<Accepted>, Error> {
@@ -544,9 +577,9 @@ fn advance_stages(
         // Not reached: every stage above either returned or set the next one.
         return Ok(None);
     };
-    match parse_fields(buf, resume, section, limits)? {
+    match parse_fields(buf, resume, &mut section, limits)? {
         SectionEnd::Complete(len) => {
-            let framing = check_request(kind, version, &section.facts, len)?;
+            let framing = check_request(kind, version, section.facts, len)?;
             *stage = LineStage::Start;
             Ok(Some(Accepted {
                 len,

@@ -218,7 +218,7 @@ impl ResponseParser {
         else {
             return Ok(None);
         };
-        match parse_fields(buf, resume, &mut self.section, limits)? {
+        match parse_fields(buf, resume, &mut self.section.parts_mut(), limits)? {
             SectionEnd::Complete(len) => {
                 self.stage = Stage::StatusLine;
                 Ok(Some(Accepted {
