@@ -27,8 +27,10 @@
 //! handler route.
 
 use axum::extract::Path;
+use bytes::Bytes;
 use clap::Parser;
-use http::header::{CONTENT_TYPE, HeaderValue};
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use http_body_util::Full;
 use refserver::handler::{Body, Request, ResponseBody, handler_fn};
 use refserver::visitor::{ConfiguredStore, Visitor, VisitorLayer};
 use refserver::{Builder, Config};
@@ -96,7 +98,7 @@ struct Args {
     session_absolute_ms: Option<u64>,
 }
 
-fn text(status: u16, body: impl Into<String>) -> http::Response<String> {
+fn text<B: From<&'static str>>(status: u16, body: impl Into<B>) -> http::Response<B> {
     let mut response = http::Response::new(body.into());
     *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or_default();
     response
@@ -105,7 +107,8 @@ fn text(status: u16, body: impl Into<String>) -> http::Response<String> {
     response
 }
 
-async fn hello(_request: Request) -> http::Response<String> {
+/// A constant answer: its body is the static text itself, not a copy.
+async fn hello(_request: Request) -> http::Response<Full<Bytes>> {
     text(200, "Hello from an in-process handler")
 }
 
@@ -182,10 +185,12 @@ async fn visits(request: Request) -> http::Response<String> {
 /// A filter around every handler: numbers its responses.
 fn request_id(mut response: http::Response<ResponseBody>) -> http::Response<ResponseBody> {
     static NEXT: AtomicU64 = AtomicU64::new(1);
+    // A constant name: `insert("x-request-id", ..)` would copy it for every response.
+    const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
     let id = NEXT.fetch_add(1, Relaxed);
     response
         .headers_mut()
-        .insert("x-request-id", HeaderValue::from(id));
+        .insert(X_REQUEST_ID, HeaderValue::from(id));
     response
 }
 

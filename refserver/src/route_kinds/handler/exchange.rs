@@ -81,7 +81,7 @@ impl HandlerExchange {
         Self {
             route,
             seam_route,
-            state: State::Ready(route.service.clone(), Some(request)),
+            state: State::Ready(route.take_service(), Some(request)),
             body_decided: feed.is_none(),
             feed,
             deadline: route.timeout.map(|t| Instant::now() + t),
@@ -96,7 +96,13 @@ impl HandlerExchange {
     /// Drops the handler's state; a panic in its `Drop` is caught too.
     fn stop(&mut self) {
         let state = std::mem::replace(&mut self.state, State::Done);
-        if catch_unwind(AssertUnwindSafe(move || drop(state))).is_err() {
+        self.drop_caught(state);
+    }
+
+    /// Drops what came from the handler (its state, a service the route does not keep),
+    /// catching a panic in its `Drop`.
+    fn drop_caught<T>(&self, value: T) {
+        if catch_unwind(AssertUnwindSafe(move || drop(value))).is_err() {
             self.counters().panics.fetch_add(1, Relaxed);
             tracing::error!(
                 "route {}: handler `{}` panicked while being dropped",
@@ -146,7 +152,14 @@ impl HandlerExchange {
                         return Poll::Ready(Err(ExchangeError::new(500, "called twice").into()));
                     };
                     match catch_unwind(AssertUnwindSafe(|| service.call(request))) {
-                        Ok(future) => self.state = State::Calling(future),
+                        Ok(future) => {
+                            let called = std::mem::replace(&mut self.state, State::Calling(future));
+                            if let State::Ready(service, _) = called
+                                && let Some(extra) = self.route.give_service(service)
+                            {
+                                self.drop_caught(extra);
+                            }
+                        }
                         Err(payload) => return Poll::Ready(Err(self.panicked(&*payload))),
                     }
                 }

@@ -31,10 +31,18 @@ use crate::config::{ConfigError, HandlerConfig};
 use crate::exchange::{Exchange, Request as SeamRequest};
 use crate::route_kinds::reply::Reply;
 use service::{HandlerCounters, Handlers};
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
+use thread_local::ThreadLocal;
+
+/// Ready clones of a route's service kept per worker thread. A tower service is called
+/// through `&mut self`, so each request needs one of its own; cloning a boxed, layered
+/// service costs an allocation per layer, and a clone that has answered can take the
+/// next request.
+const IDLE_SERVICES: usize = 8;
 
 /// The connection a request came on, in every handler request's extensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +57,8 @@ pub struct ConnectionInfo {
 pub(crate) struct HandlerRoute {
     name: String,
     service: HandlerService,
+    /// Clones of `service` that have been called and can be made ready again.
+    idle: ThreadLocal<RefCell<Vec<HandlerService>>>,
     counters: Arc<HandlerCounters>,
     timeout: Option<Duration>,
 }
@@ -91,9 +101,27 @@ impl HandlerRoute {
         Ok(Self {
             name: config.name.clone(),
             service,
+            idle: ThreadLocal::new(),
             counters: Arc::clone(&registered.counters),
             timeout: (config.timeout_ms > 0).then(|| Duration::from_millis(config.timeout_ms)),
         })
+    }
+
+    /// A service for one request: a clone this thread kept, else a new one.
+    fn take_service(&self) -> HandlerService {
+        let kept = self.idle.get().and_then(|idle| idle.borrow_mut().pop());
+        kept.unwrap_or_else(|| self.service.clone())
+    }
+
+    /// Keeps a called service for the next request on this thread; hands it back when
+    /// enough are kept (for the caller to drop).
+    fn give_service(&self, service: HandlerService) -> Option<HandlerService> {
+        let mut idle = self.idle.get_or_default().borrow_mut();
+        if idle.len() >= IDLE_SERVICES {
+            return Some(service);
+        }
+        idle.push(service);
+        None
     }
 
     /// Starts the exchange for a request on this route.
