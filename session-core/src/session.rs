@@ -420,9 +420,7 @@ impl Session {
     /// the buffer [`read_buf`](Self::read_buf) reserved if it holds nothing, so an idle
     /// session keeps no memory through spurious wake-ups.
     pub fn handle_read_nothing(&mut self) {
-        if let Some(buf) = self.conn.release_buffer() {
-            buffers::give(buf);
-        }
+        self.release_read_buffer();
     }
 
     /// `n` bytes were read into [`read_buf`](Self::read_buf); 0 means the client closed.
@@ -934,11 +932,16 @@ impl Session {
         }
     }
 
-    /// Gives the receive and output buffers back to the thread's stack when they are empty.
-    fn release_buffers(&mut self) {
+    /// Gives the receive buffer back to the thread's stack when it is empty.
+    fn release_read_buffer(&mut self) {
         if let Some(buf) = self.conn.release_buffer() {
             buffers::give(buf);
         }
+    }
+
+    /// Gives the receive and output buffers back to the thread's stack when they are empty.
+    fn release_buffers(&mut self) {
+        self.release_read_buffer();
         if self.out.is_empty() {
             buffers::give(std::mem::take(&mut self.out));
         }

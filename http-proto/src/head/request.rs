@@ -2,8 +2,7 @@
 
 use super::Version;
 use super::fields::{
-    FieldFacts, FieldSection, FieldsMut, Headers, SectionEnd, Span, line_end, parse_fields, unfold,
-    valid_host,
+    FieldFacts, FieldsMut, Headers, SectionEnd, Span, line_end, parse_fields, unfold, valid_host,
 };
 use super::scan::{target_len, token_len};
 use crate::error::{Error, ErrorKind};
@@ -111,18 +110,20 @@ impl RequestHead {
     /// # Ok::<(), http_proto::Error>(())
     /// ```
     pub fn parse(buf: &Bytes, limits: &Limits) -> Result<Option<(Self, usize)>, Error> {
-        // A parser that is not kept: its stage and fields are locals that go straight
-        // into the head.
+        // A parser that is not kept: its stage and folds are locals, and the fields go
+        // straight into the head.
         let mut stage = LineStage::Start;
-        let mut section = FieldSection::default();
+        let mut head = Self::empty();
+        let mut folds = Vec::new();
         let Some(accepted) = super::within_head_limit(buf, limits, |window| {
-            advance_stages(&mut stage, section.parts_mut(), window, limits)
+            advance_stages(&mut stage, head.fields_mut(&mut folds), window, limits)
         })?
         else {
             return Ok(None);
         };
         let len = accepted.len;
-        Ok(Some((build_head(section, accepted, buf.slice(..len)), len)))
+        head.complete(accepted, buf.slice(..len), &folds);
+        Ok(Some((head, len)))
     }
 
     /// The method.
@@ -393,12 +394,10 @@ impl RequestParser {
             return Ok(None);
         }
         let mut stage = self.stage;
-        let head = self.head.get_or_insert_with(RequestHead::empty);
-        let section = FieldsMut {
-            fields: &mut head.headers.fields,
-            facts: &mut head.facts,
-            folds: &mut self.folds,
-        };
+        let head = self
+            .head
+            .get_or_insert_with(|| Box::new(RequestHead::empty()));
+        let section = head.fields_mut(&mut self.folds);
         let result = advance_stages(&mut stage, section, buf, limits);
         self.stage = stage;
         result
@@ -408,15 +407,12 @@ impl RequestParser {
     pub(crate) fn finish(&mut self, accepted: Accepted, bytes: Bytes) -> Box<RequestHead> {
         // `advance` left the stage at Start when it accepted the head, and the head is
         // there: `advance` made it before it accepted anything.
-        let mut head = self.head.take().unwrap_or_else(RequestHead::empty);
-        head.headers.buf = unfold(bytes, &self.folds);
+        let mut head = self
+            .head
+            .take()
+            .unwrap_or_else(|| Box::new(RequestHead::empty()));
+        head.complete(accepted, bytes, &self.folds);
         self.folds.clear();
-        head.method = accepted.kind;
-        head.method_span = accepted.method;
-        head.target = accepted.target;
-        head.form = accepted.form;
-        head.version = accepted.version;
-        head.framing = accepted.framing;
         head
     }
 
@@ -444,10 +440,11 @@ impl RequestParser {
 }
 
 impl RequestHead {
-    /// A head with no fields yet, for [`RequestParser`] to build in place; what is not a
-    /// field is set when the head is accepted.
-    fn empty() -> Box<Self> {
-        Box::new(Self {
+    /// A head with no fields yet, for a parser to fill in place: the fields as lines are
+    /// accepted ([`fields_mut`](Self::fields_mut)), the rest when the head is
+    /// ([`complete`](Self::complete)).
+    fn empty() -> Self {
+        Self {
             headers: Headers::default(),
             method: Method::Get,
             method_span: Span::default(),
@@ -456,23 +453,28 @@ impl RequestHead {
             version: Version::Http11,
             framing: Framing::None,
             facts: FieldFacts::default(),
-        })
+        }
     }
-}
 
-/// The head from an accepted section and request-line, over the head's bytes.
-#[inline]
-fn build_head(section: FieldSection, accepted: Accepted, head: Bytes) -> RequestHead {
-    let facts = section.facts;
-    RequestHead {
-        method: accepted.kind,
-        headers: section.into_headers(head),
-        method_span: accepted.method,
-        target: accepted.target,
-        form: accepted.form,
-        version: accepted.version,
-        framing: accepted.framing,
-        facts,
+    /// Where [`parse_fields`] puts this head's fields, with the parser's obs-fold breaks.
+    fn fields_mut<'a>(&'a mut self, folds: &'a mut Vec<Span>) -> FieldsMut<'a> {
+        FieldsMut {
+            fields: &mut self.headers.fields,
+            facts: &mut self.facts,
+            folds,
+        }
+    }
+
+    /// Completes the head from what the request-line stages accepted, over the head's
+    /// bytes, with the obs-fold breaks at `folds` replaced by spaces.
+    fn complete(&mut self, accepted: Accepted, bytes: Bytes, folds: &[Span]) {
+        self.headers.buf = unfold(bytes, folds);
+        self.method = accepted.kind;
+        self.method_span = accepted.method;
+        self.target = accepted.target;
+        self.form = accepted.form;
+        self.version = accepted.version;
+        self.framing = accepted.framing;
     }
 }
 
