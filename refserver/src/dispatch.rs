@@ -41,7 +41,10 @@ fn redirect_https(head: &RequestHead, conn: &ConnInfo, port: u16) -> Reply {
                 },
             )
         },
-        |authority| String::from_utf8_lossy(host_without_port(authority)).into_owned(),
+        |authority| {
+            String::from_utf8_lossy(http_proto::semantics::host_without_port(authority))
+                .into_owned()
+        },
     );
     let mut location = format!("https://{host}");
     if port != 443 {
@@ -54,21 +57,6 @@ fn redirect_https(head: &RequestHead, conn: &ConnInfo, port: u16) -> Reply {
     }
     let body = format!("301 Moved Permanently: {location}\n");
     Reply::bytes(301, b"text/plain; charset=utf-8", body).with_header(b"location", location)
-}
-
-/// `example.com` of `example.com:8080`, `[::1]` of `[::1]:8080`.
-fn host_without_port(authority: &[u8]) -> &[u8] {
-    if authority.starts_with(b"[") {
-        let end = authority
-            .iter()
-            .position(|&b| b == b']')
-            .map_or(authority.len(), |i| i + 1);
-        return &authority[..end];
-    }
-    match authority.iter().rposition(|&b| b == b':') {
-        Some(colon) => &authority[..colon],
-        None => authority,
-    }
 }
 
 /// [`dispatch`] for a request an exchange redirected inside the server (a CGI local

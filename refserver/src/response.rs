@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use std::fs::File;
 use std::io;
 use std::task::{Context, Poll};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 const SERVER_FIELD: (&[u8], &[u8]) = (b"server", b"refserver");
 
@@ -134,7 +134,7 @@ impl<'a> ResponseSink<'a> {
         if let Some(hsts) = self.hsts {
             fields.push((b"strict-transport-security", hsts));
         }
-        let sent = with_date(|date| {
+        let sent = with_date(self.now, |date| {
             let mut full = Response::new(response.status).headers(&fields).date(date);
             full.reason = response.reason;
             full.body_len = response.body_len;
@@ -264,15 +264,68 @@ pub(crate) fn error_text(status: u16) -> String {
     format!("{status} {}\n", http_proto::reason_phrase(status))
 }
 
-thread_local! {
-    static DATE: RefCell<DateCache> = RefCell::new(DateCache::new(SystemTime::now()));
+/// This thread's `Date` value and the instant its second ends, so that a response reads
+/// the wall clock only when the second may have changed, not every time.
+struct ThreadDate {
+    cache: DateCache,
+    next_second: Instant,
 }
 
-/// Runs `f` with this thread's `Date` value, re-formatted when the second changes.
-fn with_date<R>(f: impl FnOnce(&DateCache) -> R) -> R {
+impl ThreadDate {
+    fn new(now: Instant) -> Self {
+        let mut date = Self {
+            cache: DateCache::new(SystemTime::UNIX_EPOCH),
+            next_second: now,
+        };
+        date.update(now);
+        date
+    }
+
+    fn update(&mut self, now: Instant) {
+        if now < self.next_second {
+            return;
+        }
+        let wall = SystemTime::now();
+        self.cache.update(wall);
+        let into_second = wall
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(Duration::ZERO, |d| {
+                Duration::from_nanos(d.subsec_nanos().into())
+            });
+        self.next_second = now + (Duration::from_secs(1) - into_second);
+    }
+}
+
+thread_local! {
+    static DATE: RefCell<ThreadDate> = RefCell::new(ThreadDate::new(Instant::now()));
+}
+
+/// Runs `f` with this thread's `Date` value at `now`, re-formatted when the second changes.
+fn with_date<R>(now: Instant, f: impl FnOnce(&DateCache) -> R) -> R {
     DATE.with(|cell| {
         let mut date = cell.borrow_mut();
-        date.update(SystemTime::now());
-        f(&date)
+        date.update(now);
+        f(&date.cache)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_date_is_read_again_only_once_its_second_ends() {
+        let start = Instant::now();
+        let mut date = ThreadDate::new(start);
+        assert!(date.next_second > start);
+        assert!(date.next_second <= start + Duration::from_secs(1));
+        let value = date.cache.clone();
+        date.update(date.next_second - Duration::from_nanos(1));
+        assert!(date.cache == value, "no re-read within the second");
+        let later = date.next_second + Duration::from_secs(2);
+        date.update(later);
+        assert!(date.next_second > later);
+        let wall = httpdate::parse_http_date(std::str::from_utf8(date.cache.as_bytes()).unwrap());
+        assert!(wall.is_ok(), "{:?}", date.cache);
+    }
 }

@@ -113,8 +113,10 @@ enum Flow {
 
 impl<T: Transport> SessionTask<T> {
     fn poll(&mut self, cx: &mut Context<'_>, mut sleep: Pin<&mut Sleep>) -> Poll<()> {
+        // One clock read per wake-up: a turn never blocks (tokio's budget bounds it), so
+        // its `now` is at most microseconds old, and session-core's deadlines are seconds.
+        let mut now = Instant::now();
         loop {
-            let now = Instant::now();
             // 1 and 2: events, body steering, response.
             if let Flow::Close = self.pump(cx, now) {
                 // A response cut short: what is queued of it still goes out if the socket
@@ -173,7 +175,7 @@ impl<T: Transport> SessionTask<T> {
                         match read {
                             Ok(n) => {
                                 self.server.traffic.read(n);
-                                self.session.handle_read(n, Instant::now());
+                                self.session.handle_read(n, now);
                                 self.events = true;
                                 if n == 0 && self.gateway_in_flight() {
                                     // The client left: the gateway's work is for nobody.
@@ -206,7 +208,9 @@ impl<T: Transport> SessionTask<T> {
                 sleep.as_mut().reset(deadline.into());
             }
             if sleep.as_mut().poll(cx).is_ready() {
-                self.session.handle_timeout(Instant::now());
+                // Read afresh: the timer may have fired for a deadline just after `now`.
+                now = Instant::now();
+                self.session.handle_timeout(now);
                 self.events = true;
                 continue;
             }

@@ -7,8 +7,7 @@ use crate::framing::Framing;
 use crate::head::{Headers, Method, RequestHead, RequestParser, Version};
 use crate::limits::Limits;
 use crate::write::{
-    Response, SEND_INFORMATIONAL, SEND_RESPONSE, put_decimal, write_field, write_fields,
-    write_status_line,
+    Response, SEND_INFORMATIONAL, SEND_RESPONSE, put_decimal, write_fields, write_status_line,
 };
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -454,8 +453,12 @@ impl ServerConn {
         let written = write_status_line(status, response.reason, out, &SEND_RESPONSE)
             .and_then(|()| write_fields(response.headers, out, &SEND_RESPONSE))
             .and_then(|close| match response.date {
+                // Formatted by `DateCache` itself: nothing to check.
                 Some(date) => {
-                    write_field(b"date", date.as_bytes(), out, &SEND_RESPONSE).map(|()| close)
+                    out.put_slice(b"date: ");
+                    out.put_slice(date.as_bytes());
+                    out.put_slice(b"\r\n");
+                    Ok(close)
                 }
                 None => Ok(close),
             });

@@ -34,11 +34,8 @@ pub fn split_host_port(value: &[u8]) -> (&[u8], Option<&[u8]>) {
             None => (value, None),
         };
     }
-    match value.iter().rposition(|&b| b == b':') {
-        Some(i) if !value.contains(&b']') => match (value.get(..i), value.get(i + 1..)) {
-            (Some(host), Some(port)) => (host, Some(port)),
-            _ => (value, None),
-        },
+    match memchr::memrchr(b':', value) {
+        Some(i) if memchr::memchr(b']', value).is_none() => (&value[..i], Some(&value[i + 1..])),
         _ => (value, None),
     }
 }

@@ -86,12 +86,13 @@ pub fn normalize_path_with(
     if !path.starts_with(b"/") {
         return Ok(Cow::Borrowed(path));
     }
-    let has_escape = path.contains(&b'%');
-    let plain =
-        !has_escape && !path.windows(2).any(|w| w == b"//" || w == b"/.") && !path.contains(&0);
+    // One pass: nothing to decode or resolve unless a `%`, a NUL, `//` or `/.` occurs.
+    let plain = memchr::memchr3_iter(b'%', 0, b'/', path)
+        .all(|at| path[at] == b'/' && !matches!(path.get(at + 1), Some(b'/' | b'.')));
     if plain {
         return Ok(Cow::Borrowed(path));
     }
+    let has_escape = path.contains(&b'%');
     if has_escape
         && encoded_slash == EncodedSlash::Refuse
         && let Some(at) = find_encoded_slash(path)
