@@ -452,15 +452,14 @@ impl ServerConn {
         let start = out.len();
         let written = write_status_line(status, response.reason, out, &SEND_RESPONSE)
             .and_then(|()| write_fields(response.headers, out, &SEND_RESPONSE))
-            .and_then(|close| match response.date {
+            .map(|close| {
                 // Formatted by `DateCache` itself: nothing to check.
-                Some(date) => {
+                if let Some(date) = response.date {
                     out.put_slice(b"date: ");
                     out.put_slice(date.as_bytes());
                     out.put_slice(b"\r\n");
-                    Ok(close)
                 }
-                None => Ok(close),
+                close
             });
         let caller_close = match written {
             Ok(close) => close,
