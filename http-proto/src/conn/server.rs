@@ -451,16 +451,7 @@ impl ServerConn {
         // A refused field (header injection, a framing field) leaves `out` as it was.
         let start = out.len();
         let written = write_status_line(status, response.reason, out, &SEND_RESPONSE)
-            .and_then(|()| write_fields(response.headers, out, &SEND_RESPONSE))
-            .map(|close| {
-                // Formatted by `DateCache` itself: nothing to check.
-                if let Some(date) = response.date {
-                    out.put_slice(b"date: ");
-                    out.put_slice(date.as_bytes());
-                    out.put_slice(b"\r\n");
-                }
-                close
-            });
+            .and_then(|()| write_fields(response.headers, out, &SEND_RESPONSE));
         let caller_close = match written {
             Ok(close) => close,
             Err(e) => {
@@ -468,6 +459,12 @@ impl ServerConn {
                 return Err(e);
             }
         };
+        // Formatted by `DateCache` itself: nothing to check.
+        if let Some(date) = response.date {
+            out.put_slice(b"date: ");
+            out.put_slice(date.as_bytes());
+            out.put_slice(b"\r\n");
+        }
         keep_alive &= !caller_close;
         let framing = if bodiless {
             Framing::None
